@@ -1,0 +1,2 @@
+//! The `arcanum` command-line interface.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Example contracts, compiled to WebAssembly at build time

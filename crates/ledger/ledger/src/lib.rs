@@ -1,0 +1,1 @@
+//! Block validation and atomic commit

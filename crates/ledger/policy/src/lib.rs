@@ -1,0 +1,1 @@
+//! Fabric signature-policy DSL and implicit-meta policies

@@ -1,0 +1,1 @@
+//! Ledger storage trait and its redb implementation

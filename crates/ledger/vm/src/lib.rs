@@ -1,0 +1,1 @@
+//! Deterministic fuel-metered WebAssembly contract VM

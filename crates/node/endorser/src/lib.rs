@@ -1,0 +1,1 @@
+//! Endorsement device logic

@@ -1,0 +1,1 @@
+//! Management device logic: admission, endorsement, ordering

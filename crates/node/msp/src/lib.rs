@@ -1,0 +1,1 @@
+//! Organisations, X.509 identities and the consortium config

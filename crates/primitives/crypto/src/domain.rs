@@ -1,0 +1,56 @@
+//! The registry of domain-separation strings (`"arcanum/<module>: <use>"`).
+//!
+//! Every hash and signature in Arcanum is bound to exactly one of these, so that bytes signed for
+//! one purpose can never be replayed as another. [`ALL`] lists them; a test asserts uniqueness.
+
+/// Hash of a transaction payload: the transaction id.
+pub const TX_ID: &str = "arcanum/ledger: transaction id";
+/// Client signature over a transaction id.
+pub const TX_SIGNATURE: &str = "arcanum/ledger: client transaction signature";
+/// Hash of a simulated proposal response (read/write set, result, vote).
+pub const RESPONSE_HASH: &str = "arcanum/ledger: proposal response hash";
+/// Endorsement signature by a hosted peer key.
+pub const ENDORSEMENT: &str = "arcanum/endorsement: peer endorsement";
+/// Hash of a block header.
+pub const BLOCK_HASH: &str = "arcanum/ledger: block header hash";
+/// Management device signature over a block hash.
+pub const BLOCK_SIGNATURE: &str = "arcanum/ordering: block signature";
+/// Merkle tree leaf over a transaction.
+pub const MERKLE_LEAF: &str = "arcanum/ledger: merkle leaf";
+/// Merkle tree interior node.
+pub const MERKLE_NODE: &str = "arcanum/ledger: merkle node";
+/// World-state commitment.
+pub const STATE_ROOT: &str = "arcanum/ledger: state root";
+/// Hash of contract bytecode.
+pub const CODE_HASH: &str = "arcanum/contracts: code hash";
+/// Passphrase-derived key-file encryption key.
+pub const KEYFILE: &str = "arcanum/keyfile: key encryption";
+
+/// Every registered domain string.
+pub const ALL: &[&str] = &[
+    TX_ID,
+    TX_SIGNATURE,
+    RESPONSE_HASH,
+    ENDORSEMENT,
+    BLOCK_HASH,
+    BLOCK_SIGNATURE,
+    MERKLE_LEAF,
+    MERKLE_NODE,
+    STATE_ROOT,
+    CODE_HASH,
+    KEYFILE,
+];
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn domains_are_unique_and_well_formed() {
+        let set: BTreeSet<_> = super::ALL.iter().collect();
+        assert_eq!(set.len(), super::ALL.len(), "duplicate domain string");
+        for d in super::ALL {
+            assert!(d.starts_with("arcanum/") && d.contains(": "), "malformed domain {d}");
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Cryptographic primitives for Arcanum: SHA-256 hashing with domain separation, the signature
+//! schemes of SPEC L5 (Ed25519 by default, ECDSA P-256 and RSA-2048 selectable), and
+//! passphrase-protected key files.
+//!
+//! Key types: [`Hash`], [`Algorithm`], [`PublicKey`], [`Signature`], [`SigningKey`].
+//!
+//! Invariants:
+//! - Every hash or signature that Arcanum produces is bound to a domain string from [`domain`];
+//!   the registry is checked for uniqueness by a test.
+//! - Verification is strict: Ed25519 rejects non-canonical `S` (S ≥ L) and small-order keys, so
+//!   that every peer reaches the same verdict on the same bytes.
+//! - This crate does no I/O, reads no clock and takes randomness only from the caller's RNG.
+//! - Secret keys are zeroized on drop and never printed by `Debug`.
+
+pub mod domain;
+mod hash;
+pub mod keyfile;
+mod sig;
+
+pub use hash::{Hash, sha256, tagged_hash};
+pub use sig::{Algorithm, CryptoError, PublicKey, Signature, SigningKey, verify_batch};

@@ -1,0 +1,149 @@
+//! The stable error-code registry. Codes never change meaning and are never reused; new codes are
+//! appended. `docs/error-codes.md` lists them all (a test checks that).
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+macro_rules! error_codes {
+    ($($variant:ident = $num:literal, $code:literal, $http:literal, $doc:literal;)*) => {
+        /// A stable, machine-matchable error code. The string form (`CLIENT_NOT_ALLOWED`) is what the
+        /// API and CLI print.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
+        #[borsh(use_discriminant = true)]
+        #[repr(u8)]
+        pub enum ErrorCode {
+            $(#[doc = $doc] $variant = $num,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in registry order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable string form.
+            pub fn as_str(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status the API answers with.
+            pub fn http_status(self) -> u16 {
+                match self { $(ErrorCode::$variant => $http,)* }
+            }
+
+            /// One-line description for the docs.
+            pub fn description(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $doc,)* }
+            }
+
+            /// Parses the string form.
+            pub fn parse(s: &str) -> Option<ErrorCode> {
+                match s { $($code => Some(ErrorCode::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+error_codes! {
+    Internal = 0, "INTERNAL", 500, "An unexpected internal failure; details are in the server log.";
+    BadRequest = 1, "BAD_REQUEST", 400, "The request is malformed (missing field, bad parameter).";
+    MalformedEncoding = 2, "MALFORMED_ENCODING", 400, "The bytes do not decode strictly as the expected type.";
+    BodyTooLarge = 3, "BODY_TOO_LARGE", 413, "The request body exceeds its size limit.";
+    Busy = 4, "BUSY", 503, "The node is at capacity (queue full); retry later.";
+    NotFound = 5, "NOT_FOUND", 404, "The requested block, transaction, key or contract does not exist.";
+    Timeout = 6, "TIMEOUT", 504, "The operation did not finish within its deadline.";
+    ClientNotAllowed = 10, "CLIENT_NOT_ALLOWED", 403, "The client identity is not on the consortium allow-list (L3).";
+    UnknownIdentity = 11, "UNKNOWN_IDENTITY", 403, "The identity is not known to the consortium.";
+    BadClientSignature = 12, "BAD_CLIENT_SIGNATURE", 401, "The client's reference signature does not verify.";
+    WrongChannel = 13, "WRONG_CHANNEL", 400, "The transaction names another consortium.";
+    DuplicateTx = 14, "DUPLICATE_TX", 409, "The transaction id (or nonce) was already used: a replay.";
+    InvalidTx = 15, "INVALID_TX", 400, "The transaction is not well formed (names, sizes, arguments).";
+    NotAdmin = 16, "NOT_ADMIN", 403, "The action needs an admin identity.";
+    ContractNotFound = 20, "CONTRACT_NOT_FOUND", 404, "No contract with that name is deployed.";
+    ContractExists = 21, "CONTRACT_EXISTS", 409, "A contract with that name is already deployed.";
+    InvalidContract = 22, "INVALID_CONTRACT", 400, "The WebAssembly module is invalid or lacks the Arcanum ABI.";
+    ContractError = 23, "CONTRACT_ERROR", 422, "The contract returned an error.";
+    OutOfFuel = 24, "OUT_OF_FUEL", 422, "The contract ran out of fuel.";
+    ContractTrap = 25, "CONTRACT_TRAP", 422, "The contract trapped or broke a VM limit.";
+    PolicyParseError = 30, "POLICY_PARSE_ERROR", 400, "The endorsement policy does not parse.";
+    PolicyNotSatisfied = 31, "POLICY_NOT_SATISFIED", 403, "The endorsements do not satisfy the contract's endorsement policy (L4).";
+    BadEndorsement = 32, "BAD_ENDORSEMENT", 502, "An endorsement signature does not verify or names a non-peer.";
+    EndorsementMismatch = 33, "ENDORSEMENT_MISMATCH", 502, "Endorsers produced different simulation results.";
+    EndorserUnavailable = 34, "ENDORSER_UNAVAILABLE", 503, "No endorsement device could endorse for a target peer.";
+    EndorsementRejected = 35, "ENDORSEMENT_REJECTED", 422, "The endorsement vote was reject.";
+    MvccReadConflict = 40, "MVCC_READ_CONFLICT", 409, "A value the transaction read changed before it committed.";
+    BlockBadSignature = 50, "BLOCK_BAD_SIGNATURE", 400, "The block is not signed by the management device.";
+    BlockTxRootMismatch = 51, "BLOCK_TX_ROOT_MISMATCH", 400, "The block's transaction root does not match its transactions.";
+    BlockBadPrevHash = 52, "BLOCK_BAD_PREV_HASH", 400, "The block does not extend the local chain.";
+    BlockHeightGap = 53, "BLOCK_HEIGHT_GAP", 409, "The block is ahead of the local chain; catch up first.";
+    BlockConflict = 54, "BLOCK_CONFLICT", 409, "A different block is already committed at that height.";
+    KeyFile = 60, "KEY_FILE", 500, "A key file cannot be read or decrypted.";
+}
+
+/// The API's error body: `{"code": "...", "message": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
+        ApiError { code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ErrorCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as serde::Deserialize>::deserialize(d)?;
+        ErrorCode::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown error code {s}")))
+    }
+}
+
+impl serde::Serialize for ApiError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ApiError", 2)?;
+        st.serialize_field("code", &self.code)?;
+        st.serialize_field("message", &self.message)?;
+        st.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ApiError {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            code: ErrorCode,
+            message: String,
+        }
+        let r = Raw::deserialize(d)?;
+        Ok(ApiError { code: r.code, message: r.message })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_round_trip() {
+        let mut seen = std::collections::BTreeSet::new();
+        for c in ErrorCode::ALL {
+            assert!(seen.insert(*c as u8), "duplicate number for {c}");
+            assert_eq!(ErrorCode::parse(c.as_str()), Some(*c));
+            let bytes = crate::encode(c);
+            assert_eq!(crate::decode::<ErrorCode>(&bytes, 8).ok(), Some(*c));
+        }
+    }
+}
