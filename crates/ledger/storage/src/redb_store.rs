@@ -1,0 +1,413 @@
+//! [`LedgerStore`] on redb: one table per record kind, one write transaction per block.
+
+use std::path::{Path, PathBuf};
+
+use arcanum_types::limits::{MAX_BLOCK_BYTES, MAX_KEY_BYTES, MAX_VALUE_BYTES};
+use arcanum_types::{Hash, TxReceipt, TxStatus, decode, encode};
+use redb::backends::InMemoryBackend;
+use redb::{
+    Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition,
+    WriteTransaction,
+};
+
+use crate::error::InvalidCommit;
+use crate::{BlockCommit, LedgerStore, StateReader, StateRootHasher, StorageError, VersionedValue};
+
+/// height → the encoded block, verbatim.
+const BLOCKS: TableDefinition<u64, &[u8]> = TableDefinition::new("blocks");
+/// height → the block hash (32 bytes).
+const BLOCK_HASHES: TableDefinition<u64, &[u8]> = TableDefinition::new("block_hashes");
+/// height → borsh `Vec<TxReceipt>`, every receipt of the block in order.
+const BLOCK_RECEIPTS: TableDefinition<u64, &[u8]> = TableDefinition::new("block_receipts");
+/// state key → borsh `VersionedValue`.
+const STATE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("state");
+/// tx id (32 bytes) → borsh `TxReceipt` of its first occurrence.
+const TX_INDEX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tx_index");
+/// `"format"` → borsh `u32`; `"tip"` → borsh `(u64, Hash)`.
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+
+const META_FORMAT: &str = "format";
+const META_TIP: &str = "tip";
+
+/// The on-disk format this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Largest stored state record: the value plus its length prefix and version.
+const MAX_STATE_RECORD: usize = MAX_VALUE_BYTES + 4 + 12;
+/// An encoded `TxReceipt` is 46 bytes; leave room.
+const MAX_RECEIPT_RECORD: usize = 64;
+
+macro_rules! backend_errors {
+    ($($t:ty),*) => {$(
+        impl From<$t> for StorageError {
+            fn from(e: $t) -> StorageError {
+                StorageError::Backend(e.to_string())
+            }
+        }
+    )*};
+}
+backend_errors!(
+    redb::Error,
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError,
+    redb::SetDurabilityError
+);
+
+/// The redb-backed ledger store. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct RedbStore {
+    db: Database,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "RedbStore({})", p.display()),
+            None => f.write_str("RedbStore(in-memory)"),
+        }
+    }
+}
+
+impl RedbStore {
+    /// Opens the store at `path`, creating it if it does not exist. After a crash, redb recovers
+    /// the last committed transaction here. Fails with [`StorageError::Backend`] if another
+    /// process holds the file.
+    pub fn open(path: &Path) -> Result<RedbStore, StorageError> {
+        let db = Database::create(path)
+            .map_err(|e| StorageError::Backend(format!("open {}: {e}", path.display())))?;
+        RedbStore::init(db, Some(path.to_path_buf()))
+    }
+
+    /// A store in memory, for tests and ephemeral nodes.
+    pub fn in_memory() -> Result<RedbStore, StorageError> {
+        let db = Database::builder().create_with_backend(InMemoryBackend::new())?;
+        RedbStore::init(db, None)
+    }
+
+    /// Creates every table and records or checks the format version.
+    fn init(db: Database, path: Option<PathBuf>) -> Result<RedbStore, StorageError> {
+        let mut txn = db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        let checked = (|| {
+            txn.open_table(BLOCKS)?;
+            txn.open_table(BLOCK_HASHES)?;
+            txn.open_table(BLOCK_RECEIPTS)?;
+            txn.open_table(STATE)?;
+            txn.open_table(TX_INDEX)?;
+            let mut meta = txn.open_table(META)?;
+            let found = match meta.get(META_FORMAT)? {
+                Some(v) => Some(
+                    decode::<u32>(v.value(), 4)
+                        .map_err(|e| StorageError::corrupt("meta format", e))?,
+                ),
+                None => None,
+            };
+            match found {
+                Some(FORMAT_VERSION) => Ok(()),
+                Some(found) => Err(StorageError::UnsupportedFormat {
+                    found,
+                    supported: FORMAT_VERSION,
+                }),
+                None => {
+                    meta.insert(META_FORMAT, encode(&FORMAT_VERSION).as_slice())?;
+                    Ok(())
+                }
+            }
+        })();
+        finish(txn, checked)?;
+        Ok(RedbStore { db, path })
+    }
+
+    fn read_state(&self) -> Result<ReadOnlyTable<&'static [u8], &'static [u8]>, StorageError> {
+        Ok(self.db.begin_read()?.open_table(STATE)?)
+    }
+}
+
+/// Commits `txn` if `result` is `Ok`, aborts it otherwise.
+fn finish(txn: WriteTransaction, result: Result<(), StorageError>) -> Result<(), StorageError> {
+    match result {
+        Ok(()) => Ok(txn.commit()?),
+        Err(e) => {
+            txn.abort()?;
+            Err(e)
+        }
+    }
+}
+
+fn read_tip(
+    meta: &impl ReadableTable<&'static str, &'static [u8]>,
+) -> Result<(u64, Hash), StorageError> {
+    match meta.get(META_TIP)? {
+        Some(v) => {
+            decode::<(u64, Hash)>(v.value(), 40).map_err(|e| StorageError::corrupt("meta tip", e))
+        }
+        None => Ok((0, Hash::ZERO)),
+    }
+}
+
+fn decode_value(key: &[u8], bytes: &[u8]) -> Result<VersionedValue, StorageError> {
+    decode::<VersionedValue>(bytes, MAX_STATE_RECORD)
+        .map_err(|e| StorageError::corrupt(format!("state record {}", hex_prefix(key)), e))
+}
+
+fn decode_hash(height: u64, bytes: &[u8]) -> Result<Hash, StorageError> {
+    <[u8; 32]>::try_from(bytes).map(Hash).map_err(|_| {
+        StorageError::corrupt(
+            format!("block hash {height}"),
+            format!("{} bytes", bytes.len()),
+        )
+    })
+}
+
+/// A short hex rendering of a key for error messages.
+fn hex_prefix(key: &[u8]) -> String {
+    let shown: String = key.iter().take(32).map(|b| format!("{b:02x}")).collect();
+    if key.len() > 32 {
+        format!("{shown}…")
+    } else {
+        shown
+    }
+}
+
+fn get_state(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<VersionedValue>, StorageError> {
+    match table.get(key)? {
+        Some(v) => decode_value(key, v.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn range_state(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    start: &[u8],
+    end: &[u8],
+    limit: usize,
+) -> Result<Vec<(Vec<u8>, VersionedValue)>, StorageError> {
+    let mut out = Vec::new();
+    if start >= end || limit == 0 {
+        return Ok(out);
+    }
+    for entry in table.range::<&[u8]>(start..end)? {
+        let (k, v) = entry?;
+        let key = k.value().to_vec();
+        let value = decode_value(&key, v.value())?;
+        out.push((key, value));
+        if out.len() == limit {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Checks everything about a commit that does not need the store: limits, receipt positions and
+/// the provenance of each write's version.
+fn check_commit(c: &BlockCommit) -> Result<(), StorageError> {
+    if c.block_bytes.len() > MAX_BLOCK_BYTES {
+        return Err(StorageError::LimitExceeded {
+            what: "block",
+            len: c.block_bytes.len(),
+            max: MAX_BLOCK_BYTES,
+        });
+    }
+    for (position, r) in c.receipts.iter().enumerate() {
+        if r.block != c.height || usize::try_from(r.index).ok() != Some(position) {
+            return Err(StorageError::InvalidCommit {
+                reason: InvalidCommit::ReceiptPosition { position },
+            });
+        }
+    }
+    for (position, (key, value)) in c.writes.iter().enumerate() {
+        if key.len() > MAX_KEY_BYTES {
+            return Err(StorageError::LimitExceeded {
+                what: "state key",
+                len: key.len(),
+                max: MAX_KEY_BYTES,
+            });
+        }
+        let Some(v) = value else { continue };
+        if v.value.len() > MAX_VALUE_BYTES {
+            return Err(StorageError::LimitExceeded {
+                what: "state value",
+                len: v.value.len(),
+                max: MAX_VALUE_BYTES,
+            });
+        }
+        if v.version.block != c.height {
+            return Err(StorageError::InvalidCommit {
+                reason: InvalidCommit::WriteVersionBlock { position },
+            });
+        }
+        let writer = usize::try_from(v.version.tx)
+            .ok()
+            .and_then(|i| c.receipts.get(i));
+        if !matches!(writer, Some(r) if r.status == TxStatus::Valid) {
+            return Err(StorageError::InvalidCommit {
+                reason: InvalidCommit::WriteNotFromValidTx { position },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Writes one block into `txn`, after checking its height against the tip read in `txn`.
+fn apply(txn: &WriteTransaction, c: &BlockCommit) -> Result<(), StorageError> {
+    let mut meta = txn.open_table(META)?;
+    let (tip, _) = read_tip(&meta)?;
+    let expected = tip
+        .checked_add(1)
+        .ok_or_else(|| StorageError::corrupt("meta tip", "height at u64::MAX"))?;
+    if c.height != expected {
+        return Err(StorageError::HeightMismatch {
+            expected,
+            got: c.height,
+        });
+    }
+
+    txn.open_table(BLOCKS)?
+        .insert(c.height, c.block_bytes.as_slice())?;
+    txn.open_table(BLOCK_HASHES)?
+        .insert(c.height, c.block_hash.0.as_slice())?;
+    txn.open_table(BLOCK_RECEIPTS)?
+        .insert(c.height, encode(&c.receipts).as_slice())?;
+
+    let mut state = txn.open_table(STATE)?;
+    for (key, value) in &c.writes {
+        match value {
+            Some(v) => {
+                state.insert(key.as_slice(), encode(v).as_slice())?;
+            }
+            None => {
+                state.remove(key.as_slice())?;
+            }
+        }
+    }
+
+    let mut index = txn.open_table(TX_INDEX)?;
+    for r in &c.receipts {
+        // The first occurrence of an id keeps the index entry; a replay never overwrites it.
+        if index.get(r.tx_id.0.as_slice())?.is_none() {
+            index.insert(r.tx_id.0.as_slice(), encode(r).as_slice())?;
+        }
+    }
+
+    meta.insert(META_TIP, encode(&(c.height, c.block_hash)).as_slice())?;
+    Ok(())
+}
+
+impl StateReader for RedbStore {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, StorageError> {
+        get_state(&self.read_state()?, key)
+    }
+
+    fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, VersionedValue)>, StorageError> {
+        range_state(&self.read_state()?, start, end, limit)
+    }
+
+    fn height(&self) -> Result<u64, StorageError> {
+        Ok(self.tip()?.0)
+    }
+}
+
+impl LedgerStore for RedbStore {
+    fn tip(&self) -> Result<(u64, Hash), StorageError> {
+        read_tip(&self.db.begin_read()?.open_table(META)?)
+    }
+
+    fn block(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
+        let table = self.db.begin_read()?.open_table(BLOCKS)?;
+        Ok(table.get(height)?.map(|v| v.value().to_vec()))
+    }
+
+    fn block_hash(&self, height: u64) -> Result<Option<Hash>, StorageError> {
+        let table = self.db.begin_read()?.open_table(BLOCK_HASHES)?;
+        match table.get(height)? {
+            Some(v) => decode_hash(height, v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn receipt(&self, tx_id: &Hash) -> Result<Option<TxReceipt>, StorageError> {
+        let table = self.db.begin_read()?.open_table(TX_INDEX)?;
+        match table.get(tx_id.0.as_slice())? {
+            Some(v) => decode::<TxReceipt>(v.value(), MAX_RECEIPT_RECORD)
+                .map(Some)
+                .map_err(|e| StorageError::corrupt(format!("receipt {tx_id}"), e)),
+            None => Ok(None),
+        }
+    }
+
+    fn contains_tx(&self, tx_id: &Hash) -> Result<bool, StorageError> {
+        let table = self.db.begin_read()?.open_table(TX_INDEX)?;
+        Ok(table.get(tx_id.0.as_slice())?.is_some())
+    }
+
+    fn receipts_in_block(&self, height: u64) -> Result<Option<Vec<TxReceipt>>, StorageError> {
+        let table = self.db.begin_read()?.open_table(BLOCK_RECEIPTS)?;
+        match table.get(height)? {
+            Some(v) => decode::<Vec<TxReceipt>>(v.value(), MAX_BLOCK_BYTES)
+                .map(Some)
+                .map_err(|e| StorageError::corrupt(format!("receipts of block {height}"), e)),
+            None => Ok(None),
+        }
+    }
+
+    fn commit_block(&self, commit: BlockCommit) -> Result<(), StorageError> {
+        check_commit(&commit)?;
+        let mut txn = self.db.begin_write()?;
+        txn.set_durability(Durability::Immediate)?;
+        let applied = apply(&txn, &commit);
+        finish(txn, applied)
+    }
+
+    fn snapshot(&self) -> Result<Box<dyn StateReader + Send>, StorageError> {
+        let txn = self.db.begin_read()?;
+        let (height, _) = read_tip(&txn.open_table(META)?)?;
+        let state = txn.open_table(STATE)?;
+        Ok(Box::new(RedbSnapshot { state, height }))
+    }
+
+    fn state_root(&self) -> Result<Hash, StorageError> {
+        let table = self.read_state()?;
+        let mut hasher = StateRootHasher::new();
+        for entry in table.iter()? {
+            let (k, v) = entry?;
+            hasher.update(k.value(), &decode_value(k.value(), v.value())?);
+        }
+        Ok(hasher.finalize())
+    }
+}
+
+/// A read transaction's view of the state table: later commits do not change it.
+struct RedbSnapshot {
+    state: ReadOnlyTable<&'static [u8], &'static [u8]>,
+    height: u64,
+}
+
+impl StateReader for RedbSnapshot {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, StorageError> {
+        get_state(&self.state, key)
+    }
+
+    fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, VersionedValue)>, StorageError> {
+        range_state(&self.state, start, end, limit)
+    }
+
+    fn height(&self) -> Result<u64, StorageError> {
+        Ok(self.height)
+    }
+}
