@@ -1,1 +1,23 @@
-//! Block validation and atomic commit
+//! Block validation and atomic commit: the logic every peer (and the management device, for its own
+//! copy of the chain) runs on each block, plus the state layout and transaction checks that the
+//! endorsement and management devices share with it (SPEC L1.5, L4).
+//!
+//! Key types: [`ChainConfig`] (who may sign what), [`Ledger`] (a validating chain over a
+//! [`arcanum_storage::LedgerStore`]), [`CommitSummary`], [`ContractDef`].
+//!
+//! Invariants:
+//! - Validation is deterministic: the same block on the same state gives the same receipts on
+//!   every peer. It reads no clock and iterates no hash map.
+//! - A block is committed whole or not at all; invalid transactions are recorded with their
+//!   [`arcanum_types::ErrorCode`] and change no state.
+//! - This crate does not depend on networking, HTTP, the VM or a concrete storage backend.
+
+mod checks;
+mod config;
+mod keys;
+mod ledger;
+
+pub use checks::{check_client, check_shape, endorsement_signers, verify_endorsements};
+pub use config::{ChainConfig, Member};
+pub use keys::{ContractDef, LIFECYCLE_PREFIX, code_key, contract_key, contract_prefix, definition_key, valid_name};
+pub use ledger::{CommitSummary, Ledger, StateView, deploy_writes};

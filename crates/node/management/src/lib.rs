@@ -1,1 +1,344 @@
-//! Management device logic: admission, endorsement, ordering
+//! The management device (SPEC L1, L2, L3): the gateway and orderer of the management network.
+//! It admits clients against the allow-list, picks endorsement devices, verifies their
+//! endorsements, checks the endorsement policy, cuts and signs blocks, commits them to its own
+//! chain and announces each new height for broadcast to peers.
+//!
+//! Key types: [`Management`], [`EndorserTransport`] (the seam to the endorsement devices),
+//! [`Settings`], [`Selection`].
+//!
+//! Invariants:
+//! - Admission (L3) runs before any other work on a request.
+//! - Nothing is ordered unless every endorsement and the policy verify and the transaction id is
+//!   neither committed nor pending. Endorsed transactions handed in by clients are re-verified
+//!   whole, client signature included.
+//! - Every queue is bounded; a full queue answers [`ErrorCode::Busy`].
+//! - This crate does not know HTTP: the server crate implements [`EndorserTransport`] and serves
+//!   the API.
+
+mod orderer;
+mod selection;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use arcanum_crypto::{Hash, SigningKey};
+use arcanum_endorser::{EndorseRequest, EndorseResponse};
+use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers, verify_endorsements};
+use arcanum_types::{ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, encode, limits};
+use parking_lot::Mutex;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+pub use selection::Selection;
+
+/// Why an endorsement attempt failed at the transport level.
+#[derive(Debug, Clone)]
+pub enum TransportError {
+    /// The device could not be reached or answered garbage: try another.
+    Unreachable(String),
+    /// The device did not answer in time: try another.
+    Timeout,
+    /// The device answered with a definitive error about the request itself.
+    Rejected(ApiError),
+}
+
+/// How the management device reaches endorsement device `index` (of [`Settings::endorsers`]).
+pub trait EndorserTransport: Send + Sync + 'static {
+    fn endorse(
+        &self,
+        index: usize,
+        request: &EndorseRequest,
+    ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send;
+}
+
+/// One endorsement device as the management device sees it.
+#[derive(Clone, Debug)]
+pub struct EndorserInfo {
+    pub name: String,
+    /// Peers whose keys it hosts.
+    pub hosts: BTreeSet<IdentityId>,
+}
+
+/// Endorser-selection mode (L2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyMode {
+    /// Each device hosts a distinct set of peers' keys.
+    Partitioned,
+    /// Every device hosts every key; pick by [`Selection`].
+    Replicated,
+}
+
+/// Management device settings.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub endorsers: Vec<EndorserInfo>,
+    pub mode: KeyMode,
+    pub selection: Selection,
+    /// Deadline of one endorsement attempt.
+    pub endorse_timeout: Duration,
+    /// Further attempts after a failed one.
+    pub retries: u32,
+    pub max_block_txs: usize,
+    pub max_block_bytes: usize,
+    pub block_timeout: Duration,
+    /// Most transactions waiting to be ordered.
+    pub queue_depth: usize,
+}
+
+struct EndorserState {
+    info: EndorserInfo,
+    in_flight: AtomicU64,
+    healthy: AtomicBool,
+}
+
+struct Queued {
+    tx: EndorsedTx,
+    size: usize,
+    reply: oneshot::Sender<Result<TxReceipt, ApiError>>,
+}
+
+/// The management device.
+pub struct Management<T> {
+    ledger: Arc<Ledger>,
+    key: SigningKey,
+    endorsers: Vec<EndorserState>,
+    settings: Settings,
+    transport: T,
+    round_robin: AtomicUsize,
+    /// Ordered but not yet committed.
+    pending: Mutex<BTreeSet<Hash>>,
+    queue: mpsc::Sender<Queued>,
+    tip: watch::Sender<u64>,
+    commits: broadcast::Sender<Arc<CommitSummary>>,
+}
+
+impl<T: EndorserTransport> Management<T> {
+    /// Starts the device; the returned future is the ordering loop, to be spawned.
+    pub fn new(
+        ledger: Arc<Ledger>,
+        key: SigningKey,
+        settings: Settings,
+        transport: T,
+    ) -> Result<(Arc<Self>, impl Future<Output = ()> + Send), ApiError> {
+        let orderer = ledger
+            .config()
+            .member(&ledger.config().orderer)
+            .ok_or_else(|| ApiError::new(ErrorCode::UnknownIdentity, "management identity missing from config"))?;
+        if orderer.public_key != key.public_key() {
+            return Err(ApiError::new(ErrorCode::KeyFile, "block-signing key does not match the management certificate"));
+        }
+        let (height, _) = ledger.tip()?;
+        let (queue, rx) = mpsc::channel(settings.queue_depth.max(1));
+        let (tip, _) = watch::channel(height);
+        let (commits, _) = broadcast::channel(1024);
+        let endorsers = settings
+            .endorsers
+            .iter()
+            .map(|info| EndorserState { info: info.clone(), in_flight: AtomicU64::new(0), healthy: AtomicBool::new(true) })
+            .collect();
+        let m = Arc::new(Management {
+            ledger,
+            key,
+            endorsers,
+            settings,
+            transport,
+            round_robin: AtomicUsize::new(0),
+            pending: Mutex::new(BTreeSet::new()),
+            queue,
+            tip,
+            commits,
+        });
+        let run = orderer::run(m.clone(), rx);
+        Ok((m, run))
+    }
+
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// Height notifications: the broadcaster pushes every new block to peers.
+    pub fn subscribe_tip(&self) -> watch::Receiver<u64> {
+        self.tip.subscribe()
+    }
+
+    /// Every committed block's summary, for event streams.
+    pub fn subscribe_commits(&self) -> broadcast::Receiver<Arc<CommitSummary>> {
+        self.commits.subscribe()
+    }
+
+    /// Admission (L3), then the request checks that need no endorser.
+    fn admit(&self, tx: &SignedTx) -> Result<Hash, ApiError> {
+        let config = self.ledger.config();
+        let creator = &tx.payload.creator;
+        if !config.member(creator).is_some_and(|m| m.allowed_client) {
+            return Err(ApiError::new(ErrorCode::ClientNotAllowed, format!("client {creator} is not on the allow-list")));
+        }
+        check_shape(tx)?;
+        let tx_id = tx.payload.id();
+        self.check_fresh(&tx_id)?;
+        Ok(tx_id)
+    }
+
+    fn check_fresh(&self, tx_id: &Hash) -> Result<(), ApiError> {
+        if self.pending.lock().contains(tx_id) || self.ledger.contains_tx(tx_id)? {
+            return Err(ApiError::new(ErrorCode::DuplicateTx, format!("transaction {tx_id} was already submitted")));
+        }
+        Ok(())
+    }
+
+    /// Collects endorsements for `tx` from the endorsement devices (L1.2–L1.4), verifies them and
+    /// checks the policy. Nothing is ordered.
+    pub async fn endorse(&self, tx: SignedTx) -> Result<EndorsedTx, ApiError> {
+        let tx_id = self.admit(&tx)?;
+        let policy = self.ledger.policy_for(self.ledger.store().as_ref(), &tx.payload.action)?;
+        let targets = selection::target_peers(self.ledger.config(), &policy)?;
+        let mut last_err = None;
+        for _ in 0..=self.settings.retries {
+            match self.endorse_round(&tx, &targets).await {
+                Ok(etx) => {
+                    let config = self.ledger.config();
+                    let signers = endorsement_signers(etx.endorsements.iter().filter_map(|e| config.member(&e.endorser)));
+                    if !policy.evaluate(&signers, &self.ledger.config().orgs).unwrap_or(false) {
+                        return Err(ApiError::new(ErrorCode::PolicyNotSatisfied, "endorsements do not satisfy the policy"));
+                    }
+                    debug_assert_eq!(etx.id(), tx_id);
+                    return Ok(etx);
+                }
+                Err(e) if e.code == ErrorCode::EndorsementMismatch => last_err = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| ApiError::new(ErrorCode::EndorserUnavailable, "no endorsement round succeeded")))
+    }
+
+    /// One round: every target peer endorsed by some device, responses agreeing.
+    async fn endorse_round(&self, tx: &SignedTx, targets: &[IdentityId]) -> Result<EndorsedTx, ApiError> {
+        let min_height = *self.tip.borrow();
+        let assignments = self.assign(targets)?;
+        let results = futures::future::join_all(
+            assignments.into_iter().map(|(idx, peers)| self.endorse_with_retry(idx, tx, peers, min_height)),
+        )
+        .await;
+        let mut response = None;
+        let mut endorsements = Vec::new();
+        for r in results {
+            let r = r?;
+            match &response {
+                None => response = Some(r.response),
+                Some(first) if *first == r.response => {}
+                Some(_) => {
+                    return Err(ApiError::new(ErrorCode::EndorsementMismatch, "endorsement devices simulated different results"));
+                }
+            }
+            endorsements.extend(r.endorsements);
+        }
+        let response = response.ok_or_else(|| ApiError::new(ErrorCode::EndorserUnavailable, "no target peers"))?;
+        if response.vote != Vote::Approve {
+            return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
+        }
+        endorsements.sort_by(|a, b| a.endorser.cmp(&b.endorser));
+        Ok(EndorsedTx { tx: tx.clone(), response, endorsements })
+    }
+
+    /// Sends `peers`' endorsement task to device `first`; on an unreachable device, a timeout or
+    /// a bad endorsement, sends it again to the next device that hosts those peers.
+    async fn endorse_with_retry(
+        &self,
+        first: usize,
+        tx: &SignedTx,
+        peers: Vec<IdentityId>,
+        min_height: u64,
+    ) -> Result<EndorseResponse, ApiError> {
+        let request = EndorseRequest { tx: tx.clone(), peers, min_height };
+        let tx_id = tx.payload.id();
+        let mut idx = first;
+        let mut failure = String::new();
+        for attempt in 0..=self.settings.retries {
+            if attempt > 0 {
+                idx = self.fallback(idx, &request.peers);
+            }
+            let state = &self.endorsers[idx];
+            state.in_flight.fetch_add(1, Ordering::Relaxed);
+            let outcome = tokio::time::timeout(self.settings.endorse_timeout, self.transport.endorse(idx, &request)).await;
+            state.in_flight.fetch_sub(1, Ordering::Relaxed);
+            failure = match outcome {
+                Err(_) | Ok(Err(TransportError::Timeout)) => format!("{} timed out", state.info.name),
+                Ok(Err(TransportError::Unreachable(why))) => format!("{} unreachable: {why}", state.info.name),
+                Ok(Err(TransportError::Rejected(e))) => return Err(e),
+                Ok(Ok(resp)) => match self.check_response(&request, &tx_id, &resp) {
+                    Ok(()) => {
+                        state.healthy.store(true, Ordering::Relaxed);
+                        return Ok(resp);
+                    }
+                    Err(why) => format!("{} sent a bad endorsement: {why}", state.info.name),
+                },
+            };
+            state.healthy.store(false, Ordering::Relaxed);
+            tracing::warn!(attempt, %failure, "endorsement attempt failed");
+        }
+        Err(ApiError::new(ErrorCode::EndorserUnavailable, failure))
+    }
+
+    /// A device's answer covers exactly the requested peers, for this transaction, and every
+    /// endorsement signature verifies.
+    fn check_response(&self, req: &EndorseRequest, tx_id: &Hash, resp: &EndorseResponse) -> Result<(), String> {
+        if resp.response.tx_id != *tx_id {
+            return Err("response is for another transaction".into());
+        }
+        let got: BTreeSet<_> = resp.endorsements.iter().map(|e| e.endorser).collect();
+        let want: BTreeSet<_> = req.peers.iter().copied().collect();
+        if got != want || got.len() != resp.endorsements.len() {
+            return Err("endorsements do not match the requested peers".into());
+        }
+        let etx = EndorsedTx { tx: req.tx.clone(), response: resp.response.clone(), endorsements: resp.endorsements.clone() };
+        verify_endorsements(self.ledger.config(), &etx).map(|_| ()).map_err(|e| e.message)
+    }
+
+    /// Verifies an endorsed transaction (from this device or a client) and queues it for ordering.
+    /// The receiver resolves once its block is committed on this device's chain.
+    pub fn submit(&self, etx: EndorsedTx) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
+        let tx_id = self.admit(&etx.tx)?;
+        check_client(self.ledger.config(), &etx.tx)?;
+        if etx.response.tx_id != tx_id || !etx.response.rwset.is_canonical() {
+            return Err(ApiError::new(ErrorCode::InvalidTx, "response does not belong to this transaction"));
+        }
+        if etx.response.vote != Vote::Approve {
+            return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
+        }
+        let signers = verify_endorsements(self.ledger.config(), &etx)?;
+        let policy = self.ledger.policy_for(self.ledger.store().as_ref(), &etx.tx.payload.action)?;
+        if !policy.evaluate(&signers, &self.ledger.config().orgs).unwrap_or(false) {
+            return Err(ApiError::new(ErrorCode::PolicyNotSatisfied, "endorsements do not satisfy the contract's policy"));
+        }
+        self.enqueue(etx, tx_id)
+    }
+
+    /// Queues a verified endorsed transaction for ordering.
+    fn enqueue(&self, etx: EndorsedTx, tx_id: Hash) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
+        let size = encode(&etx).len();
+        if size > limits::MAX_ENDORSED_TX_BYTES {
+            return Err(ApiError::new(ErrorCode::BodyTooLarge, "endorsed transaction too large"));
+        }
+        {
+            let mut pending = self.pending.lock();
+            if !pending.insert(tx_id) {
+                return Err(ApiError::new(ErrorCode::DuplicateTx, format!("transaction {tx_id} was already submitted")));
+            }
+        }
+        let (reply, rx) = oneshot::channel();
+        self.queue.try_send(Queued { tx: etx, size, reply }).map_err(|_| {
+            self.pending.lock().remove(&tx_id);
+            ApiError::new(ErrorCode::Busy, "ordering queue is full")
+        })?;
+        Ok(rx)
+    }
+
+    /// Endorse, then order: the one-call submission.
+    pub async fn execute(&self, tx: SignedTx) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
+        let etx = self.endorse(tx).await?;
+        let tx_id = etx.id();
+        self.enqueue(etx, tx_id)
+    }
+}

@@ -1,0 +1,289 @@
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arcanum_crypto::{Hash, domain, tagged_hash};
+use arcanum_policy::Policy;
+use arcanum_storage::{BlockCommit, LedgerStore, StateReader, StorageError, VersionedValue};
+use arcanum_types::{
+    ApiError, Block, EndorsedTx, ErrorCode, Event, Role, TxAction, TxReceipt, TxStatus, Version, Vote, decode,
+    encode, limits,
+};
+use parking_lot::Mutex;
+
+use crate::{ChainConfig, ContractDef, check_client, check_shape, code_key, contract_prefix, definition_key, verify_endorsements};
+
+/// The outcome of committing one block.
+#[derive(Clone, Debug)]
+pub struct CommitSummary {
+    pub height: u64,
+    pub block_hash: Hash,
+    pub receipts: Vec<TxReceipt>,
+    /// Events of the valid transactions, with their transaction id.
+    pub events: Vec<(Hash, Event)>,
+    /// The block was already committed (an idempotent re-delivery): nothing changed.
+    pub already_committed: bool,
+}
+
+/// Read access to versioned world state: the store, or the store under a block's pending writes.
+pub trait StateView {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError>;
+
+    /// A contract's definition, if deployed.
+    fn contract(&self, name: &str) -> Result<Option<ContractDef>, ApiError> {
+        match self.get(&definition_key(name))? {
+            None => Ok(None),
+            Some(v) => decode(&v.value, limits::MAX_VALUE_BYTES)
+                .map(Some)
+                .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt contract definition: {e}"))),
+        }
+    }
+}
+
+impl<R: StateReader + ?Sized> StateView for R {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError> {
+        StateReader::get(self, key).map_err(storage_error)
+    }
+}
+
+pub(crate) fn storage_error(e: StorageError) -> ApiError {
+    tracing::error!(error = %e, "storage failure");
+    ApiError::new(ErrorCode::Internal, "storage failure")
+}
+
+/// A validating chain over a [`LedgerStore`]: the peer's (and management device's) ledger.
+pub struct Ledger {
+    store: Arc<dyn LedgerStore>,
+    config: Arc<ChainConfig>,
+    /// Serialises validate-and-commit so blocks apply one at a time, in order.
+    commit_lock: Mutex<()>,
+    /// Parsed policies by text; bounded by the number of distinct deployed policies.
+    policies: Mutex<BTreeMap<String, Arc<Policy>>>,
+}
+
+impl Ledger {
+    pub fn new(store: Arc<dyn LedgerStore>, config: Arc<ChainConfig>) -> Ledger {
+        Ledger { store, config, commit_lock: Mutex::new(()), policies: Mutex::new(BTreeMap::new()) }
+    }
+
+    pub fn config(&self) -> &Arc<ChainConfig> {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Arc<dyn LedgerStore> {
+        &self.store
+    }
+
+    /// `(height, hash)` of the last committed block; `(0, ZERO)` when empty.
+    pub fn tip(&self) -> Result<(u64, Hash), ApiError> {
+        self.store.tip().map_err(storage_error)
+    }
+
+    /// Whether a transaction id is already committed (valid or not).
+    pub fn contains_tx(&self, id: &Hash) -> Result<bool, ApiError> {
+        self.store.contains_tx(id).map_err(storage_error)
+    }
+
+    /// The parsed endorsement policy of a contract definition (cached).
+    pub fn policy(&self, text: &str) -> Result<Arc<Policy>, ApiError> {
+        if let Some(p) = self.policies.lock().get(text) {
+            return Ok(p.clone());
+        }
+        let p = Arc::new(Policy::parse(text).map_err(|e| ApiError::new(ErrorCode::PolicyParseError, e.to_string()))?);
+        self.policies.lock().insert(text.to_owned(), p.clone());
+        Ok(p)
+    }
+
+    /// The policy governing a transaction's action, read from `view`.
+    pub fn policy_for(&self, view: &dyn StateView, action: &TxAction) -> Result<Arc<Policy>, ApiError> {
+        match action {
+            TxAction::Deploy { .. } => Ok(Arc::new(self.config.lifecycle_policy.clone())),
+            TxAction::Invoke { contract, .. } => {
+                let def = view.contract(contract)?.ok_or_else(|| {
+                    ApiError::new(ErrorCode::ContractNotFound, format!("contract {contract:?} is not deployed"))
+                })?;
+                self.policy(&def.policy)
+            }
+        }
+    }
+
+    /// Checks a block's header against the local chain: signature, transaction root, position.
+    /// `Ok(true)` means the very same block is already committed.
+    pub fn check_header(&self, block: &Block) -> Result<bool, ApiError> {
+        let header = &block.header;
+        let orderer = self
+            .config
+            .member(&self.config.orderer)
+            .filter(|_| header.orderer == self.config.orderer)
+            .ok_or_else(|| ApiError::new(ErrorCode::BlockBadSignature, "block is not signed by the management device"))?;
+        let hash = header.hash();
+        orderer
+            .public_key
+            .verify(domain::BLOCK_SIGNATURE, &hash.0, &block.signature)
+            .map_err(|_| ApiError::new(ErrorCode::BlockBadSignature, "block signature does not verify"))?;
+        if header.tx_count as usize != block.txs.len() || block.compute_tx_root() != header.tx_root {
+            return Err(ApiError::new(ErrorCode::BlockTxRootMismatch, "transactions do not match the header's root"));
+        }
+        let (height, tip_hash) = self.tip()?;
+        if header.height == 0 {
+            return Err(ApiError::new(ErrorCode::BlockBadPrevHash, "height 0 is not a block"));
+        }
+        if header.height <= height {
+            let stored = self.store.block_hash(header.height).map_err(storage_error)?;
+            return if stored == Some(hash) {
+                Ok(true)
+            } else {
+                Err(ApiError::new(
+                    ErrorCode::BlockConflict,
+                    format!("a different block is committed at height {}", header.height),
+                ))
+            };
+        }
+        if header.height > height + 1 {
+            return Err(ApiError::new(
+                ErrorCode::BlockHeightGap,
+                format!("block {} is ahead of local height {height}", header.height),
+            ));
+        }
+        if header.prev_hash != tip_hash {
+            return Err(ApiError::new(ErrorCode::BlockBadPrevHash, "block does not extend the local chain"));
+        }
+        Ok(false)
+    }
+
+    /// Decodes, validates and atomically commits an encoded block.
+    pub fn commit_bytes(&self, bytes: &[u8]) -> Result<CommitSummary, ApiError> {
+        let block: Block = decode(bytes, limits::MAX_BLOCK_BYTES)
+            .map_err(|e| ApiError::new(ErrorCode::MalformedEncoding, format!("block: {e}")))?;
+        self.commit(&block, bytes.to_vec())
+    }
+
+    /// Validates and atomically commits a block whose encoding is `bytes`.
+    pub fn commit(&self, block: &Block, bytes: Vec<u8>) -> Result<CommitSummary, ApiError> {
+        let _guard = self.commit_lock.lock();
+        let block_hash = block.header.hash();
+        let summary = |receipts, events, already| CommitSummary {
+            height: block.header.height,
+            block_hash,
+            receipts,
+            events,
+            already_committed: already,
+        };
+        if self.check_header(block)? {
+            return Ok(summary(Vec::new(), Vec::new(), true));
+        }
+        let mut overlay = Overlay { base: self.store.as_ref(), writes: BTreeMap::new() };
+        let mut receipts = Vec::with_capacity(block.txs.len());
+        let mut events = Vec::new();
+        let mut seen_ids = BTreeSet::new();
+        for (index, etx) in block.txs.iter().enumerate() {
+            let tx_id = etx.id();
+            let version = Version { block: block.header.height, tx: index as u32 };
+            let status = match self.validate_tx(&overlay, etx, &tx_id, &mut seen_ids) {
+                Ok(()) => {
+                    for w in &etx.response.rwset.writes {
+                        let value = w.value.clone().map(|value| VersionedValue { value, version });
+                        overlay.writes.insert(w.key.clone(), value);
+                    }
+                    events.extend(etx.response.events.iter().map(|e| (tx_id, e.clone())));
+                    TxStatus::Valid
+                }
+                Err(code) => TxStatus::Invalid(code),
+            };
+            receipts.push(TxReceipt { tx_id, block: block.header.height, index: index as u32, status });
+        }
+        let commit = BlockCommit {
+            height: block.header.height,
+            block_hash,
+            block_bytes: bytes,
+            writes: overlay.writes.into_iter().collect(),
+            receipts: receipts.clone(),
+        };
+        self.store.commit_block(commit).map_err(storage_error)?;
+        Ok(summary(receipts, events, false))
+    }
+
+    /// One transaction's validation against the state as left by the earlier valid transactions
+    /// of its block. Returns the reason code of the first failed check.
+    fn validate_tx(
+        &self,
+        view: &Overlay<'_>,
+        etx: &EndorsedTx,
+        tx_id: &Hash,
+        seen_ids: &mut BTreeSet<Hash>,
+    ) -> Result<(), ErrorCode> {
+        let code = |e: ApiError| e.code;
+        check_shape(&etx.tx).map_err(code)?;
+        let creator = check_client(&self.config, &etx.tx).map_err(code)?;
+        if !seen_ids.insert(*tx_id) || self.contains_tx(tx_id).map_err(code)? {
+            return Err(ErrorCode::DuplicateTx);
+        }
+        let response = &etx.response;
+        if response.tx_id != *tx_id || !response.rwset.is_canonical() {
+            return Err(ErrorCode::InvalidTx);
+        }
+        if response.vote != Vote::Approve {
+            return Err(ErrorCode::EndorsementRejected);
+        }
+        let signers = verify_endorsements(&self.config, etx).map_err(code)?;
+        match &etx.tx.payload.action {
+            TxAction::Invoke { contract, .. } => {
+                let ns = contract_prefix(contract);
+                let reads = response.rwset.reads.iter().map(|r| &r.key);
+                let writes = response.rwset.writes.iter().map(|w| &w.key);
+                if !reads.chain(writes).all(|k| k.starts_with(&ns)) {
+                    return Err(ErrorCode::InvalidTx);
+                }
+            }
+            TxAction::Deploy { contract, wasm, policy } => {
+                if creator.role != Role::Admin {
+                    return Err(ErrorCode::NotAdmin);
+                }
+                if view.contract(contract).map_err(code)?.is_some() {
+                    return Err(ErrorCode::ContractExists);
+                }
+                if response.rwset.writes != deploy_writes(contract, wasm, policy) {
+                    return Err(ErrorCode::InvalidTx);
+                }
+            }
+        }
+        let policy = self.policy_for(view, &etx.tx.payload.action).map_err(code)?;
+        let satisfied = policy.evaluate(&signers, &self.config.orgs).map_err(|_| ErrorCode::PolicyNotSatisfied)?;
+        if !satisfied {
+            return Err(ErrorCode::PolicyNotSatisfied);
+        }
+        for read in &response.rwset.reads {
+            let current = view.get(&read.key).map_err(code)?.map(|v| v.version);
+            if current != read.version {
+                return Err(ErrorCode::MvccReadConflict);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The write set a deploy transaction must produce: its definition and its code.
+pub fn deploy_writes(contract: &str, wasm: &[u8], policy: &str) -> Vec<arcanum_types::KvWrite> {
+    let code_hash = tagged_hash(domain::CODE_HASH, &[wasm]);
+    let def = ContractDef { name: contract.to_owned(), code_hash, policy: policy.to_owned() };
+    let mut writes = vec![
+        arcanum_types::KvWrite { key: definition_key(contract), value: Some(encode(&def)) },
+        arcanum_types::KvWrite { key: code_key(&code_hash), value: Some(wasm.to_vec()) },
+    ];
+    writes.sort_by(|a, b| a.key.cmp(&b.key));
+    writes
+}
+
+/// The store seen through the writes of a block's earlier valid transactions.
+struct Overlay<'a> {
+    base: &'a dyn LedgerStore,
+    writes: BTreeMap<Vec<u8>, Option<VersionedValue>>,
+}
+
+impl StateView for Overlay<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError> {
+        match self.writes.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => self.base.get(key).map_err(storage_error),
+        }
+    }
+}

@@ -1,0 +1,212 @@
+//! Simulation of a transaction against one state snapshot, recording a versioned read set and a
+//! write set (the Fabric execute phase).
+
+use std::collections::BTreeMap;
+
+use arcanum_crypto::Hash;
+use arcanum_ledger::{Ledger, Member, StateView, code_key, contract_key, contract_prefix, definition_key, deploy_writes};
+use arcanum_storage::StateReader;
+use arcanum_types::{
+    ApiError, ErrorCode, Event, KvRead, KvWrite, ProposalResponse, RwSet, SignedTx, TxAction, Version, Vote, limits,
+};
+use arcanum_vm::{Caller, Contract, Engine, HostError, HostState, Limits, VmError};
+use parking_lot::Mutex;
+
+/// Most compiled contracts kept in memory.
+const MAX_CACHED_CONTRACTS: usize = 64;
+
+/// Compiled contracts by code hash, so a module is validated and compiled once.
+pub struct ContractCache {
+    engine: Engine,
+    compiled: Mutex<BTreeMap<Hash, Contract>>,
+}
+
+impl Default for ContractCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ContractCache {
+    pub fn new() -> ContractCache {
+        ContractCache { engine: Engine::new(), compiled: Mutex::new(BTreeMap::new()) }
+    }
+
+    /// Validates and compiles `wasm` (not cached: used for deploys).
+    pub fn compile(&self, wasm: &[u8]) -> Result<Contract, ApiError> {
+        self.engine.compile(wasm).map_err(|e| ApiError::new(ErrorCode::InvalidContract, e.to_string()))
+    }
+
+    fn get(&self, view: &dyn StateView, code_hash: &Hash) -> Result<Contract, ApiError> {
+        if let Some(c) = self.compiled.lock().get(code_hash) {
+            return Ok(c.clone());
+        }
+        let code = view
+            .get(&code_key(code_hash))?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "contract code missing from state"))?;
+        let contract = self.compile(&code.value)?;
+        let mut cache = self.compiled.lock();
+        if cache.len() >= MAX_CACHED_CONTRACTS {
+            cache.clear();
+        }
+        cache.insert(*code_hash, contract.clone());
+        Ok(contract)
+    }
+}
+
+pub(crate) fn run(
+    ledger: &Ledger,
+    contracts: &ContractCache,
+    creator: &Member,
+    tx: &SignedTx,
+    tx_id: Hash,
+) -> Result<ProposalResponse, ApiError> {
+    let snapshot = ledger.store().snapshot().map_err(|e| {
+        tracing::error!(error = %e, "snapshot failed");
+        ApiError::new(ErrorCode::Internal, "storage failure")
+    })?;
+    let view: &dyn StateReader = snapshot.as_ref();
+    let (rwset, result, events) = match &tx.payload.action {
+        TxAction::Deploy { contract, wasm, policy } => {
+            if creator.role != arcanum_types::Role::Admin {
+                return Err(ApiError::new(ErrorCode::NotAdmin, "deploying a contract needs an admin identity"));
+            }
+            let def_key = definition_key(contract);
+            let existing = StateView::get(view, &def_key)?;
+            if existing.is_some() {
+                return Err(ApiError::new(ErrorCode::ContractExists, format!("contract {contract:?} is already deployed")));
+            }
+            contracts.compile(wasm)?;
+            let rwset = RwSet { reads: vec![KvRead { key: def_key, version: None }], writes: deploy_writes(contract, wasm, policy) };
+            (rwset, Vec::new(), Vec::new())
+        }
+        TxAction::Invoke { contract, function, args } => {
+            let def = StateView::contract(view, contract)?.ok_or_else(|| {
+                ApiError::new(ErrorCode::ContractNotFound, format!("contract {contract:?} is not deployed"))
+            })?;
+            let code = contracts.get(view, &def.code_hash)?;
+            let caller = Caller { id: creator.id.0.0, msp_id: creator.msp_id.clone(), role: creator.role.as_str().to_owned() };
+            let mut host = Recorder { view, prefix: contract_prefix(contract), reads: BTreeMap::new(), writes: BTreeMap::new() };
+            let outcome = code.invoke(&mut host, &caller, function, args, &Limits::default()).map_err(vm_error)?;
+            let events = outcome
+                .events
+                .into_iter()
+                .map(|(name, data)| Event { contract: contract.clone(), name, data })
+                .collect();
+            (host.into_rwset(), outcome.return_data, events)
+        }
+    };
+    Ok(ProposalResponse { tx_id, rwset, result, events, vote: Vote::Approve })
+}
+
+fn vm_error(e: VmError) -> ApiError {
+    let code = match &e {
+        VmError::OutOfFuel => ErrorCode::OutOfFuel,
+        VmError::ContractError { .. } => ErrorCode::ContractError,
+        VmError::Host(HostError::Storage(_)) => ErrorCode::Internal,
+        _ => ErrorCode::ContractTrap,
+    };
+    ApiError::new(code, e.to_string())
+}
+
+/// The VM's view of state during simulation: reads come from the snapshot (recording their
+/// versions) or from the transaction's own earlier writes.
+struct Recorder<'a> {
+    view: &'a dyn StateReader,
+    prefix: Vec<u8>,
+    reads: BTreeMap<Vec<u8>, Option<Version>>,
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Recorder<'_> {
+    fn full_key(&self, key: &[u8]) -> Vec<u8> {
+        let mut k = self.prefix.clone();
+        k.extend_from_slice(key);
+        k
+    }
+
+    fn into_rwset(self) -> RwSet {
+        RwSet {
+            reads: self.reads.into_iter().map(|(key, version)| KvRead { key, version }).collect(),
+            writes: self.writes.into_iter().map(|(key, value)| KvWrite { key, value }).collect(),
+        }
+    }
+
+    fn record(&mut self, key: Vec<u8>, version: Option<Version>) {
+        self.reads.entry(key).or_insert(version);
+    }
+}
+
+fn host_storage_error(e: impl std::fmt::Display) -> HostError {
+    tracing::error!(error = %e, "storage failure during simulation");
+    HostError::Storage("storage failure".into())
+}
+
+impl HostState for Recorder<'_> {
+    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, HostError> {
+        let full = self.full_key(key);
+        if let Some(v) = self.writes.get(&full) {
+            return Ok(v.clone());
+        }
+        let current = self.view.get(&full).map_err(host_storage_error)?;
+        self.record(full, current.as_ref().map(|v| v.version));
+        Ok(current.map(|v| v.value))
+    }
+
+    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), HostError> {
+        if key.len() > limits::MAX_KEY_BYTES || value.len() > limits::MAX_VALUE_BYTES {
+            return Err(HostError::Limit("key or value too large".into()));
+        }
+        let full = self.full_key(key);
+        self.writes.insert(full, Some(value.to_vec()));
+        Ok(())
+    }
+
+    fn delete(&mut self, key: &[u8]) -> Result<(), HostError> {
+        let full = self.full_key(key);
+        self.writes.insert(full, None);
+        Ok(())
+    }
+
+    /// Range reads record each key they return; keys inserted into the range later are not
+    /// detected (no phantom protection, as in Fabric for non-range-query validation).
+    fn range(&mut self, start: &[u8], end: &[u8], limit: u32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
+        let full_start = self.full_key(start);
+        let full_end = if end.is_empty() { prefix_end(&self.prefix) } else { self.full_key(end) };
+        let limit = limit as usize;
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for (k, v) in self.view.range(&full_start, &full_end, limit).map_err(host_storage_error)? {
+            self.record(k.clone(), Some(v.version));
+            merged.insert(k, Some(v.value));
+        }
+        for (k, v) in self.writes.range(full_start..full_end) {
+            merged.insert(k.clone(), v.clone());
+        }
+        let prefix_len = self.prefix.len();
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k[prefix_len..].to_vec(), v)))
+            .take(limit)
+            .collect())
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix` (prefixes end in 0x00).
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    if let Some(last) = end.last_mut() {
+        *last += 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorder_keys_match_the_ledger_layout() {
+        assert_eq!(contract_key("asset", b"k"), [contract_prefix("asset"), b"k".to_vec()].concat());
+        assert_eq!(prefix_end(&contract_prefix("a")), b"a\x01".to_vec());
+    }
+}
