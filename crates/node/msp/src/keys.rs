@@ -1,0 +1,88 @@
+//! Key files and the passphrase file on disk (the encryption itself is arcanum-crypto's
+//! `keyfile`).
+
+use std::io::Write;
+use std::path::Path;
+
+use arcanum_crypto::SigningKey;
+use arcanum_crypto::keyfile::{open_key, seal_key};
+use zeroize::Zeroizing;
+
+use crate::MspError;
+
+/// A key-file passphrase. Zeroized on drop; `Debug` does not print it.
+pub struct Passphrase(Zeroizing<Vec<u8>>);
+
+impl Passphrase {
+    pub fn new(bytes: Vec<u8>) -> Passphrase {
+        Passphrase(Zeroizing::new(bytes))
+    }
+
+    /// A fresh passphrase: 32 random bytes, hex encoded (64 characters).
+    pub fn random(rng: &mut impl rand_core::CryptoRngCore) -> Passphrase {
+        let mut raw = Zeroizing::new([0u8; 32]);
+        rng.fill_bytes(raw.as_mut());
+        Passphrase::new(hex::encode(raw.as_ref()).into_bytes())
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Passphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Passphrase(<secret>)")
+    }
+}
+
+/// Writes `bytes` to a new file readable and writable by its owner only (mode 0600 on Unix).
+pub(crate) fn write_private_file(path: &Path, bytes: &[u8]) -> Result<(), MspError> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(|e| MspError::io(path, e))?;
+    f.write_all(bytes).map_err(|e| MspError::io(path, e))?;
+    f.sync_all().map_err(|e| MspError::io(path, e))
+}
+
+/// Reads a passphrase file; one trailing newline (`\n` or `\r\n`) is not part of the passphrase.
+pub fn read_passphrase(path: &Path) -> Result<Passphrase, MspError> {
+    let mut bytes = Zeroizing::new(std::fs::read(path).map_err(|e| MspError::io(path, e))?);
+    if bytes.last() == Some(&b'\n') {
+        bytes.pop();
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+    }
+    if bytes.is_empty() {
+        return Err(MspError::EmptyPassphrase { path: path.to_path_buf() });
+    }
+    Ok(Passphrase::new(bytes.to_vec()))
+}
+
+/// Writes a passphrase file (mode 0600).
+pub fn write_passphrase(path: &Path, passphrase: &Passphrase) -> Result<(), MspError> {
+    write_private_file(path, passphrase.as_bytes())
+}
+
+/// Encrypts `key` under `passphrase` and writes it to `path` (mode 0600).
+pub fn write_key_file(
+    path: &Path,
+    key: &SigningKey,
+    passphrase: &Passphrase,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<(), MspError> {
+    let sealed = seal_key(key, passphrase.as_bytes(), rng)?;
+    write_private_file(path, &sealed)
+}
+
+/// Reads and decrypts a key file.
+pub fn read_key_file(path: &Path, passphrase: &Passphrase) -> Result<SigningKey, MspError> {
+    let bytes = std::fs::read(path).map_err(|e| MspError::io(path, e))?;
+    open_key(&bytes, passphrase.as_bytes()).map_err(|source| MspError::KeyFileOpen { path: path.to_path_buf(), source })
+}
