@@ -34,7 +34,8 @@ pub enum PolicyError {
         found: String,
         expected: &'static str,
     },
-    /// An integer literal that does not fit in 64 bits.
+    /// An integer literal that does not fit in 64 bits. `offset` is the literal's byte offset,
+    /// or 0 when the number is a quoted `OutOf` threshold.
     #[error("number {text:?} at byte {offset} is out of range")]
     NumberOutOfRange { offset: usize, text: String },
     /// `Name(...)` where `Name` is not one of the gates `AND|And|and`, `OR|Or|or`,
