@@ -13,9 +13,15 @@
 //! - Secret keys are zeroized on drop and never printed by `Debug`.
 
 pub mod domain;
+mod ecdsa_der;
+mod ed25519;
+mod error;
 mod hash;
 pub mod keyfile;
 mod sig;
 
+pub use ed25519::{verify_batch_ed25519_raw, verify_ed25519_raw};
+pub use error::{CryptoError, KeyFileError};
 pub use hash::{Hash, sha256, tagged_hash};
-pub use sig::{Algorithm, CryptoError, PublicKey, Signature, SigningKey, verify_batch};
+pub use keyfile::{open_key, seal_key};
+pub use sig::{Algorithm, PublicKey, Signature, SigningKey, verify_batch};
