@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use arcanum_crypto::keyfile::KdfParams;
 use arcanum_crypto::{Algorithm, SigningKey};
 use arcanum_types::{IdentityId, Role};
 use rand_core::CryptoRngCore;
@@ -14,7 +15,7 @@ use crate::consortium::{
     BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode, EndorsementSettings, EndorserEntry, NodeEntry,
     OrgEntry, OrgKind, Selection,
 };
-use crate::keys::{Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase};
+use crate::keys::{DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase};
 use crate::node::{NodeConfig, NodeRole};
 use crate::MspError;
 
@@ -48,6 +49,8 @@ pub struct DevnetSpec {
     pub lifecycle_policy: String,
     /// Certificates are valid from one hour before `now` to `now + validity_secs`.
     pub validity_secs: u64,
+    /// Argon2id cost of every key file (default [`DEVNET_KDF`]; see there for the trade-off).
+    pub kdf: KdfParams,
 }
 
 impl Default for DevnetSpec {
@@ -67,6 +70,7 @@ impl Default for DevnetSpec {
             block: BlockSettings::default(),
             lifecycle_policy: "MAJORITY Endorsement".into(),
             validity_secs: 10 * 365 * 24 * 3600,
+            kdf: DEVNET_KDF,
         }
     }
 }
@@ -383,7 +387,7 @@ pub fn generate_devnet(
             let e = &mut endorser_entries[ei];
             e.hosts.push(peer.name.clone());
             let path = dir.join("endorsers").join(&e.name).join("hosted").join(format!("{}.key", peer.name));
-            write_key_file(&path, key, &passphrase, rng)?;
+            write_key_file(&path, key, &passphrase, spec.kdf, rng)?;
         }
     }
 
@@ -461,7 +465,7 @@ impl Writer<'_> {
         let ca_cert = org_dir.join("ca.pem");
         let ca_key = org_dir.join("ca.key");
         write_file(&ca_cert, ca.certificate_pem().as_bytes())?;
-        write_key_file(&ca_key, ca.key(), self.passphrase, rng)?;
+        write_key_file(&ca_key, ca.key(), self.passphrase, self.spec.kdf, rng)?;
         self.layout_orgs.push(OrgLayout { msp_id: msp_id.to_owned(), kind, ca_cert, ca_key });
         Ok(ca)
     }
@@ -485,7 +489,7 @@ impl Writer<'_> {
         let id = IdentityId::of_certificate(&pem_to_der(&pem)?);
         let key_path = base.join(format!("{name}.key"));
         if own_key {
-            write_key_file(&self.dir.join(&key_path), key, self.passphrase, rng)?;
+            write_key_file(&self.dir.join(&key_path), key, self.passphrase, self.spec.kdf, rng)?;
         }
         Ok(Issued { cert, key: key_path, id })
     }

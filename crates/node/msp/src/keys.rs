@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use arcanum_crypto::SigningKey;
-use arcanum_crypto::keyfile::{open_key, seal_key};
+use arcanum_crypto::keyfile::{KdfParams, open_key, seal_key_with_params};
 use zeroize::Zeroizing;
 
 use crate::MspError;
@@ -70,14 +70,25 @@ pub fn write_passphrase(path: &Path, passphrase: &Passphrase) -> Result<(), MspE
     write_private_file(path, passphrase.as_bytes())
 }
 
-/// Encrypts `key` under `passphrase` and writes it to `path` (mode 0600).
+/// Argon2id cost of devnet key files: 4 MiB, 1 pass, 1 lane (a few milliseconds per key).
+///
+/// Trade-off: the KDF cost only slows down guessing of the *passphrase*. A devnet passphrase is
+/// 256 random bits ([`Passphrase::random`]), which no amount of guessing reaches, so stretching
+/// it buys nothing while 15+ key files must be written and every node start opens several of
+/// them. Key files protected by a human-chosen passphrase must use
+/// [`KdfParams::recommended`] instead.
+pub const DEVNET_KDF: KdfParams = KdfParams { m_cost_kib: 4 * 1024, t_cost: 1, p_cost: 1 };
+
+/// Encrypts `key` under `passphrase` with Argon2id cost `kdf` and writes it to `path`
+/// (mode 0600). Reading needs no parameters: they are stored in the file.
 pub fn write_key_file(
     path: &Path,
     key: &SigningKey,
     passphrase: &Passphrase,
+    kdf: KdfParams,
     rng: &mut impl rand_core::CryptoRngCore,
 ) -> Result<(), MspError> {
-    let sealed = seal_key(key, passphrase.as_bytes(), rng)?;
+    let sealed = seal_key_with_params(key, passphrase.as_bytes(), kdf, rng)?;
     write_private_file(path, &sealed)
 }
 

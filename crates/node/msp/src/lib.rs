@@ -44,5 +44,5 @@ pub use devnet::{
     OrgLayout, PASSPHRASE_FILE, generate_devnet, load_client_key,
 };
 pub use error::MspError;
-pub use keys::{Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase};
+pub use keys::{DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase};
 pub use node::{NodeConfig, NodeRole, load_hosted_keys};
