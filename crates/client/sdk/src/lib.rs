@@ -1,1 +1,251 @@
-//! Rust client SDK
+//! The Rust client SDK for Arcanum: build and sign transactions as a consortium client, submit
+//! them to the management device, and query any node. The `arcanum` CLI is built on it.
+//!
+//! Key types: [`Signer`] (a client identity that signs transactions), [`Client`] (one node's HTTP
+//! API), [`SdkError`].
+//!
+//! Invariants: transactions are signed over their canonical borsh encoding, never over JSON; every
+//! error the server reports keeps its stable [`arcanum_types::ErrorCode`].
+
+use std::time::Duration;
+
+use arcanum_api::{
+    BlockJson, CommitEvent, ErrorBody, HeightInfo, QueryResult, StateEntry, StateRootInfo, TxOutcome, routes,
+};
+use arcanum_crypto::{SigningKey, domain};
+use arcanum_types::{ApiError, Block, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxAction, TxPayload, decode, encode, limits};
+use futures::{Stream, StreamExt};
+
+pub use arcanum_msp::ClientIdentity;
+
+/// What can go wrong talking to a node.
+#[derive(Debug, thiserror::Error)]
+pub enum SdkError {
+    /// The node answered with a stable error code.
+    #[error("{0}")]
+    Api(ApiError),
+    /// The node could not be reached or the connection failed.
+    #[error("transport: {0}")]
+    Transport(String),
+    /// The node's answer was not what the API promises.
+    #[error("unexpected answer: {0}")]
+    Protocol(String),
+}
+
+impl SdkError {
+    /// The stable code: the server's, or `TIMEOUT`/`INTERNAL` for transport and protocol failures.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SdkError::Api(e) => e.code,
+            SdkError::Transport(_) => ErrorCode::Timeout,
+            SdkError::Protocol(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+/// A client identity that signs transactions for one channel.
+pub struct Signer {
+    pub id: IdentityId,
+    pub name: String,
+    pub channel: String,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signer").field("name", &self.name).field("id", &self.id).finish()
+    }
+}
+
+impl Signer {
+    pub fn new(identity: ClientIdentity, channel: impl Into<String>) -> Signer {
+        Signer { id: identity.id, name: identity.name, channel: channel.into(), key: identity.key }
+    }
+
+    /// Loads client `name` of the devnet in `dir`.
+    pub fn from_devnet(dir: &std::path::Path, name: &str) -> Result<Signer, SdkError> {
+        let layout = arcanum_msp::DevnetLayout::load(dir).map_err(|e| SdkError::Protocol(e.to_string()))?;
+        let identity = arcanum_msp::load_client_key(dir, name).map_err(|e| SdkError::Protocol(e.to_string()))?;
+        Ok(Signer::new(identity, layout.channel))
+    }
+
+    /// Signs `action` with a fresh random nonce.
+    pub fn sign(&self, action: TxAction) -> SignedTx {
+        self.sign_with_nonce(action, rand::random())
+    }
+
+    pub fn sign_with_nonce(&self, action: TxAction, nonce: u64) -> SignedTx {
+        let payload = TxPayload { channel: self.channel.clone(), creator: self.id, nonce, action };
+        let signature = self.key.sign(domain::TX_SIGNATURE, &payload.id().0);
+        SignedTx { payload, signature }
+    }
+
+    /// An invocation with string arguments.
+    pub fn invoke(&self, contract: &str, function: &str, args: &[&str]) -> SignedTx {
+        self.sign(TxAction::Invoke {
+            contract: contract.into(),
+            function: function.into(),
+            args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+        })
+    }
+}
+
+/// One node's HTTP API.
+#[derive(Clone, Debug)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    pub fn new(base_url: impl Into<String>) -> Client {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_max_idle_per_host(256)
+            .build()
+            .unwrap_or_default();
+        Client { http, base: base_url.into().trim_end_matches('/').to_owned() }
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn check(resp: reqwest::Response) -> Result<reqwest::Response, SdkError> {
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(SdkError::Api(body.into_api_error())),
+            Err(_) => Err(SdkError::Protocol(format!("status {status} without an error body"))),
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<reqwest::Response, SdkError> {
+        let resp = self.http.get(self.url(path)).send().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        Self::check(resp).await
+    }
+
+    async fn post(&self, path: &str, body: Vec<u8>) -> Result<reqwest::Response, SdkError> {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
+        Self::check(resp).await
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, SdkError> {
+        resp.json().await.map_err(|e| SdkError::Protocol(e.to_string()))
+    }
+
+    async fn borsh<T: borsh::BorshDeserialize>(resp: reqwest::Response, max: usize) -> Result<T, SdkError> {
+        let bytes = resp.bytes().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        decode(&bytes, max).map_err(|e| SdkError::Protocol(e.to_string()))
+    }
+
+    /// Endorse and order (management device). With `wait`, answers once the block is committed.
+    pub async fn execute(&self, tx: &SignedTx, wait: bool) -> Result<TxOutcome, SdkError> {
+        let resp = self.post(&format!("{}?wait={wait}", routes::TRANSACTIONS), encode(tx)).await?;
+        Self::json(resp).await
+    }
+
+    /// Collect endorsements without ordering (management device).
+    pub async fn endorse(&self, tx: &SignedTx) -> Result<EndorsedTx, SdkError> {
+        let resp = self.post(routes::ENDORSE_TX, encode(tx)).await?;
+        Self::borsh(resp, limits::MAX_ENDORSED_TX_BYTES).await
+    }
+
+    /// Order an endorsed transaction (management device).
+    pub async fn submit(&self, etx: &EndorsedTx, wait: bool) -> Result<TxOutcome, SdkError> {
+        let resp = self.post(&format!("{}?wait={wait}", routes::SUBMIT_TX), encode(etx)).await?;
+        Self::json(resp).await
+    }
+
+    /// Evaluate read-only (management device).
+    pub async fn query(&self, tx: &SignedTx) -> Result<QueryResult, SdkError> {
+        let resp = self.post(routes::QUERY, encode(tx)).await?;
+        Self::json(resp).await
+    }
+
+    pub async fn height(&self) -> Result<HeightInfo, SdkError> {
+        Self::json(self.get(routes::HEIGHT).await?).await
+    }
+
+    pub async fn state_root(&self) -> Result<StateRootInfo, SdkError> {
+        Self::json(self.get(routes::STATE_ROOT).await?).await
+    }
+
+    pub async fn block(&self, height: u64) -> Result<Block, SdkError> {
+        let resp = self.get(&routes::BLOCK_BY_HEIGHT.replace("{height}", &height.to_string())).await?;
+        Self::borsh(resp, limits::MAX_BLOCK_BYTES).await
+    }
+
+    pub async fn block_json(&self, height: u64) -> Result<BlockJson, SdkError> {
+        let path = format!("{}?format=json", routes::BLOCK_BY_HEIGHT.replace("{height}", &height.to_string()));
+        Self::json(self.get(&path).await?).await
+    }
+
+    /// A transaction's receipt of commit on this node.
+    pub async fn transaction(&self, tx_id: &str) -> Result<TxOutcome, SdkError> {
+        Self::json(self.get(&routes::TX_BY_ID.replace("{tx_id}", tx_id)).await?).await
+    }
+
+    pub async fn state(&self, contract: &str, key: &str) -> Result<StateEntry, SdkError> {
+        let path = format!("{}?contract={}&key_hex={}", routes::STATE, contract, hex::encode(key));
+        Self::json(self.get(&path).await?).await
+    }
+
+    /// Delivers a raw block to a peer.
+    pub async fn deliver_block(&self, bytes: Vec<u8>) -> Result<arcanum_api::BlockAccepted, SdkError> {
+        Self::json(self.post(routes::BLOCKS, bytes).await?).await
+    }
+
+    /// Committed-transaction events from block `from` on (peers).
+    pub async fn events(&self, from: u64) -> Result<impl Stream<Item = Result<CommitEvent, SdkError>>, SdkError> {
+        let resp = self.get(&format!("{}?from={from}", routes::EVENTS)).await?;
+        Ok(sse_events(resp.bytes_stream()))
+    }
+}
+
+/// Parses a server-sent-events byte stream into events (`data:` lines, blank-line separated).
+fn sse_events(
+    bytes: impl Stream<Item = reqwest::Result<bytes::Bytes>> + Send + 'static,
+) -> impl Stream<Item = Result<CommitEvent, SdkError>> {
+    /// Bound on one event's size: a hostile server cannot grow the buffer without limit.
+    const MAX_EVENT: usize = 1024 * 1024;
+    futures::stream::unfold((Box::pin(bytes), Vec::<u8>::new()), |(mut bytes, mut buf)| async move {
+        loop {
+            if let Some(pos) = buf.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = buf.drain(..pos + 2).collect();
+                let data: String = String::from_utf8_lossy(&frame)
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim_start)
+                    .collect();
+                if data.is_empty() {
+                    continue; // keep-alive comment
+                }
+                let item = serde_json::from_str(&data).map_err(|e| SdkError::Protocol(e.to_string()));
+                return Some((item, (bytes, buf)));
+            }
+            if buf.len() > MAX_EVENT {
+                return Some((Err(SdkError::Protocol("event too large".into())), (bytes, Vec::new())));
+            }
+            match bytes.next().await {
+                Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                Some(Err(e)) => return Some((Err(SdkError::Transport(e.to_string())), (bytes, buf))),
+                None => return None,
+            }
+        }
+    })
+}

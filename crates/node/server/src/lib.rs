@@ -1,1 +1,192 @@
-//! HTTP servers for every role
+//! The node runtime: it turns a node config into a running role (management device, endorsement
+//! device or peer) serving Arcanum's HTTP API, plus `/healthz`, `/metrics` and `/openapi.json`.
+//!
+//! Entry point: [`run`] takes the node config, a bound listener and a shutdown future
+//! (mini-redis style), so tests can run many nodes in one process on `127.0.0.1:0`.
+//!
+//! Invariants:
+//! - This is the only crate that knows HTTP on the server side; the role crates it wires
+//!   (`arcanum-management`, `arcanum-endorser`, `arcanum-ledger`) know nothing of it.
+//! - Every request body is bounded and strictly decoded; every route sits behind a concurrency
+//!   limit that answers `BUSY` instead of queueing without bound.
+//! - Only this crate names the storage backend ([`arcanum_storage::RedbStore`]).
+
+mod endorser_node;
+mod http;
+mod management_node;
+mod metrics;
+mod openapi;
+mod queries;
+mod replica;
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use arcanum_api::routes;
+use arcanum_endorser::Endorser;
+use arcanum_ledger::{ChainConfig, Ledger, Member};
+use arcanum_management::{EndorserInfo, KeyMode, Management, Selection, Settings};
+use arcanum_msp::{Consortium, NodeConfig, NodeRole};
+use arcanum_policy::Policy;
+use arcanum_storage::RedbStore;
+use axum::Router;
+use axum::routing::get;
+use tokio::net::TcpListener;
+
+pub use management_node::deliver_blocks;
+pub use metrics::Metrics;
+pub use openapi::openapi_json;
+pub use queries::block_json;
+
+/// Requests served at once per node; more answer `BUSY`.
+const MAX_CONCURRENT_REQUESTS: usize = 1024;
+
+/// Seconds since the Unix epoch (certificate validity checks at start-up).
+pub fn now_unix() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// The ledger's validation rules, from the consortium config.
+pub fn chain_config(consortium: &Consortium) -> anyhow::Result<ChainConfig> {
+    let mut members = std::collections::BTreeMap::new();
+    let mgmt = consortium.management();
+    let all = std::iter::once(mgmt)
+        .chain(consortium.endorsers().iter().map(|e| &e.member))
+        .chain(consortium.peers().iter())
+        .chain(consortium.clients().iter());
+    for m in all {
+        members.insert(
+            m.id,
+            Member {
+                id: m.id,
+                name: m.name.clone(),
+                msp_id: m.msp_id.clone(),
+                role: m.role,
+                public_key: m.public_key.clone(),
+                allowed_client: consortium.is_allowed_client(&m.id),
+            },
+        );
+    }
+    let lifecycle_policy = Policy::parse(&consortium.lifecycle_policy)
+        .map_err(|e| anyhow::anyhow!("lifecycle_policy does not parse: {e}"))?;
+    Ok(ChainConfig {
+        channel: consortium.channel.clone(),
+        orgs: consortium.orgs(),
+        members,
+        orderer: mgmt.id,
+        lifecycle_policy,
+    })
+}
+
+fn management_settings(consortium: &Consortium) -> Settings {
+    let e = &consortium.endorsement;
+    let b = &consortium.block;
+    Settings {
+        endorsers: consortium
+            .endorsers()
+            .iter()
+            .map(|en| EndorserInfo {
+                name: en.member.name.clone(),
+                hosts: en.hosts.iter().filter_map(|h| consortium.peer_by_name(h)).map(|p| p.id).collect::<BTreeSet<_>>(),
+            })
+            .collect(),
+        mode: match e.mode {
+            arcanum_msp::EndorsementMode::Partitioned => KeyMode::Partitioned,
+            arcanum_msp::EndorsementMode::Replicated => KeyMode::Replicated,
+        },
+        selection: match e.selection {
+            arcanum_msp::Selection::Load => Selection::Load,
+            arcanum_msp::Selection::RoundRobin => Selection::RoundRobin(e.sequence.clone()),
+        },
+        endorse_timeout: Duration::from_millis(e.timeout_ms),
+        retries: e.retries,
+        max_block_txs: b.max_txs as usize,
+        max_block_bytes: b.max_bytes as usize,
+        block_timeout: Duration::from_millis(b.timeout_ms),
+        queue_depth: 20_000,
+    }
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .build()
+        .context("building the HTTP client")
+}
+
+/// Runs one node until `shutdown` resolves.
+pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let consortium = config.load_consortium(now_unix()).context("loading the consortium config")?;
+    let chain = Arc::new(chain_config(&consortium)?);
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = RedbStore::open(&config.data_dir.join("ledger.redb")).context("opening the ledger store")?;
+    let ledger = Arc::new(Ledger::new(Arc::new(store), chain));
+    let metrics = Arc::new(Metrics::default());
+    let http = http_client()?;
+    let mgmt_url = consortium.management().url.clone().unwrap_or_default();
+    let role = config.role;
+
+    let role_router = match role {
+        NodeRole::Management => {
+            let passphrase = config.passphrase()?;
+            let key = config.load_own_key(&consortium, &passphrase)?;
+            let transport = Arc::new(management_node::HttpTransport {
+                http: http.clone(),
+                urls: consortium.endorsers().iter().map(|e| e.member.url.clone().unwrap_or_default()).collect(),
+            });
+            let (mgmt, ordering) = Management::new(ledger.clone(), key, management_settings(&consortium), transport.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tokio::spawn(ordering);
+            let targets = consortium
+                .peers()
+                .iter()
+                .chain(consortium.endorsers().iter().map(|e| &e.member))
+                .filter_map(|m| m.url.clone());
+            for target in targets {
+                tokio::spawn(deliver_blocks(ledger.clone(), mgmt.subscribe_tip(), http.clone(), target));
+            }
+            let m = metrics.clone();
+            let mut commits = mgmt.subscribe_commits();
+            tokio::spawn(async move {
+                while let Ok(s) = commits.recv().await {
+                    m.record_block(&s);
+                }
+            });
+            management_node::router(mgmt, transport)
+        }
+        NodeRole::Endorser => {
+            let passphrase = config.passphrase()?;
+            let hosted = config.load_hosted_keys(&consortium, &passphrase)?;
+            let keys = hosted
+                .into_iter()
+                .filter_map(|(name, key)| consortium.peer_by_name(&name).map(|p| (p.id, key)))
+                .collect();
+            let endorser = Arc::new(Endorser::new(ledger.clone(), keys).map_err(|e| anyhow::anyhow!("{e}"))?);
+            let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tokio::spawn(replica.clone().keep_caught_up(http.clone(), mgmt_url.clone(), Duration::from_secs(5)));
+            endorser_node::router(endorser, replica.clone()).merge(replica::router(replica))
+        }
+        NodeRole::Peer => {
+            let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
+            tokio::spawn(replica.clone().keep_caught_up(http.clone(), mgmt_url.clone(), Duration::from_secs(5)));
+            replica::router(replica)
+        }
+    };
+
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS));
+    let m = metrics.clone();
+    let app = Router::new()
+        .merge(role_router)
+        .merge(queries::router(ledger.clone()))
+        .layer(axum::middleware::from_fn_with_state(permits, http::shed_load))
+        .route(routes::HEALTHZ, get(|| async { "ok" }))
+        .route(routes::METRICS, get(move || async move { m.render(role.as_str()) }))
+        .route(routes::OPENAPI, get(|| async { axum::Json(openapi_json()) }));
+    tracing::info!(role = role.as_str(), name = %config.name, addr = %listener.local_addr()?, "node serving");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    Ok(())
+}

@@ -147,3 +147,17 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn every_code_is_documented() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../docs/error-codes.md"))
+            .expect("docs/error-codes.md exists");
+        for c in ErrorCode::ALL {
+            assert!(doc.contains(&format!("`{}`", c.as_str())), "{c} missing from docs/error-codes.md");
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Client verbs: `policy check`, `contract deploy|invoke|query`, `tx get`, `block get`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use arcanum_sdk::{Client, Signer};
+use arcanum_types::TxAction;
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use crate::output::{print_error, print_json, sdk_error, usage_error};
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Evaluate a policy against a set of signers, each "MSP.role" naming one distinct identity.
+    Check {
+        #[arg(long)]
+        policy: String,
+        /// Comma-separated, e.g. "Org1.peer,Org2.admin".
+        #[arg(long, default_value = "")]
+        signers: String,
+        /// The consortium's organisations (for ANY/ALL/MAJORITY), comma-separated.
+        #[arg(long, default_value = "")]
+        orgs: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Which devnet identity and node a client verb uses.
+#[derive(Args, Clone)]
+pub struct Target {
+    /// The devnet directory (identities and endpoints).
+    #[arg(long, default_value = "arcanum-devnet")]
+    devnet: PathBuf,
+    /// The client identity, e.g. client0.org1 or admin.org1.
+    #[arg(long = "as", default_value = "client0.org1")]
+    identity: String,
+    /// Node URL (default: the devnet's management device).
+    #[arg(long)]
+    url: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
+impl Target {
+    fn client(&self) -> anyhow::Result<Client> {
+        match &self.url {
+            Some(u) => Ok(Client::new(u.clone())),
+            None => {
+                let layout = arcanum_msp::DevnetLayout::load(&self.devnet)?;
+                let mgmt = layout.nodes.first().ok_or_else(|| anyhow::anyhow!("devnet has no nodes"))?;
+                Ok(Client::new(mgmt.url.clone()))
+            }
+        }
+    }
+
+    fn signer(&self) -> anyhow::Result<Signer> {
+        Signer::from_devnet(&self.devnet, &self.identity).map_err(anyhow::Error::from)
+    }
+}
+
+#[derive(Subcommand)]
+pub enum ContractCommand {
+    /// Deploy a contract (an admin transaction carrying its endorsement policy).
+    Deploy {
+        #[arg(long)]
+        name: String,
+        /// WebAssembly file; or use --builtin.
+        #[arg(long)]
+        wasm: Option<PathBuf>,
+        /// A contract that ships with Arcanum: kv | asset.
+        #[arg(long)]
+        builtin: Option<String>,
+        #[arg(long)]
+        policy: String,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Invoke a function (endorse, order, wait for the commit).
+    Invoke {
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        function: String,
+        /// Repeat for each argument.
+        #[arg(long = "arg")]
+        args: Vec<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Evaluate a function read-only.
+    Query {
+        #[arg(long)]
+        contract: String,
+        #[arg(long)]
+        function: String,
+        #[arg(long = "arg")]
+        args: Vec<String>,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum TxCommand {
+    /// A transaction's receipt of commit: block, index and validation status.
+    Get {
+        tx_id: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BlockCommand {
+    /// A block by height.
+    Get {
+        height: u64,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+pub fn policy(cmd: PolicyCommand) -> ExitCode {
+    let PolicyCommand::Check { policy, signers, orgs, json } = cmd;
+    let split = |s: &str| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let signers = split(&signers);
+    let orgs = split(&orgs);
+    let signer_refs: Vec<&str> = signers.iter().map(String::as_str).collect();
+    match arcanum_policy::check(&policy, &signer_refs, &orgs) {
+        Ok(satisfied) => {
+            if json {
+                println!("{}", json!({ "satisfied": satisfied }));
+            } else {
+                println!("{}", if satisfied { "satisfied" } else { "not satisfied" });
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            print_error(e.code(), &e.to_string(), json);
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub async fn contract(cmd: ContractCommand) -> ExitCode {
+    let (target, result) = match cmd {
+        ContractCommand::Deploy { name, wasm, builtin, policy, target } => {
+            let code = match (wasm, builtin.as_deref()) {
+                (Some(path), None) => std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display())),
+                (None, Some("kv")) => Ok(arcanum_contracts::KV_WASM.to_vec()),
+                (None, Some("asset")) => Ok(arcanum_contracts::ASSET_WASM.to_vec()),
+                (None, Some(other)) => Err(anyhow::anyhow!("unknown builtin contract {other:?} (kv | asset)")),
+                _ => Err(anyhow::anyhow!("give exactly one of --wasm and --builtin")),
+            };
+            let r = async {
+                let code = code?;
+                let signer = target.signer()?;
+                let tx = signer.sign(TxAction::Deploy { contract: name, wasm: code, policy });
+                Ok::<_, anyhow::Error>(target.client()?.execute(&tx, true).await.map(|o| json!(o)))
+            }
+            .await;
+            (target, r)
+        }
+        ContractCommand::Invoke { contract, function, args, target } => {
+            let r = async {
+                let signer = target.signer()?;
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let tx = signer.invoke(&contract, &function, &refs);
+                Ok(target.client()?.execute(&tx, true).await.map(|o| json!(o)))
+            }
+            .await;
+            (target, r)
+        }
+        ContractCommand::Query { contract, function, args, target } => {
+            let r = async {
+                let signer = target.signer()?;
+                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+                let tx = signer.invoke(&contract, &function, &refs);
+                Ok(target.client()?.query(&tx).await.map(|o| json!(o)))
+            }
+            .await;
+            (target, r)
+        }
+    };
+    report(&target, result)
+}
+
+pub async fn tx(cmd: TxCommand) -> ExitCode {
+    let TxCommand::Get { tx_id, target } = cmd;
+    let r = async { Ok(target.client()?.transaction(&tx_id).await.map(|o| json!(o))) }.await;
+    report(&target, r)
+}
+
+pub async fn block(cmd: BlockCommand) -> ExitCode {
+    let BlockCommand::Get { height, target } = cmd;
+    let r = async { Ok(target.client()?.block_json(height).await.map(|o| json!(o))) }.await;
+    report(&target, r)
+}
+
+/// Prints an SDK call's outcome; a setup failure (files, flags) is a usage error.
+fn report(target: &Target, r: anyhow::Result<Result<serde_json::Value, arcanum_sdk::SdkError>>) -> ExitCode {
+    match r {
+        Err(e) => usage_error(&e, target.json),
+        Ok(Err(e)) => sdk_error(&e, target.json),
+        Ok(Ok(value)) => {
+            if target.json {
+                println!("{value}");
+            } else {
+                print_json(&value);
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}

@@ -1,0 +1,251 @@
+//! `arcanum demo`: the whole story on a fresh network of separate processes — deploys, transfers
+//! under an AND policy across organisations, every rejection path with its stable code, and a
+//! state-root comparison across all peers.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use arcanum_msp::DevnetSpec;
+use arcanum_sdk::{Client, SdkError, Signer};
+use arcanum_types::{Block, TxAction, decode, encode, limits};
+use serde::Serialize;
+
+use crate::network::{Network, free_port_range, generate, node_count};
+
+/// The asset contract's endorsement policy: both organisations must endorse.
+pub const ASSET_POLICY: &str = "AND('Org1.peer','Org2.peer')";
+
+#[derive(Serialize)]
+struct Step {
+    step: String,
+    detail: String,
+}
+
+#[derive(Serialize)]
+struct Rejection {
+    case: String,
+    expected: String,
+    got: String,
+    ok: bool,
+}
+
+#[derive(Serialize)]
+struct PeerRoot {
+    node: String,
+    height: u64,
+    state_root: String,
+}
+
+#[derive(Serialize)]
+struct Report {
+    dir: PathBuf,
+    processes: Vec<String>,
+    steps: Vec<Step>,
+    rejections: Vec<Rejection>,
+    state_roots: Vec<PeerRoot>,
+    consistent: bool,
+    ok: bool,
+    seconds: f64,
+}
+
+struct Story {
+    steps: Vec<Step>,
+    rejections: Vec<Rejection>,
+    json: bool,
+}
+
+impl Story {
+    fn step(&mut self, step: &str, detail: impl Into<String>) {
+        let detail = detail.into();
+        if !self.json {
+            println!("  ✓ {step}: {detail}");
+        }
+        self.steps.push(Step { step: step.into(), detail });
+    }
+
+    fn expect_code(&mut self, case: &str, expected: &str, got: Result<String, SdkError>) {
+        let got = match got {
+            Ok(status) => status,
+            Err(e) => e.code().as_str().to_owned(),
+        };
+        let ok = got == expected;
+        if !self.json {
+            println!("  {} {case}: rejected with {got}", if ok { "✓" } else { "✗" });
+        }
+        self.rejections.push(Rejection { case: case.into(), expected: expected.into(), got, ok });
+    }
+}
+
+pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let tmp;
+    let dir = match dir {
+        Some(d) => d,
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_path_buf()
+        }
+    };
+    let probe = DevnetSpec::default();
+    let spec = DevnetSpec { base_port: free_port_range(node_count(&probe))?, ..probe };
+    let layout = generate(&dir, &spec)?;
+    if !json {
+        println!("Arcanum demo: starting {} node processes on loopback ({})", layout.nodes.len(), dir.display());
+    }
+    let net = Network::start(layout).await?;
+    let processes: Vec<String> = net.layout.nodes.iter().map(|n| format!("{} ({}) {}", n.name, n.role.as_str(), n.url)).collect();
+    if !json {
+        for p in &processes {
+            println!("    {p}");
+        }
+    }
+    let mut story = Story { steps: Vec::new(), rejections: Vec::new(), json };
+    let gateway = Client::new(net.management_url());
+    let admin = Signer::from_devnet(&dir, "admin.org1")?;
+    let alice = Signer::from_devnet(&dir, "client0.org1")?;
+    let bob = Signer::from_devnet(&dir, "client0.org2")?;
+
+    // Deploy both contracts.
+    for (name, wasm, policy) in [
+        ("kv", arcanum_contracts::KV_WASM, "OR('Org1.peer','Org2.peer')"),
+        ("asset", arcanum_contracts::ASSET_WASM, ASSET_POLICY),
+    ] {
+        let tx = admin.sign(TxAction::Deploy { contract: name.into(), wasm: wasm.to_vec(), policy: policy.into() });
+        let out = gateway.execute(&tx, true).await.with_context(|| format!("deploying {name}"))?;
+        expect_valid(&out.status, &format!("deploy {name}"))?;
+        story.step(&format!("deploy {name}"), format!("policy {policy}, block {}", out.block.unwrap_or(0)));
+    }
+    let out = gateway.execute(&alice.invoke("kv", "put", &["greeting", "hello"]), true).await?;
+    expect_valid(&out.status, "kv put")?;
+    let q = gateway.query(&alice.invoke("kv", "get", &["greeting"])).await?;
+    story.step("kv put/get", format!("greeting = {:?}", q.result.unwrap_or_default()));
+
+    // Accounts and transfers under the AND policy.
+    for (who, account, amount) in [(&alice, "alice", "1000"), (&bob, "bob", "0")] {
+        let out = gateway.execute(&who.invoke("asset", "create", &[account, amount]), true).await?;
+        expect_valid(&out.status, "asset create")?;
+    }
+    story.step("create accounts", "alice = 1000 (Org1 client), bob = 0 (Org2 client)");
+    let transfers = 20;
+    let mut outcomes = Vec::new();
+    for _ in 0..transfers {
+        let tx = alice.invoke("asset", "transfer", &["alice", "bob", "10"]);
+        outcomes.push(gateway.execute(&tx, true).await?);
+    }
+    let valid = outcomes.iter().filter(|o| o.status == "VALID").count();
+    if valid != transfers {
+        bail!("only {valid} of {transfers} transfers were valid");
+    }
+    let balance = gateway.query(&alice.invoke("asset", "balance", &["bob"])).await?;
+    story.step(
+        "transfers",
+        format!("{transfers} × 10 alice → bob, each endorsed by Org1 and Org2 peers; bob = {}", balance.result.unwrap_or_default()),
+    );
+
+    // Rejections, each with its stable code.
+    let outsider = Signer::from_devnet(&dir, "unlisted.org1")?;
+    let r = gateway.execute(&outsider.invoke("asset", "balance", &["bob"]), true).await.map(|o| o.status);
+    story.expect_code("unlisted client", "CLIENT_NOT_ALLOWED", r);
+
+    let mut forged = alice.invoke("asset", "transfer", &["alice", "bob", "1"]);
+    if let Some(b) = forged.signature.0.first_mut() {
+        *b ^= 0x01;
+    }
+    let r = gateway.execute(&forged, true).await.map(|o| o.status);
+    story.expect_code("bad client signature", "BAD_CLIENT_SIGNATURE", r);
+
+    let once = alice.invoke("asset", "transfer", &["alice", "bob", "1"]);
+    expect_valid(&gateway.execute(&once, true).await?.status, "transfer before replay")?;
+    let r = gateway.execute(&once, true).await.map(|o| o.status);
+    story.expect_code("replayed transaction", "DUPLICATE_TX", r);
+
+    let guarded = admin.sign(TxAction::Deploy {
+        contract: "guarded".into(),
+        wasm: arcanum_contracts::KV_WASM.to_vec(),
+        policy: "AND('Org1.peer','Org2.admin')".into(),
+    });
+    expect_valid(&gateway.execute(&guarded, true).await?.status, "deploy guarded")?;
+    let r = gateway.execute(&alice.invoke("guarded", "put", &["k", "v"]), true).await.map(|o| o.status);
+    story.expect_code("policy not satisfied (needs an Org2 admin endorsement)", "POLICY_NOT_SATISFIED", r);
+
+    // Two transfers endorsed against the same state; the second to commit conflicts.
+    let first = gateway.endorse(&alice.invoke("asset", "transfer", &["alice", "bob", "5"])).await?;
+    let second = gateway.endorse(&alice.invoke("asset", "transfer", &["alice", "bob", "7"])).await?;
+    expect_valid(&gateway.submit(&first, true).await?.status, "first of two concurrent transfers")?;
+    let r = gateway.submit(&second, true).await.map(|o| o.status);
+    story.expect_code("MVCC read conflict", "MVCC_READ_CONFLICT", r);
+
+    // A tampered block delivered straight to a peer.
+    let peers = net.peers();
+    let peer0 = Client::new(net.url(&peers[0])?);
+    let height = gateway.height().await?.height;
+    let mut block: Block = decode(&encode(&gateway.block(height).await?), limits::MAX_BLOCK_BYTES)?;
+    if let Some(tx) = block.txs.first_mut() {
+        tx.tx.payload.nonce ^= 1;
+    }
+    let r = peer0.deliver_block(encode(&block)).await.map(|a| format!("accepted at {}", a.height));
+    story.expect_code("tampered block sent to a peer", "BLOCK_TX_ROOT_MISMATCH", r);
+
+    // Every peer converges on the same state.
+    let target = gateway.height().await?.height;
+    let mut state_roots = Vec::new();
+    for name in std::iter::once(net.layout.nodes[0].name.clone()).chain(peers.iter().cloned()) {
+        let client = Client::new(net.url(&name)?);
+        wait_for_height(&client, target, Duration::from_secs(20)).await.with_context(|| format!("{name} did not catch up"))?;
+        let root = client.state_root().await?;
+        state_roots.push(PeerRoot { node: name, height: root.height, state_root: root.state_root });
+    }
+    let consistent = state_roots.windows(2).all(|w| w[0].state_root == w[1].state_root && w[0].height == w[1].height);
+    if !json {
+        println!("  state roots at height {target}:");
+        for r in &state_roots {
+            println!("    {:<14} {}", r.node, r.state_root);
+        }
+        println!("  {} all nodes agree", if consistent { "✓" } else { "✗" });
+    }
+    let ok = consistent && story.rejections.iter().all(|r| r.ok);
+    let report = Report {
+        dir: dir.clone(),
+        processes,
+        steps: story.steps,
+        rejections: story.rejections,
+        state_roots,
+        consistent,
+        ok,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    if json {
+        crate::output::print_json(&report);
+    } else {
+        println!("demo {} in {:.1} s", if ok { "passed" } else { "FAILED" }, report.seconds);
+    }
+    drop(net);
+    if !ok {
+        bail!("the demo's checks failed");
+    }
+    Ok(())
+}
+
+fn expect_valid(status: &str, what: &str) -> anyhow::Result<()> {
+    if status != "VALID" {
+        bail!("{what}: expected VALID, got {status}");
+    }
+    Ok(())
+}
+
+/// Polls a node's height until it reaches `target` (a convergence wait on real processes).
+pub async fn wait_for_height(client: &Client, target: u64, within: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    loop {
+        if let Ok(h) = client.height().await
+            && h.height >= target
+        {
+            return Ok(());
+        }
+        if start.elapsed() > within {
+            bail!("height {target} not reached in {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -1,0 +1,179 @@
+//! Wire types and route paths of Arcanum's HTTP API, shared by the servers and the client SDK so
+//! that both sides agree by construction.
+//!
+//! Conventions: anything signed or hashed travels as its canonical borsh bytes
+//! (`application/octet-stream`); everything else is JSON. Every error is an [`ErrorBody`] with a
+//! stable code from [`arcanum_types::ErrorCode`] and the matching HTTP status.
+//!
+//! This crate holds data only: no I/O, no HTTP client or server.
+
+use arcanum_types::{ApiError, ErrorCode, TxReceipt};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Route paths.
+pub mod routes {
+    pub const HEALTHZ: &str = "/healthz";
+    pub const METRICS: &str = "/metrics";
+    pub const OPENAPI: &str = "/openapi.json";
+    /// Management: endorse and order a borsh `SignedTx` (`?wait=true` waits for the commit).
+    pub const TRANSACTIONS: &str = "/v1/transactions";
+    /// Management: endorse only; answers a borsh `EndorsedTx`.
+    pub const ENDORSE_TX: &str = "/v1/transactions/endorse";
+    /// Management: order a client-held borsh `EndorsedTx`.
+    pub const SUBMIT_TX: &str = "/v1/transactions/submit";
+    /// Management: simulate a borsh `SignedTx` read-only and return its result (Fabric "evaluate").
+    pub const QUERY: &str = "/v1/query";
+    /// All ledger roles: one transaction's receipt, `/v1/transactions/{tx_id}`.
+    pub const TX_BY_ID: &str = "/v1/transactions/{tx_id}";
+    pub const HEIGHT: &str = "/v1/height";
+    pub const STATE_ROOT: &str = "/v1/state-root";
+    /// `GET /v1/state?contract=..&key=..` (or `key_hex=..`).
+    pub const STATE: &str = "/v1/state";
+    /// `GET` a block as borsh, or JSON with `?format=json`.
+    pub const BLOCK_BY_HEIGHT: &str = "/v1/blocks/{height}";
+    /// Peers and endorsement devices: deliver a borsh `Block`.
+    pub const BLOCKS: &str = "/v1/blocks";
+    /// Peers: server-sent events of committed transactions, `?from=HEIGHT`.
+    pub const EVENTS: &str = "/v1/events";
+    /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`.
+    pub const ENDORSE: &str = "/v1/endorse";
+    /// Endorsement devices: a borsh `SignedTx`, answered with a borsh `ProposalResponse`.
+    pub const SIMULATE: &str = "/v1/simulate";
+}
+
+/// `{"error": {"code": "...", "message": "..."}}`
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable code, e.g. `CLIENT_NOT_ALLOWED` (see docs/error-codes.md).
+    pub code: String,
+    pub message: String,
+}
+
+impl From<&ApiError> for ErrorBody {
+    fn from(e: &ApiError) -> Self {
+        ErrorBody { error: ErrorDetail { code: e.code.as_str().to_owned(), message: e.message.clone() } }
+    }
+}
+
+impl ErrorBody {
+    /// Back to an [`ApiError`]; an unknown code (a newer server) maps to `INTERNAL`.
+    pub fn into_api_error(self) -> ApiError {
+        let code = ErrorCode::parse(&self.error.code).unwrap_or(ErrorCode::Internal);
+        ApiError::new(code, self.error.message)
+    }
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TxOutcome {
+    pub tx_id: String,
+    /// `VALID`, an invalidation code such as `MVCC_READ_CONFLICT`, or `ORDERING` when not waited for.
+    pub status: String,
+    pub block: Option<u64>,
+    pub index: Option<u32>,
+}
+
+impl From<&TxReceipt> for TxOutcome {
+    fn from(r: &TxReceipt) -> Self {
+        TxOutcome {
+            tx_id: r.tx_id.to_hex(),
+            status: r.status.as_str().to_owned(),
+            block: Some(r.block),
+            index: Some(r.index),
+        }
+    }
+}
+
+/// The result of a read-only query.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct QueryResult {
+    pub result_hex: String,
+    /// The result as UTF-8, when it is.
+    pub result: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct HeightInfo {
+    pub height: u64,
+    pub block_hash: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StateRootInfo {
+    pub height: u64,
+    pub state_root: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct StateEntry {
+    pub contract: String,
+    pub key_hex: String,
+    pub value_hex: String,
+    pub value: Option<String>,
+    pub version_block: u64,
+    pub version_tx: u32,
+}
+
+/// A peer's answer to a delivered block.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockAccepted {
+    pub height: u64,
+    pub already_committed: bool,
+    pub valid: usize,
+    pub invalid: usize,
+}
+
+/// One transaction of a block, for display.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockTxJson {
+    pub tx_id: String,
+    pub creator: String,
+    pub action: String,
+    pub contract: String,
+    pub endorsers: Vec<String>,
+    pub status: Option<String>,
+}
+
+/// A block, for display.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct BlockJson {
+    pub height: u64,
+    pub hash: String,
+    pub prev_hash: String,
+    pub tx_root: String,
+    pub timestamp_ms: u64,
+    pub orderer: String,
+    pub txs: Vec<BlockTxJson>,
+}
+
+/// A committed transaction, as streamed by `/v1/events`.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommitEvent {
+    pub block: u64,
+    pub index: u32,
+    pub tx_id: String,
+    pub status: String,
+    /// Contract events of a valid transaction: `(name, data hex)`.
+    pub events: Vec<(String, String)>,
+}
+
+/// Query parameters of [`routes::STATE`].
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StateQuery {
+    pub contract: String,
+    pub key: Option<String>,
+    pub key_hex: Option<String>,
+}
+
+/// `?wait=true` on submissions.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct WaitQuery {
+    #[serde(default)]
+    pub wait: bool,
+}

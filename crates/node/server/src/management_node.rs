@@ -1,0 +1,216 @@
+//! The management device's routes (the client gateway), its HTTP transport to the endorsement
+//! devices, and block delivery to peers and endorsement devices.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arcanum_api::{BlockAccepted, ErrorBody, QueryResult, TxOutcome, WaitQuery, routes};
+use arcanum_endorser::{EndorseRequest, EndorseResponse};
+use arcanum_ledger::Ledger;
+use arcanum_management::{EndorserTransport, Management, TransportError};
+use arcanum_types::{ApiError, EndorsedTx, ErrorCode, ProposalResponse, SignedTx, TxReceipt, decode, limits};
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use tokio::sync::oneshot;
+
+use crate::http::{Borsh, HttpError, HttpResult, borsh_response};
+
+/// Reaches endorsement devices over HTTP.
+pub struct HttpTransport {
+    pub http: reqwest::Client,
+    /// Base URL of each device, by index.
+    pub urls: Vec<String>,
+}
+
+impl HttpTransport {
+    async fn post(&self, url: String, body: Vec<u8>, max: usize) -> Result<Vec<u8>, TransportError> {
+        let resp = self
+            .http
+            .post(url)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| if e.is_timeout() { TransportError::Timeout } else { TransportError::Unreachable(e.to_string()) })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        if bytes.len() > max {
+            return Err(TransportError::Unreachable("oversized answer".into()));
+        }
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            // Capacity and availability problems are the device's, not the request's: try another.
+            Ok(b) => {
+                let e = b.into_api_error();
+                match e.code {
+                    ErrorCode::Busy | ErrorCode::Internal | ErrorCode::Timeout | ErrorCode::EndorserUnavailable => {
+                        Err(TransportError::Unreachable(e.to_string()))
+                    }
+                    _ => Err(TransportError::Rejected(e)),
+                }
+            }
+            Err(_) => Err(TransportError::Unreachable(format!("answered {status}"))),
+        }
+    }
+
+    /// Read-only simulation on device `index`.
+    pub async fn simulate(&self, index: usize, tx: &SignedTx) -> Result<ProposalResponse, TransportError> {
+        let url = format!("{}{}", self.urls[index], routes::SIMULATE);
+        let bytes = self.post(url, arcanum_types::encode(tx), limits::MAX_ENDORSED_TX_BYTES).await?;
+        decode(&bytes, limits::MAX_ENDORSED_TX_BYTES).map_err(|e| TransportError::Unreachable(e.to_string()))
+    }
+}
+
+impl EndorserTransport for HttpTransport {
+    async fn endorse(&self, index: usize, request: &EndorseRequest) -> Result<EndorseResponse, TransportError> {
+        let url = format!("{}{}", self.urls[index], routes::ENDORSE);
+        let bytes = self.post(url, arcanum_types::encode(request), limits::MAX_ENDORSED_TX_BYTES).await?;
+        decode(&bytes, limits::MAX_ENDORSED_TX_BYTES).map_err(|e| TransportError::Unreachable(e.to_string()))
+    }
+}
+
+type Mgmt = Arc<Management<Arc<HttpTransport>>>;
+
+impl EndorserTransport for Arc<HttpTransport> {
+    async fn endorse(&self, index: usize, request: &EndorseRequest) -> Result<EndorseResponse, TransportError> {
+        self.as_ref().endorse(index, request).await
+    }
+}
+
+#[derive(Clone)]
+struct MgmtState {
+    mgmt: Mgmt,
+    transport: Arc<HttpTransport>,
+}
+
+pub fn router(mgmt: Mgmt, transport: Arc<HttpTransport>) -> Router {
+    Router::new()
+        .route(routes::TRANSACTIONS, post(execute))
+        .route(routes::ENDORSE_TX, post(endorse))
+        .route(routes::SUBMIT_TX, post(submit))
+        .route(routes::QUERY, post(query))
+        .with_state(MgmtState { mgmt, transport })
+}
+
+async fn answer(rx: oneshot::Receiver<Result<TxReceipt, ApiError>>, tx_id: String, wait: bool) -> HttpResult<Response> {
+    if !wait {
+        let outcome = TxOutcome { tx_id, status: "ORDERING".into(), block: None, index: None };
+        return Ok((StatusCode::ACCEPTED, axum::Json(outcome)).into_response());
+    }
+    let receipt = rx
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::Internal, "ordering stopped before the commit"))??;
+    Ok(axum::Json(TxOutcome::from(&receipt)).into_response())
+}
+
+/// Endorse and order a transaction.
+async fn execute(State(s): State<MgmtState>, Query(w): Query<WaitQuery>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<Response> {
+    let tx_id = tx.payload.id().to_hex();
+    let rx = s.mgmt.execute(tx).await?;
+    answer(rx, tx_id, w.wait).await
+}
+
+/// Endorse only: the client gets the endorsed transaction back (two-phase flow).
+async fn endorse(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<Response> {
+    let etx = s.mgmt.endorse(tx).await?;
+    Ok(borsh_response(&etx))
+}
+
+/// Order an endorsed transaction the client holds (re-verified whole).
+async fn submit(State(s): State<MgmtState>, Query(w): Query<WaitQuery>, Borsh(etx): Borsh<EndorsedTx>) -> HttpResult<Response> {
+    let tx_id = etx.id().to_hex();
+    let mgmt = s.mgmt.clone();
+    let rx = tokio::task::spawn_blocking(move || mgmt.submit(etx))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;
+    answer(rx, tx_id, w.wait).await
+}
+
+/// Read-only evaluation on an endorsement device; nothing is signed or ordered.
+async fn query(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<axum::Json<QueryResult>> {
+    let creator = &tx.payload.creator;
+    if !s.mgmt.ledger().config().member(creator).is_some_and(|m| m.allowed_client) {
+        return Err(ApiError::new(ErrorCode::ClientNotAllowed, format!("client {creator} is not on the allow-list")).into());
+    }
+    let mut last = ApiError::new(ErrorCode::EndorserUnavailable, "no endorsement devices");
+    for index in 0..s.transport.urls.len() {
+        match s.transport.simulate(index, &tx).await {
+            Ok(resp) => {
+                return Ok(axum::Json(QueryResult {
+                    result_hex: hex::encode(&resp.result),
+                    result: String::from_utf8(resp.result).ok(),
+                }));
+            }
+            Err(TransportError::Rejected(e)) => return Err(HttpError(e)),
+            Err(e) => last = ApiError::new(ErrorCode::EndorserUnavailable, format!("{e:?}")),
+        }
+    }
+    Err(last.into())
+}
+
+/// Delivers every block to one target (a peer or an endorsement device), in order, for as long
+/// as the process runs. It learns the target's height, pushes the blocks it lacks, and backs off
+/// while the target is unreachable; a restarted target is caught up the same way.
+pub async fn deliver_blocks(ledger: Arc<Ledger>, mut tip: tokio::sync::watch::Receiver<u64>, http: reqwest::Client, target: String) {
+    let mut backoff = Duration::from_millis(50);
+    let mut known: Option<u64> = None;
+    loop {
+        let target_height = match known {
+            Some(h) => h,
+            None => match target_height(&http, &target).await {
+                Some(h) => h,
+                None => {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            },
+        };
+        known = Some(target_height);
+        let ours = *tip.borrow_and_update();
+        if target_height >= ours {
+            if tip.changed().await.is_err() {
+                return;
+            }
+            continue;
+        }
+        let next = target_height + 1;
+        let bytes = match ledger.store().block(next) {
+            Ok(Some(b)) => b,
+            _ => {
+                tracing::error!(height = next, "block missing from the local store");
+                return;
+            }
+        };
+        let url = format!("{target}{}", routes::BLOCKS);
+        let sent = http.post(&url).header("content-type", "application/octet-stream").body(bytes).send().await;
+        match sent {
+            Ok(resp) if resp.status().is_success() => {
+                backoff = Duration::from_millis(50);
+                known = resp.json::<BlockAccepted>().await.ok().map(|a| a.height.max(next)).or(Some(next));
+            }
+            Ok(resp) => {
+                tracing::warn!(%target, status = %resp.status(), "block delivery refused");
+                known = None;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+            Err(e) => {
+                tracing::debug!(%target, error = %e, "target unreachable");
+                known = None;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+async fn target_height(http: &reqwest::Client, target: &str) -> Option<u64> {
+    let resp = http.get(format!("{target}{}", routes::HEIGHT)).send().await.ok()?;
+    resp.json::<arcanum_api::HeightInfo>().await.ok().map(|h| h.height)
+}
