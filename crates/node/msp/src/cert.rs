@@ -454,3 +454,32 @@ pub fn verify_ca_certificate(ca_cert_der: &[u8], now_unix: u64) -> Result<CaInfo
     verify_signature_and_names(ca_cert_der, ca_cert_der, Some(now_unix))?;
     Ok(info)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serials_are_positive_sixteen_bytes_and_field_separated() {
+        let a = serial_for(&[b"ab", b"c"]);
+        let b = serial_for(&[b"a", b"bc"]);
+        assert_ne!(a, b, "length prefixes keep field boundaries");
+        for s in [a, b] {
+            assert_eq!(s[0] & 0xc0, 0x40, "positive with a non-zero leading byte");
+        }
+    }
+
+    #[test]
+    fn validity_bounds_are_checked() {
+        assert!(matches!(check_window(5, 5), Err(MspError::InvalidValidity { .. })));
+        assert!(check_window(5, 6).is_ok());
+        assert!(matches!(offset_time(u64::MAX), Err(MspError::InvalidSetting { field: "validity", .. })));
+    }
+
+    #[test]
+    fn key_algorithms_map_to_their_x509_signature_algorithms() {
+        assert_eq!(rcgen_alg(Algorithm::Ed25519), &rcgen::PKCS_ED25519);
+        assert_eq!(rcgen_alg(Algorithm::P256), &rcgen::PKCS_ECDSA_P256_SHA256);
+        assert_eq!(rcgen_alg(Algorithm::Rsa2048), &rcgen::PKCS_RSA_SHA256);
+    }
+}

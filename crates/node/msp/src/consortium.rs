@@ -573,3 +573,31 @@ fn check_block(b: &BlockSettings) -> Result<(), MspError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rr() -> EndorsementSettings {
+        EndorsementSettings { mode: EndorsementMode::Replicated, selection: Selection::RoundRobin, ..Default::default() }
+    }
+
+    #[test]
+    fn round_robin_defaults_to_one_endorser_per_step() {
+        assert_eq!(check_endorsement(rr(), 3).expect("ok").sequence, vec![vec![0], vec![1], vec![2]]);
+    }
+
+    #[test]
+    fn load_selection_keeps_an_empty_sequence() {
+        let s = EndorsementSettings { mode: EndorsementMode::Replicated, ..Default::default() };
+        assert!(check_endorsement(s, 3).expect("ok").sequence.is_empty());
+    }
+
+    #[test]
+    fn slot_roles() {
+        assert_eq!(allowed_roles(MemberKind::Client).0, &[Role::Client, Role::Admin]);
+        assert_eq!(allowed_roles(MemberKind::Peer).0, &[Role::Peer]);
+        assert_eq!(allowed_roles(MemberKind::Endorser).2, OrgKind::Orderer);
+        assert_eq!(allowed_roles(MemberKind::Management).0, &[Role::Orderer]);
+    }
+}

@@ -97,3 +97,31 @@ pub fn read_key_file(path: &Path, passphrase: &Passphrase) -> Result<SigningKey,
     let bytes = std::fs::read(path).map_err(|e| MspError::io(path, e))?;
     open_key(&bytes, passphrase.as_bytes()).map_err(|source| MspError::KeyFileOpen { path: path.to_path_buf(), source })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passphrase_file_trims_one_newline_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("p");
+        for (content, expected) in [(&b"abc\n"[..], &b"abc"[..]), (b"abc\r\n", b"abc"), (b"abc", b"abc"), (b"ab \n\n", b"ab \n")] {
+            std::fs::write(&path, content).expect("write");
+            assert_eq!(read_passphrase(&path).expect("read").as_bytes(), expected);
+        }
+        std::fs::write(&path, b"\n").expect("write");
+        assert!(matches!(read_passphrase(&path), Err(MspError::EmptyPassphrase { .. })));
+    }
+
+    #[test]
+    fn random_passphrases_are_hex_and_distinct() {
+        let mut rng = rand_core::OsRng;
+        let a = Passphrase::random(&mut rng);
+        let b = Passphrase::random(&mut rng);
+        assert_eq!(a.as_bytes().len(), 64);
+        assert!(a.as_bytes().iter().all(u8::is_ascii_hexdigit));
+        assert_ne!(a.as_bytes(), b.as_bytes());
+        assert_eq!(format!("{a:?}"), "Passphrase(<secret>)");
+    }
+}
