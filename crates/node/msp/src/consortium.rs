@@ -278,6 +278,9 @@ impl Consortium {
             if o.msp_id.is_empty() {
                 return Err(MspError::EmptyField { entry: "orgs".into(), field: "msp_id" });
             }
+            if !o.msp_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
+                return Err(MspError::InvalidMspId { msp_id: o.msp_id.clone() });
+            }
             if orgs.contains_key(&o.msp_id) {
                 return Err(MspError::DuplicateOrg { msp_id: o.msp_id.clone() });
             }

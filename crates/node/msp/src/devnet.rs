@@ -167,7 +167,7 @@ pub fn load_client_key(dir: &Path, name: &str) -> Result<ClientIdentity, MspErro
 }
 
 fn valid_org_id(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
 fn check_spec(spec: &DevnetSpec) -> Result<(), MspError> {
@@ -176,7 +176,7 @@ fn check_spec(spec: &DevnetSpec) -> Result<(), MspError> {
     }
     for (i, o) in spec.orgs.iter().enumerate() {
         if !valid_org_id(o) {
-            return Err(MspError::DevnetSpec("org ids must be 1-64 characters of [A-Za-z0-9_-]"));
+            return Err(MspError::DevnetSpec("org ids must be 1-64 characters of [A-Za-z0-9-]"));
         }
         if o == MGMT_ORG || spec.orgs[..i].iter().any(|p| p.eq_ignore_ascii_case(o)) {
             return Err(MspError::DevnetSpec("org ids must be unique (case-insensitively) and not MgmtOrg"));

@@ -74,6 +74,8 @@ pub enum MspError {
     // ---- consortium config -------------------------------------------------------------------
     #[error("consortium config lists no {what}")]
     Missing { what: &'static str },
+    #[error("org id `{msp_id}` must consist of ASCII letters, digits, `.` and `-` (policy principals name it)")]
+    InvalidMspId { msp_id: String },
     #[error("org `{msp_id}` is declared twice")]
     DuplicateOrg { msp_id: String },
     #[error("org `{msp_id}`: CA certificate is invalid: {source}")]

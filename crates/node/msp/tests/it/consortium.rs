@@ -137,6 +137,10 @@ fn org_errors() {
     assert!(matches!(f.load(), Err(MspError::DuplicateOrg { msp_id }) if msp_id == "Org1"));
 
     let mut f = Fixture::new();
+    f.file.orgs[2].msp_id = "Org_2".into();
+    assert!(matches!(f.load(), Err(MspError::InvalidMspId { msp_id }) if msp_id == "Org_2"));
+
+    let mut f = Fixture::new();
     f.file.orgs.clear();
     assert!(matches!(f.load(), Err(MspError::Missing { what: "orgs" })));
 

@@ -197,6 +197,7 @@ fn bad_specs_are_rejected() {
         DevnetSpec { orgs: vec![], ..DevnetSpec::default() },
         DevnetSpec { orgs: vec!["Org 1".into()], ..DevnetSpec::default() },
         DevnetSpec { orgs: vec!["../x".into()], ..DevnetSpec::default() },
+        DevnetSpec { orgs: vec!["Org_1".into()], ..DevnetSpec::default() },
         DevnetSpec { orgs: vec!["Org1".into(), "org1".into()], ..DevnetSpec::default() },
         DevnetSpec { orgs: vec!["MgmtOrg".into()], ..DevnetSpec::default() },
         DevnetSpec { peers_per_org: 0, ..DevnetSpec::default() },
