@@ -411,3 +411,117 @@ impl StateReader for RedbSnapshot {
         Ok(self.height)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use arcanum_types::{ErrorCode, Version};
+
+    use super::*;
+
+    fn commit_at(height: u64) -> BlockCommit {
+        let version = Version {
+            block: height,
+            tx: 0,
+        };
+        BlockCommit {
+            height,
+            block_hash: Hash([height as u8; 32]),
+            block_bytes: b"block".to_vec(),
+            writes: vec![(
+                b"k".to_vec(),
+                Some(VersionedValue {
+                    value: b"v".to_vec(),
+                    version,
+                }),
+            )],
+            receipts: vec![TxReceipt {
+                tx_id: Hash([7; 32]),
+                block: height,
+                index: 0,
+                status: TxStatus::Valid,
+            }],
+        }
+    }
+
+    /// Overwrites one raw record, bypassing the store's encoding.
+    fn poke<K: redb::Key + 'static>(
+        store: &RedbStore,
+        table: TableDefinition<K, &[u8]>,
+        key: K::SelfType<'_>,
+        bytes: &[u8],
+    ) {
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(table).unwrap().insert(key, bytes).unwrap();
+        txn.commit().unwrap();
+    }
+
+    fn assert_corrupt<T: std::fmt::Debug>(r: Result<T, StorageError>) {
+        match r {
+            Err(StorageError::Corrupt { .. }) => {}
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn corrupt_records_are_errors_not_panics() {
+        let store = RedbStore::in_memory().unwrap();
+        store.commit_block(commit_at(1)).unwrap();
+
+        // A state record with a trailing byte, then one that is truncated.
+        let mut bad = encode(&VersionedValue {
+            value: b"v".to_vec(),
+            version: Version { block: 1, tx: 0 },
+        });
+        bad.push(0);
+        poke(&store, STATE, b"k".as_slice(), &bad);
+        assert_corrupt(store.get(b"k"));
+        assert_corrupt(store.range(b"a", b"z", 10));
+        assert_corrupt(store.state_root());
+        assert_corrupt(store.snapshot().unwrap().get(b"k"));
+        poke(&store, STATE, b"k".as_slice(), &[1, 0, 0]);
+        assert_corrupt(store.get(b"k"));
+
+        poke(&store, TX_INDEX, [7u8; 32].as_slice(), &[0xff; 3]);
+        assert_corrupt(store.receipt(&Hash([7; 32])));
+        poke(&store, BLOCK_HASHES, 1, &[1; 31]);
+        assert_corrupt(store.block_hash(1));
+        poke(&store, BLOCK_RECEIPTS, 1, &[9, 9, 9, 9]);
+        assert_corrupt(store.receipts_in_block(1));
+
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(META)
+            .unwrap()
+            .insert(META_TIP, [0u8; 39].as_slice())
+            .unwrap();
+        txn.commit().unwrap();
+        assert_corrupt(store.tip());
+        assert_corrupt(store.snapshot().map(|_| ()));
+        // A commit against a corrupt tip is refused, not applied.
+        assert_corrupt(store.commit_block(commit_at(2)));
+        assert_eq!(StorageError::corrupt("x", "y").code(), ErrorCode::Internal);
+    }
+
+    #[test]
+    fn another_format_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.redb");
+        {
+            let store = RedbStore::open(&path).unwrap();
+            let txn = store.db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(META_FORMAT, encode(&7u32).as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        assert_eq!(
+            RedbStore::open(&path).unwrap_err(),
+            StorageError::UnsupportedFormat {
+                found: 7,
+                supported: FORMAT_VERSION
+            }
+        );
+    }
+}

@@ -52,12 +52,25 @@ fn block(h: u64) -> BlockCommit {
     let tx_count = 1 + rng.below(16) as u32;
     let receipts: Vec<TxReceipt> = (0..tx_count)
         .map(|i| {
-            let status = if i == 0 || rng.below(4) != 0 { TxStatus::Valid } else { TxStatus::Invalid(ErrorCode::MvccReadConflict) };
+            let status = if i == 0 || rng.below(4) != 0 {
+                TxStatus::Valid
+            } else {
+                TxStatus::Invalid(ErrorCode::MvccReadConflict)
+            };
             let tx_id = sha256(&[h.to_le_bytes().as_slice(), &i.to_le_bytes()].concat());
-            TxReceipt { tx_id, block: h, index: i, status }
+            TxReceipt {
+                tx_id,
+                block: h,
+                index: i,
+                status,
+            }
         })
         .collect();
-    let valid: Vec<u32> = receipts.iter().filter(|r| r.status == TxStatus::Valid).map(|r| r.index).collect();
+    let valid: Vec<u32> = receipts
+        .iter()
+        .filter(|r| r.status == TxStatus::Valid)
+        .map(|r| r.index)
+        .collect();
     let writes = (0..100 + rng.below(100))
         .map(|_| {
             let k = key(rng.below(KEY_SPACE));
@@ -71,8 +84,16 @@ fn block(h: u64) -> BlockCommit {
             }
         })
         .collect();
-    let block_bytes: Vec<u8> = (0..4096 + rng.below(4096)).map(|_| rng.next() as u8).collect();
-    BlockCommit { height: h, block_hash: sha256(&block_bytes), block_bytes, writes, receipts }
+    let block_bytes: Vec<u8> = (0..4096 + rng.below(4096))
+        .map(|_| rng.next() as u8)
+        .collect();
+    BlockCommit {
+        height: h,
+        block_hash: sha256(&block_bytes),
+        block_bytes,
+        writes,
+        receipts,
+    }
 }
 
 /// The child: resume from the tip and commit the next blocks, reporting each.
@@ -83,7 +104,10 @@ fn child(path: &Path) {
     for h in start..start + CHILD_MAX_BLOCKS {
         store.commit_block(block(h)).unwrap();
         // A write error means the parent is gone: stop.
-        if writeln!(out, "COMMITTED {h}").and_then(|()| out.flush()).is_err() {
+        if writeln!(out, "COMMITTED {h}")
+            .and_then(|()| out.flush())
+            .is_err()
+        {
             return;
         }
     }
@@ -102,10 +126,15 @@ fn sigkill_during_commits_leaves_a_consistent_store() {
     let mut oracle = Oracle::default();
     let probe_keys: Vec<Vec<u8>> = (0..KEY_SPACE).step_by(37).map(key).collect();
 
-    for round in 0..3 {
+    for round in 0..6 {
         let kill_after = 1 + rng.below(8);
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args([&format!("crash::{TEST_NAME}"), "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                &format!("crash::{TEST_NAME}"),
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env(CHILD_ENV, &path)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -124,18 +153,30 @@ fn sigkill_during_commits_leaves_a_consistent_store() {
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         let mut stderr = String::new();
-        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
         assert_eq!(
             reported.len() as u64,
             kill_after,
             "seed {seed} round {round}: child stopped early ({status}); stderr:\n{stderr}"
         );
         let last_reported = *reported.last().unwrap();
-        assert_eq!(reported.first(), Some(&(oracle.height() + 1)), "seed {seed} round {round}: child resumed at the tip");
+        assert_eq!(
+            reported.first(),
+            Some(&(oracle.height() + 1)),
+            "seed {seed} round {round}: child resumed at the tip"
+        );
 
         let store = RedbStore::open(&path).unwrap();
         let (tip, _) = store.tip().unwrap();
-        assert!(tip >= last_reported, "seed {seed} round {round}: block {last_reported} was reported committed but the tip is {tip}");
+        assert!(
+            tip >= last_reported,
+            "seed {seed} round {round}: block {last_reported} was reported committed but the tip is {tip}"
+        );
         for h in oracle.height() + 1..=tip {
             oracle.apply(&block(h));
         }

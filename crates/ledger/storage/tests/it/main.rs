@@ -30,11 +30,17 @@ impl Oracle {
     }
 
     pub fn tip(&self) -> (u64, Hash) {
-        self.blocks.last().map_or((0, Hash::ZERO), |b| (self.height(), b.1))
+        self.blocks
+            .last()
+            .map_or((0, Hash::ZERO), |b| (self.height(), b.1))
     }
 
     pub fn apply(&mut self, c: &BlockCommit) {
-        assert_eq!(c.height, self.height() + 1, "oracle applies only the next block");
+        assert_eq!(
+            c.height,
+            self.height() + 1,
+            "oracle applies only the next block"
+        );
         for (k, v) in &c.writes {
             match v {
                 Some(v) => self.state.insert(k.clone(), v.clone()),
@@ -44,7 +50,8 @@ impl Oracle {
         for r in &c.receipts {
             self.index.entry(r.tx_id).or_insert_with(|| r.clone());
         }
-        self.blocks.push((c.block_bytes.clone(), c.block_hash, c.receipts.clone()));
+        self.blocks
+            .push((c.block_bytes.clone(), c.block_hash, c.receipts.clone()));
     }
 
     /// The state root, computed independently of the crate's streaming hasher: one
@@ -61,48 +68,101 @@ impl Oracle {
 
 /// Asserts that every read of `store` agrees with `oracle`. `keys` and `tx_ids` are probed in
 /// addition to the ones the oracle knows, so absent entries are checked too.
-pub fn assert_store_matches(store: &dyn LedgerStore, oracle: &Oracle, keys: &[Vec<u8>], tx_ids: &[Hash]) {
+pub fn assert_store_matches(
+    store: &dyn LedgerStore,
+    oracle: &Oracle,
+    keys: &[Vec<u8>],
+    tx_ids: &[Hash],
+) {
     let h = oracle.height();
     assert_eq!(store.tip().unwrap(), oracle.tip(), "tip");
     assert_eq!(store.height().unwrap(), h, "height");
     for (i, (bytes, hash, receipts)) in oracle.blocks.iter().enumerate() {
         let height = i as u64 + 1;
-        assert_eq!(store.block(height).unwrap().as_ref(), Some(bytes), "block {height}");
-        assert_eq!(store.block_hash(height).unwrap(), Some(*hash), "block hash {height}");
-        assert_eq!(store.receipts_in_block(height).unwrap().as_ref(), Some(receipts), "receipts {height}");
+        assert_eq!(
+            store.block(height).unwrap().as_ref(),
+            Some(bytes),
+            "block {height}"
+        );
+        assert_eq!(
+            store.block_hash(height).unwrap(),
+            Some(*hash),
+            "block hash {height}"
+        );
+        assert_eq!(
+            store.receipts_in_block(height).unwrap().as_ref(),
+            Some(receipts),
+            "receipts {height}"
+        );
     }
     assert_eq!(store.block(h + 1).unwrap(), None, "block past the tip");
     assert_eq!(store.block_hash(h + 1).unwrap(), None, "hash past the tip");
-    assert_eq!(store.receipts_in_block(h + 1).unwrap(), None, "receipts past the tip");
+    assert_eq!(
+        store.receipts_in_block(h + 1).unwrap(),
+        None,
+        "receipts past the tip"
+    );
     assert_eq!(store.block(0).unwrap(), None, "block 0");
 
     for k in keys.iter().chain(oracle.state.keys()) {
-        assert_eq!(store.get(k).unwrap().as_ref(), oracle.state.get(k), "get {k:?}");
+        assert_eq!(
+            store.get(k).unwrap().as_ref(),
+            oracle.state.get(k),
+            "get {k:?}"
+        );
     }
-    let all: Vec<_> = oracle.state.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    assert_eq!(store.range(&[], &[0xff; 1025], usize::MAX).unwrap(), all, "full range");
+    let all: Vec<_> = oracle
+        .state
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    assert_eq!(
+        store.range(&[], &[0xff; 1025], usize::MAX).unwrap(),
+        all,
+        "full range"
+    );
     // Sub-ranges between probe keys, with limits.
     for start in keys {
         for end in keys {
             for limit in [0, 1, 3, usize::MAX] {
                 let expected: Vec<_> = if start < end {
-                    oracle.state.range(start.clone()..end.clone()).take(limit).map(|(k, v)| (k.clone(), v.clone())).collect()
+                    oracle
+                        .state
+                        .range(start.clone()..end.clone())
+                        .take(limit)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
                 } else {
                     Vec::new()
                 };
-                assert_eq!(store.range(start, end, limit).unwrap(), expected, "range {start:?}..{end:?} limit {limit}");
+                assert_eq!(
+                    store.range(start, end, limit).unwrap(),
+                    expected,
+                    "range {start:?}..{end:?} limit {limit}"
+                );
             }
         }
     }
 
     for id in tx_ids.iter().chain(oracle.index.keys()) {
-        assert_eq!(store.receipt(id).unwrap().as_ref(), oracle.index.get(id), "receipt {id}");
-        assert_eq!(store.contains_tx(id).unwrap(), oracle.index.contains_key(id), "contains_tx {id}");
+        assert_eq!(
+            store.receipt(id).unwrap().as_ref(),
+            oracle.index.get(id),
+            "receipt {id}"
+        );
+        assert_eq!(
+            store.contains_tx(id).unwrap(),
+            oracle.index.contains_key(id),
+            "contains_tx {id}"
+        );
     }
     assert_eq!(store.state_root().unwrap(), oracle.root(), "state root");
 }
 
 /// A value written by transaction `tx` of block `block`.
 pub fn vv(value: &[u8], block: u64, tx: u32) -> VersionedValue {
-    VersionedValue { value: value.to_vec(), version: Version { block, tx } }
+    VersionedValue {
+        value: value.to_vec(),
+        version: Version { block, tx },
+    }
 }

@@ -41,16 +41,27 @@ impl BlockSpec {
                 tx_id: tx_id(id),
                 block: height,
                 index: i as u32,
-                status: if valid { TxStatus::Valid } else { TxStatus::Invalid(ErrorCode::MvccReadConflict) },
+                status: if valid {
+                    TxStatus::Valid
+                } else {
+                    TxStatus::Invalid(ErrorCode::MvccReadConflict)
+                },
             })
             .collect();
-        let valid: Vec<u32> = (0..receipts.len() as u32).filter(|&i| self.txs[i as usize].1).collect();
+        let valid: Vec<u32> = (0..receipts.len() as u32)
+            .filter(|&i| self.txs[i as usize].1)
+            .collect();
         let writes = if valid.is_empty() {
             Vec::new()
         } else {
             self.writes
                 .iter()
-                .map(|(k, v, w)| (key(*k), v.as_ref().map(|v| vv(v, height, valid[w % valid.len()]))))
+                .map(|(k, v, w)| {
+                    (
+                        key(*k),
+                        v.as_ref().map(|v| vv(v, height, valid[w % valid.len()])),
+                    )
+                })
                 .collect()
         };
         let mut block_hash = [self.tag; 32];
@@ -69,7 +80,11 @@ fn block_spec() -> impl Strategy<Value = BlockSpec> {
     (
         prop::collection::vec((0..TX_IDS, prop::bool::weighted(0.7)), 0..5),
         prop::collection::vec(
-            (0..KEYS, prop::option::weighted(0.6, prop::collection::vec(0u8..3, 0..3)), any::<usize>()),
+            (
+                0..KEYS,
+                prop::option::weighted(0.6, prop::collection::vec(0u8..3, 0..3)),
+                any::<usize>(),
+            ),
             0..6,
         ),
         any::<u8>(),
@@ -91,7 +106,11 @@ fn op(reopen: bool) -> BoxedStrategy<Op> {
         6 => block_spec().prop_map(Op::Commit),
         1 => (block_spec(), any::<bool>()).prop_map(|(b, ahead)| Op::WrongHeight(b, ahead)),
     ];
-    if reopen { prop_oneof![5 => base, 1 => Just(Op::Reopen)].boxed() } else { base.boxed() }
+    if reopen {
+        prop_oneof![5 => base, 1 => Just(Op::Reopen)].boxed()
+    } else {
+        base.boxed()
+    }
 }
 
 fn probe_keys() -> Vec<Vec<u8>> {
@@ -125,8 +144,21 @@ fn run(ops: Vec<Op>, path: Option<&std::path::Path>) {
                 let tip = oracle.height();
                 let got = if ahead { tip + 2 } else { tip };
                 let err = store.commit_block(spec.at(got)).unwrap_err();
-                assert_eq!(err, StorageError::HeightMismatch { expected: tip + 1, got });
-                assert_eq!(err.code(), if ahead { ErrorCode::BlockHeightGap } else { ErrorCode::BlockConflict });
+                assert_eq!(
+                    err,
+                    StorageError::HeightMismatch {
+                        expected: tip + 1,
+                        got
+                    }
+                );
+                assert_eq!(
+                    err.code(),
+                    if ahead {
+                        ErrorCode::BlockHeightGap
+                    } else {
+                        ErrorCode::BlockConflict
+                    }
+                );
             }
             Op::Reopen => {
                 drop(store);
@@ -136,7 +168,11 @@ fn run(ops: Vec<Op>, path: Option<&std::path::Path>) {
         assert_store_matches(&store, &oracle, &keys, &ids);
         let root = store.state_root().unwrap();
         for (past, past_root) in &seen {
-            assert_eq!(past.state == oracle.state, *past_root == root, "root equal iff state equal");
+            assert_eq!(
+                past.state == oracle.state,
+                *past_root == root,
+                "root equal iff state equal"
+            );
         }
         seen.push((oracle.clone(), root));
     }

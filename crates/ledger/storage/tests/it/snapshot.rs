@@ -10,20 +10,35 @@ fn commit(height: u64, writes: Vec<(&[u8], Option<&[u8]>)>) -> BlockCommit {
         height,
         block_hash: Hash([height as u8; 32]),
         block_bytes: vec![height as u8],
-        writes: writes.into_iter().map(|(k, v)| (k.to_vec(), v.map(|v| vv(v, height, 0)))).collect(),
-        receipts: vec![TxReceipt { tx_id: Hash([height as u8; 32]), block: height, index: 0, status: TxStatus::Valid }],
+        writes: writes
+            .into_iter()
+            .map(|(k, v)| (k.to_vec(), v.map(|v| vv(v, height, 0))))
+            .collect(),
+        receipts: vec![TxReceipt {
+            tx_id: Hash([height as u8; 32]),
+            block: height,
+            index: 0,
+            status: TxStatus::Valid,
+        }],
     }
 }
 
 #[test]
 fn a_snapshot_does_not_see_later_commits() {
     let store = RedbStore::in_memory().unwrap();
-    store.commit_block(commit(1, vec![(b"a", Some(b"1")), (b"b", Some(b"1"))])).unwrap();
+    store
+        .commit_block(commit(1, vec![(b"a", Some(b"1")), (b"b", Some(b"1"))]))
+        .unwrap();
     let snap = store.snapshot().unwrap();
     let before = snap.range(b"", b"z", usize::MAX).unwrap();
     assert_eq!(before.len(), 2);
 
-    store.commit_block(commit(2, vec![(b"a", Some(b"2")), (b"b", None), (b"c", Some(b"2"))])).unwrap();
+    store
+        .commit_block(commit(
+            2,
+            vec![(b"a", Some(b"2")), (b"b", None), (b"c", Some(b"2"))],
+        ))
+        .unwrap();
 
     // The store sees block 2 ...
     assert_eq!(store.get(b"a").unwrap(), Some(vv(b"2", 2, 0)));
@@ -44,7 +59,10 @@ fn a_snapshot_does_not_see_later_commits() {
     let now = store.snapshot().unwrap();
     assert_eq!(now.height().unwrap(), 2);
     assert_eq!(now.get(b"c").unwrap(), Some(vv(b"2", 2, 0)));
-    assert_eq!(snap.range(b"a", b"b", 5).unwrap(), vec![(b"a".to_vec(), vv(b"1", 1, 0))]);
+    assert_eq!(
+        snap.range(b"a", b"b", 5).unwrap(),
+        vec![(b"a".to_vec(), vv(b"1", 1, 0))]
+    );
 }
 
 #[test]
@@ -57,7 +75,9 @@ fn an_empty_store_has_a_zero_tip_and_the_empty_root() {
         arcanum_crypto::tagged_hash(arcanum_crypto::domain::STATE_ROOT, &[])
     );
     // Writing and then deleting a key returns to the empty root.
-    store.commit_block(commit(1, vec![(b"a", Some(b"1"))])).unwrap();
+    store
+        .commit_block(commit(1, vec![(b"a", Some(b"1"))]))
+        .unwrap();
     assert_ne!(store.state_root().unwrap(), crate::Oracle::default().root());
     store.commit_block(commit(2, vec![(b"a", None)])).unwrap();
     assert_eq!(store.state_root().unwrap(), crate::Oracle::default().root());
