@@ -79,7 +79,10 @@ fn offset_time(unix: u64) -> Result<time::OffsetDateTime, MspError> {
 
 fn check_window(not_before: u64, not_after: u64) -> Result<(), MspError> {
     if not_before >= not_after {
-        return Err(MspError::InvalidValidity { not_before, not_after });
+        return Err(MspError::InvalidValidity {
+            not_before,
+            not_after,
+        });
     }
     Ok(())
 }
@@ -123,13 +126,22 @@ fn ca_name(msp_id: &str, cn: &str) -> DistinguishedName {
     dn
 }
 
-fn ca_params(msp_id: &str, cn: &str, not_before: u64, not_after: u64) -> Result<CertificateParams, MspError> {
+fn ca_params(
+    msp_id: &str,
+    cn: &str,
+    not_before: u64,
+    not_after: u64,
+) -> Result<CertificateParams, MspError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = ca_name(msp_id, cn);
     params.not_before = offset_time(not_before)?;
     params.not_after = offset_time(not_after)?;
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     Ok(params)
 }
 
@@ -148,10 +160,18 @@ impl CertificateAuthority {
     }
 
     /// Creates a CA for `msp_id` around an existing key, with a self-signed certificate.
-    pub fn self_signed(msp_id: &str, key: SigningKey, not_before: u64, not_after: u64) -> Result<CertificateAuthority, MspError> {
+    pub fn self_signed(
+        msp_id: &str,
+        key: SigningKey,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<CertificateAuthority, MspError> {
         check_window(not_before, not_after)?;
         if msp_id.is_empty() {
-            return Err(MspError::EmptyField { entry: "ca".into(), field: "msp_id" });
+            return Err(MspError::EmptyField {
+                entry: "ca".into(),
+                field: "msp_id",
+            });
         }
         let mut params = ca_params(msp_id, &format!("ca.{msp_id}"), not_before, not_after)?;
         params.serial_number = Some(SerialNumber::from_slice(&serial_for(&[
@@ -163,7 +183,12 @@ impl CertificateAuthority {
         let kp = rcgen_key(&key)?;
         let cert = params.self_signed(&kp).map_err(MspError::Issue)?;
         let cert_der = cert.der().to_vec();
-        Ok(CertificateAuthority { msp_id: msp_id.to_owned(), key, cert_der, issuer: Issuer::new(params, kp) })
+        Ok(CertificateAuthority {
+            msp_id: msp_id.to_owned(),
+            key,
+            cert_der,
+            issuer: Issuer::new(params, kp),
+        })
     }
 
     /// Reloads a CA from its certificate (DER) and its key. The key must match the certificate,
@@ -179,7 +204,12 @@ impl CertificateAuthority {
         // issuer name byte-identical to the CA's subject (rcgen encodes names deterministically).
         let params = ca_params(&info.msp_id, &info.name, info.not_before, info.not_after)?;
         let kp = rcgen_key(&key)?;
-        Ok(CertificateAuthority { msp_id: info.msp_id, key, cert_der: cert_der.to_vec(), issuer: Issuer::new(params, kp) })
+        Ok(CertificateAuthority {
+            msp_id: info.msp_id,
+            key,
+            cert_der: cert_der.to_vec(),
+            issuer: Issuer::new(params, kp),
+        })
     }
 
     pub fn msp_id(&self) -> &str {
@@ -201,7 +231,14 @@ impl CertificateAuthority {
 
     /// Issues a certificate `O=<msp_id>, OU=<role>, CN=<name>` for `subject_key`, valid over
     /// `[not_before, not_after]`. Returns the PEM.
-    pub fn issue(&self, name: &str, role: Role, subject_key: &SigningKey, not_before: u64, not_after: u64) -> Result<String, MspError> {
+    pub fn issue(
+        &self,
+        name: &str,
+        role: Role,
+        subject_key: &SigningKey,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<String, MspError> {
         self.issue_for_public_key(name, role, &subject_key.public_key(), not_before, not_after)
     }
 
@@ -219,7 +256,10 @@ impl CertificateAuthority {
             return Err(MspError::RoleNotCertifiable { role });
         }
         if name.is_empty() {
-            return Err(MspError::EmptyField { entry: "certificate".into(), field: "name" });
+            return Err(MspError::EmptyField {
+                entry: "certificate".into(),
+                field: "name",
+            });
         }
         let mut params = CertificateParams::default();
         let mut dn = DistinguishedName::new();
@@ -240,7 +280,9 @@ impl CertificateAuthority {
             &not_before.to_le_bytes(),
             &not_after.to_le_bytes(),
         ])));
-        let cert = params.signed_by(&SubjectKey(subject_key), &self.issuer).map_err(MspError::Issue)?;
+        let cert = params
+            .signed_by(&SubjectKey(subject_key), &self.issuer)
+            .map_err(MspError::Issue)?;
         Ok(cert.pem())
     }
 }
@@ -287,11 +329,15 @@ fn single_attr<'a>(
     mut it: impl Iterator<Item = &'a x509_parser::x509::AttributeTypeAndValue<'a>>,
     field: &'static str,
 ) -> Result<Option<String>, MspError> {
-    let Some(first) = it.next() else { return Ok(None) };
+    let Some(first) = it.next() else {
+        return Ok(None);
+    };
     if it.next().is_some() {
         return Err(MspError::MissingSubjectField { field });
     }
-    let s = first.as_str().map_err(|_| MspError::MissingSubjectField { field })?;
+    let s = first
+        .as_str()
+        .map_err(|_| MspError::MissingSubjectField { field })?;
     Ok(Some(s.to_owned()))
 }
 
@@ -325,17 +371,30 @@ pub(crate) fn public_key_of(spki: &SubjectPublicKeyInfo<'_>) -> Result<PublicKey
         if spki.algorithm.parameters.is_some() || bytes.len() != 32 {
             return Err(MspError::UnsupportedKeyAlgorithm);
         }
-        Ok(PublicKey { algorithm: Algorithm::Ed25519, bytes })
+        Ok(PublicKey {
+            algorithm: Algorithm::Ed25519,
+            bytes,
+        })
     } else if *oid == OID_KEY_TYPE_EC_PUBLIC_KEY {
-        let curve = spki.algorithm.parameters.as_ref().and_then(|p| p.as_oid().ok());
+        let curve = spki
+            .algorithm
+            .parameters
+            .as_ref()
+            .and_then(|p| p.as_oid().ok());
         if curve != Some(OID_EC_P256) || bytes.len() != 65 || bytes[0] != 0x04 {
             return Err(MspError::UnsupportedKeyAlgorithm);
         }
-        Ok(PublicKey { algorithm: Algorithm::P256, bytes })
+        Ok(PublicKey {
+            algorithm: Algorithm::P256,
+            bytes,
+        })
     } else if *oid == OID_PKCS1_RSAENCRYPTION {
         match spki.parsed() {
             Ok(x509_parser::public_key::PublicKey::RSA(rsa)) if rsa.key_size() == 2048 => {
-                Ok(PublicKey { algorithm: Algorithm::Rsa2048, bytes })
+                Ok(PublicKey {
+                    algorithm: Algorithm::Rsa2048,
+                    bytes,
+                })
             }
             _ => Err(MspError::UnsupportedKeyAlgorithm),
         }
@@ -355,7 +414,9 @@ fn unix(t: &x509_parser::time::ASN1Time) -> u64 {
 pub fn parse_certificate(der: &[u8]) -> Result<CertInfo, MspError> {
     let cert = parse_der(der)?;
     let subject = subject_of(cert.subject())?;
-    let ou = subject.ou.ok_or(MspError::MissingSubjectField { field: "OU" })?;
+    let ou = subject
+        .ou
+        .ok_or(MspError::MissingSubjectField { field: "OU" })?;
     let role = match Role::parse(&ou) {
         Some(r) if r != Role::Member => r,
         _ => return Err(MspError::UnknownRoleOu { ou }),
@@ -402,12 +463,18 @@ fn check_time(cert: &X509Certificate<'_>, now: u64) -> Result<(), MspError> {
 }
 
 fn same_alg(a: &AlgorithmIdentifier<'_>, b: &AlgorithmIdentifier<'_>) -> bool {
-    a.algorithm == b.algorithm && a.parameters.as_ref().map(|p| p.as_bytes()) == b.parameters.as_ref().map(|p| p.as_bytes())
+    a.algorithm == b.algorithm
+        && a.parameters.as_ref().map(|p| p.as_bytes())
+            == b.parameters.as_ref().map(|p| p.as_bytes())
 }
 
 /// Issuer name, CA flag and signature of `cert_der` against `ca_der`, plus time checks of both
 /// when `now` is given.
-fn verify_signature_and_names(cert_der: &[u8], ca_der: &[u8], now: Option<u64>) -> Result<(), MspError> {
+fn verify_signature_and_names(
+    cert_der: &[u8],
+    ca_der: &[u8],
+    now: Option<u64>,
+) -> Result<(), MspError> {
     let cert = parse_der(cert_der)?;
     let ca = parse_der(ca_der)?;
     match ca.basic_constraints() {
@@ -426,7 +493,9 @@ fn verify_signature_and_names(cert_der: &[u8], ca_der: &[u8], now: Option<u64>) 
     let alg: &'static dyn sig::VerificationAlgorithm = match ca_key.algorithm {
         Algorithm::Ed25519 if *sig_oid == OID_SIG_ED25519 => &sig::ED25519,
         Algorithm::P256 if *sig_oid == OID_SIG_ECDSA_WITH_SHA256 => &sig::ECDSA_P256_SHA256_ASN1,
-        Algorithm::Rsa2048 if *sig_oid == OID_PKCS1_SHA256WITHRSA => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::Rsa2048 if *sig_oid == OID_PKCS1_SHA256WITHRSA => {
+            &sig::RSA_PKCS1_2048_8192_SHA256
+        }
         _ => return Err(MspError::UnsupportedSignatureAlgorithm),
     };
     let tbs: &[u8] = cert.tbs_certificate.as_ref();
@@ -444,7 +513,11 @@ fn verify_signature_and_names(cert_der: &[u8], ca_der: &[u8], now: Option<u64>) 
 /// `now_unix`: the CA has basicConstraints `cA=TRUE`, the certificate's issuer name equals the
 /// CA's subject name, the signature verifies under the CA key (Ed25519, ECDSA-P256-SHA256 or
 /// RSA-PKCS1-SHA256 only) and `now_unix` lies in both validity windows.
-pub fn verify_issued_by(cert_der: &[u8], ca_cert_der: &[u8], now_unix: u64) -> Result<(), MspError> {
+pub fn verify_issued_by(
+    cert_der: &[u8],
+    ca_cert_der: &[u8],
+    now_unix: u64,
+) -> Result<(), MspError> {
     verify_signature_and_names(cert_der, ca_cert_der, Some(now_unix))
 }
 
@@ -471,9 +544,18 @@ mod tests {
 
     #[test]
     fn validity_bounds_are_checked() {
-        assert!(matches!(check_window(5, 5), Err(MspError::InvalidValidity { .. })));
+        assert!(matches!(
+            check_window(5, 5),
+            Err(MspError::InvalidValidity { .. })
+        ));
         assert!(check_window(5, 6).is_ok());
-        assert!(matches!(offset_time(u64::MAX), Err(MspError::InvalidSetting { field: "validity", .. })));
+        assert!(matches!(
+            offset_time(u64::MAX),
+            Err(MspError::InvalidSetting {
+                field: "validity",
+                ..
+            })
+        ));
     }
 
     #[test]

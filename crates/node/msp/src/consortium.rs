@@ -8,12 +8,14 @@ use arcanum_crypto::PublicKey;
 use arcanum_types::{IdentityId, Role};
 use serde::{Deserialize, Serialize};
 
-use crate::cert::{parse_certificate, pem_to_der, verify_ca_certificate, verify_issued_by};
 use crate::MspError;
+use crate::cert::{parse_certificate, pem_to_der, verify_ca_certificate, verify_issued_by};
 
 /// Whether an org runs the application side (peers, clients) or the management network
 /// (management device, endorsement devices), like Fabric's application and orderer orgs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum OrgKind {
     #[default]
@@ -132,7 +134,11 @@ pub struct BlockSettings {
 
 impl Default for BlockSettings {
     fn default() -> Self {
-        BlockSettings { max_txs: 500, max_bytes: 8 * 1024 * 1024, timeout_ms: 200 }
+        BlockSettings {
+            max_txs: 500,
+            max_bytes: 8 * 1024 * 1024,
+            timeout_ms: 200,
+        }
     }
 }
 
@@ -161,7 +167,10 @@ pub struct ConsortiumFile {
 impl ConsortiumFile {
     /// Parses TOML text (no validation).
     pub fn parse(text: &str, origin: &Path) -> Result<ConsortiumFile, MspError> {
-        toml::from_str(text).map_err(|e| MspError::Toml { path: origin.to_path_buf(), source: Box::new(e) })
+        toml::from_str(text).map_err(|e| MspError::Toml {
+            path: origin.to_path_buf(),
+            source: Box::new(e),
+        })
     }
 
     /// Encodes as TOML.
@@ -263,12 +272,22 @@ impl Consortium {
     /// Resolves and validates a parsed config: loads every certificate (paths relative to
     /// `base_dir`), verifies it against its org's CA at `now_unix`, checks slot roles, unique
     /// names and identities, the hosting layout and the settings.
-    pub fn from_parts(file: ConsortiumFile, base_dir: &Path, now_unix: u64) -> Result<Consortium, MspError> {
+    pub fn from_parts(
+        file: ConsortiumFile,
+        base_dir: &Path,
+        now_unix: u64,
+    ) -> Result<Consortium, MspError> {
         if file.channel.is_empty() {
-            return Err(MspError::EmptyField { entry: "consortium".into(), field: "channel" });
+            return Err(MspError::EmptyField {
+                entry: "consortium".into(),
+                field: "channel",
+            });
         }
         if file.lifecycle_policy.trim().is_empty() {
-            return Err(MspError::EmptyField { entry: "consortium".into(), field: "lifecycle_policy" });
+            return Err(MspError::EmptyField {
+                entry: "consortium".into(),
+                field: "lifecycle_policy",
+            });
         }
         if file.orgs.is_empty() {
             return Err(MspError::Missing { what: "orgs" });
@@ -276,23 +295,45 @@ impl Consortium {
         let mut orgs = BTreeMap::new();
         for o in &file.orgs {
             if o.msp_id.is_empty() {
-                return Err(MspError::EmptyField { entry: "orgs".into(), field: "msp_id" });
+                return Err(MspError::EmptyField {
+                    entry: "orgs".into(),
+                    field: "msp_id",
+                });
             }
-            if !o.msp_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-') {
-                return Err(MspError::InvalidMspId { msp_id: o.msp_id.clone() });
+            if !o
+                .msp_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+            {
+                return Err(MspError::InvalidMspId {
+                    msp_id: o.msp_id.clone(),
+                });
             }
             if orgs.contains_key(&o.msp_id) {
-                return Err(MspError::DuplicateOrg { msp_id: o.msp_id.clone() });
+                return Err(MspError::DuplicateOrg {
+                    msp_id: o.msp_id.clone(),
+                });
             }
-            let invalid = |e: MspError| MspError::InvalidCa { msp_id: o.msp_id.clone(), source: Box::new(e) };
+            let invalid = |e: MspError| MspError::InvalidCa {
+                msp_id: o.msp_id.clone(),
+                source: Box::new(e),
+            };
             let der = read_cert_file(&base_dir.join(&o.ca_cert)).map_err(invalid)?;
             let info = verify_ca_certificate(&der, now_unix).map_err(invalid)?;
             if info.msp_id != o.msp_id {
-                return Err(MspError::CaMspMismatch { msp_id: o.msp_id.clone(), in_cert: info.msp_id });
+                return Err(MspError::CaMspMismatch {
+                    msp_id: o.msp_id.clone(),
+                    in_cert: info.msp_id,
+                });
             }
             orgs.insert(
                 o.msp_id.clone(),
-                Org { msp_id: o.msp_id.clone(), kind: o.kind, ca_cert_der: der, ca_public_key: info.public_key },
+                Org {
+                    msp_id: o.msp_id.clone(),
+                    kind: o.kind,
+                    ca_cert_der: der,
+                    ca_public_key: info.public_key,
+                },
             );
         }
 
@@ -301,7 +342,9 @@ impl Consortium {
         let mut resolve = |slot: Slot<'_>| -> Result<Member, MspError> {
             let m = resolve_member(&orgs, base_dir, now_unix, &slot)?;
             if !names.insert(m.name.clone()) {
-                return Err(MspError::DuplicateName { name: m.name.clone() });
+                return Err(MspError::DuplicateName {
+                    name: m.name.clone(),
+                });
             }
             // The CN is in the certificate and must equal the (unique) name, so ids are unique too.
             by_id.insert(m.id, m.clone());
@@ -331,7 +374,10 @@ impl Consortium {
                 url: Some(&e.url),
                 kind: MemberKind::Endorser,
             })?;
-            endorsers.push(Endorser { member, hosts: e.hosts.clone() });
+            endorsers.push(Endorser {
+                member,
+                hosts: e.hosts.clone(),
+            });
         }
 
         if file.peers.is_empty() {
@@ -382,12 +428,20 @@ impl Consortium {
     /// MSP ids of the application orgs, sorted (the orgs whose peers endorse and whose members
     /// count in `MAJORITY`/`ALL` policies).
     pub fn orgs(&self) -> Vec<String> {
-        self.orgs.values().filter(|o| o.kind == OrgKind::Application).map(|o| o.msp_id.clone()).collect()
+        self.orgs
+            .values()
+            .filter(|o| o.kind == OrgKind::Application)
+            .map(|o| o.msp_id.clone())
+            .collect()
     }
 
     /// MSP ids of the orderer orgs (the management network), sorted.
     pub fn orderer_orgs(&self) -> Vec<String> {
-        self.orgs.values().filter(|o| o.kind == OrgKind::Orderer).map(|o| o.msp_id.clone()).collect()
+        self.orgs
+            .values()
+            .filter(|o| o.kind == OrgKind::Orderer)
+            .map(|o| o.msp_id.clone())
+            .collect()
     }
 
     /// An org (application or orderer) and its CA.
@@ -402,7 +456,9 @@ impl Consortium {
 
     /// SPEC L3: whether `id` is on the client allow-list (`[[clients]]`, roles client or admin).
     pub fn is_allowed_client(&self, id: &IdentityId) -> bool {
-        self.by_id.get(id).is_some_and(|m| m.kind == MemberKind::Client)
+        self.by_id
+            .get(id)
+            .is_some_and(|m| m.kind == MemberKind::Client)
     }
 
     pub fn management(&self) -> &Member {
@@ -420,7 +476,12 @@ impl Consortium {
 
     /// Indices of the endorsers that host `peer`'s key (exactly one in partitioned mode).
     pub fn endorsers_hosting(&self, peer: &str) -> Vec<usize> {
-        self.endorsers.iter().enumerate().filter(|(_, e)| e.hosts.iter().any(|h| h == peer)).map(|(i, _)| i).collect()
+        self.endorsers
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.hosts.iter().any(|h| h == peer))
+            .map(|(i, _)| i)
+            .collect()
     }
 
     /// Peers in config order.
@@ -445,32 +506,61 @@ impl Consortium {
 
 fn allowed_roles(kind: MemberKind) -> (&'static [Role], &'static str, OrgKind) {
     match kind {
-        MemberKind::Client => (&[Role::Client, Role::Admin], "client or admin", OrgKind::Application),
+        MemberKind::Client => (
+            &[Role::Client, Role::Admin],
+            "client or admin",
+            OrgKind::Application,
+        ),
         MemberKind::Peer => (&[Role::Peer], "peer", OrgKind::Application),
-        MemberKind::Endorser | MemberKind::Management => (&[Role::Orderer], "orderer", OrgKind::Orderer),
+        MemberKind::Endorser | MemberKind::Management => {
+            (&[Role::Orderer], "orderer", OrgKind::Orderer)
+        }
     }
 }
 
-fn resolve_member(orgs: &BTreeMap<String, Org>, base: &Path, now: u64, slot: &Slot<'_>) -> Result<Member, MspError> {
+fn resolve_member(
+    orgs: &BTreeMap<String, Org>,
+    base: &Path,
+    now: u64,
+    slot: &Slot<'_>,
+) -> Result<Member, MspError> {
     let entry = || slot.entry.clone();
     if slot.name.is_empty() {
-        return Err(MspError::EmptyField { entry: entry(), field: "name" });
+        return Err(MspError::EmptyField {
+            entry: entry(),
+            field: "name",
+        });
     }
     if slot.url.is_some_and(str::is_empty) {
-        return Err(MspError::EmptyField { entry: entry(), field: "url" });
+        return Err(MspError::EmptyField {
+            entry: entry(),
+            field: "url",
+        });
     }
     let (roles, expected, org_kind) = allowed_roles(slot.kind);
-    let org = orgs
-        .get(slot.msp_id)
-        .ok_or_else(|| MspError::UnknownOrg { entry: entry(), msp_id: slot.msp_id.to_owned() })?;
+    let org = orgs.get(slot.msp_id).ok_or_else(|| MspError::UnknownOrg {
+        entry: entry(),
+        msp_id: slot.msp_id.to_owned(),
+    })?;
     if org.kind != org_kind {
-        return Err(MspError::WrongOrgKind { entry: entry(), msp_id: slot.msp_id.to_owned(), expected: org_kind.as_str() });
+        return Err(MspError::WrongOrgKind {
+            entry: entry(),
+            msp_id: slot.msp_id.to_owned(),
+            expected: org_kind.as_str(),
+        });
     }
-    let load = |e: MspError| MspError::EntryCertificate { entry: entry(), source: Box::new(e) };
+    let load = |e: MspError| MspError::EntryCertificate {
+        entry: entry(),
+        source: Box::new(e),
+    };
     let der = read_cert_file(&base.join(slot.cert)).map_err(load)?;
     let info = parse_certificate(&der).map_err(load)?;
     if info.msp_id != slot.msp_id {
-        return Err(MspError::MspMismatch { entry: entry(), declared: slot.msp_id.to_owned(), in_cert: info.msp_id });
+        return Err(MspError::MspMismatch {
+            entry: entry(),
+            declared: slot.msp_id.to_owned(),
+            in_cert: info.msp_id,
+        });
     }
     verify_issued_by(&der, &org.ca_cert_der, now).map_err(|e| MspError::CertNotFromOrg {
         entry: entry(),
@@ -478,10 +568,18 @@ fn resolve_member(orgs: &BTreeMap<String, Org>, base: &Path, now: u64, slot: &Sl
         source: Box::new(e),
     })?;
     if info.name != slot.name {
-        return Err(MspError::NameMismatch { entry: entry(), declared: slot.name.to_owned(), in_cert: info.name });
+        return Err(MspError::NameMismatch {
+            entry: entry(),
+            declared: slot.name.to_owned(),
+            in_cert: info.name,
+        });
     }
     if !roles.contains(&info.role) {
-        return Err(MspError::WrongRole { entry: entry(), role: info.role, expected });
+        return Err(MspError::WrongRole {
+            entry: entry(),
+            role: info.role,
+            expected,
+        });
     }
     Ok(Member {
         id: info.id,
@@ -497,17 +595,27 @@ fn resolve_member(orgs: &BTreeMap<String, Org>, base: &Path, now: u64, slot: &Sl
     })
 }
 
-fn check_hosting(mode: EndorsementMode, endorsers: &[Endorser], peers: &[Member]) -> Result<(), MspError> {
+fn check_hosting(
+    mode: EndorsementMode,
+    endorsers: &[Endorser],
+    peers: &[Member],
+) -> Result<(), MspError> {
     let peer_names: BTreeSet<&str> = peers.iter().map(|p| p.name.as_str()).collect();
     let mut host_of: BTreeMap<&str, &str> = BTreeMap::new();
     for e in endorsers {
         let mut seen = BTreeSet::new();
         for h in &e.hosts {
             if !peer_names.contains(h.as_str()) {
-                return Err(MspError::UnknownHostedPeer { endorser: e.member.name.clone(), peer: h.clone() });
+                return Err(MspError::UnknownHostedPeer {
+                    endorser: e.member.name.clone(),
+                    peer: h.clone(),
+                });
             }
             if !seen.insert(h.as_str()) {
-                return Err(MspError::DuplicateHostedPeer { endorser: e.member.name.clone(), peer: h.clone() });
+                return Err(MspError::DuplicateHostedPeer {
+                    endorser: e.member.name.clone(),
+                    peer: h.clone(),
+                });
             }
             if mode == EndorsementMode::Partitioned
                 && let Some(first) = host_of.insert(h.as_str(), e.member.name.as_str())
@@ -522,20 +630,33 @@ fn check_hosting(mode: EndorsementMode, endorsers: &[Endorser], peers: &[Member]
         if mode == EndorsementMode::Replicated
             && let Some(missing) = peers.iter().find(|p| !seen.contains(p.name.as_str()))
         {
-            return Err(MspError::EndorserMissingPeer { endorser: e.member.name.clone(), peer: missing.name.clone() });
+            return Err(MspError::EndorserMissingPeer {
+                endorser: e.member.name.clone(),
+                peer: missing.name.clone(),
+            });
         }
     }
     if mode == EndorsementMode::Partitioned
-        && let Some(p) = peers.iter().find(|p| !host_of.contains_key(p.name.as_str()))
+        && let Some(p) = peers
+            .iter()
+            .find(|p| !host_of.contains_key(p.name.as_str()))
     {
-        return Err(MspError::PeerNotHosted { peer: p.name.clone() });
+        return Err(MspError::PeerNotHosted {
+            peer: p.name.clone(),
+        });
     }
     Ok(())
 }
 
-fn check_endorsement(mut s: EndorsementSettings, endorsers: usize) -> Result<EndorsementSettings, MspError> {
+fn check_endorsement(
+    mut s: EndorsementSettings,
+    endorsers: usize,
+) -> Result<EndorsementSettings, MspError> {
     if s.timeout_ms == 0 {
-        return Err(MspError::InvalidSetting { field: "endorsement.timeout_ms", reason: "must be positive" });
+        return Err(MspError::InvalidSetting {
+            field: "endorsement.timeout_ms",
+            reason: "must be positive",
+        });
     }
     let round_robin = s.mode == EndorsementMode::Replicated && s.selection == Selection::RoundRobin;
     if !round_robin {
@@ -554,7 +675,11 @@ fn check_endorsement(mut s: EndorsementSettings, endorsers: usize) -> Result<End
         let mut seen = BTreeSet::new();
         for &index in group {
             if index >= endorsers {
-                return Err(MspError::SequenceIndexOutOfRange { step, index, endorsers });
+                return Err(MspError::SequenceIndexOutOfRange {
+                    step,
+                    index,
+                    endorsers,
+                });
             }
             if !seen.insert(index) {
                 return Err(MspError::SequenceDuplicateIndex { step, index });
@@ -566,13 +691,22 @@ fn check_endorsement(mut s: EndorsementSettings, endorsers: usize) -> Result<End
 
 fn check_block(b: &BlockSettings) -> Result<(), MspError> {
     if b.max_txs == 0 {
-        return Err(MspError::InvalidSetting { field: "block.max_txs", reason: "must be positive" });
+        return Err(MspError::InvalidSetting {
+            field: "block.max_txs",
+            reason: "must be positive",
+        });
     }
     if b.max_bytes == 0 || b.max_bytes > arcanum_types::limits::MAX_BLOCK_BYTES as u64 {
-        return Err(MspError::InvalidSetting { field: "block.max_bytes", reason: "must be in 1..=MAX_BLOCK_BYTES" });
+        return Err(MspError::InvalidSetting {
+            field: "block.max_bytes",
+            reason: "must be in 1..=MAX_BLOCK_BYTES",
+        });
     }
     if b.timeout_ms == 0 {
-        return Err(MspError::InvalidSetting { field: "block.timeout_ms", reason: "must be positive" });
+        return Err(MspError::InvalidSetting {
+            field: "block.timeout_ms",
+            reason: "must be positive",
+        });
     }
     Ok(())
 }
@@ -582,23 +716,36 @@ mod tests {
     use super::*;
 
     fn rr() -> EndorsementSettings {
-        EndorsementSettings { mode: EndorsementMode::Replicated, selection: Selection::RoundRobin, ..Default::default() }
+        EndorsementSettings {
+            mode: EndorsementMode::Replicated,
+            selection: Selection::RoundRobin,
+            ..Default::default()
+        }
     }
 
     #[test]
     fn round_robin_defaults_to_one_endorser_per_step() {
-        assert_eq!(check_endorsement(rr(), 3).expect("ok").sequence, vec![vec![0], vec![1], vec![2]]);
+        assert_eq!(
+            check_endorsement(rr(), 3).expect("ok").sequence,
+            vec![vec![0], vec![1], vec![2]]
+        );
     }
 
     #[test]
     fn load_selection_keeps_an_empty_sequence() {
-        let s = EndorsementSettings { mode: EndorsementMode::Replicated, ..Default::default() };
+        let s = EndorsementSettings {
+            mode: EndorsementMode::Replicated,
+            ..Default::default()
+        };
         assert!(check_endorsement(s, 3).expect("ok").sequence.is_empty());
     }
 
     #[test]
     fn slot_roles() {
-        assert_eq!(allowed_roles(MemberKind::Client).0, &[Role::Client, Role::Admin]);
+        assert_eq!(
+            allowed_roles(MemberKind::Client).0,
+            &[Role::Client, Role::Admin]
+        );
         assert_eq!(allowed_roles(MemberKind::Peer).0, &[Role::Peer]);
         assert_eq!(allowed_roles(MemberKind::Endorser).2, OrgKind::Orderer);
         assert_eq!(allowed_roles(MemberKind::Management).0, &[Role::Orderer]);

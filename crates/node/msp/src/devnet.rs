@@ -10,14 +10,16 @@ use arcanum_types::{IdentityId, Role};
 use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
+use crate::MspError;
 use crate::cert::{CertificateAuthority, parse_certificate, pem_to_der};
 use crate::consortium::{
-    BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode, EndorsementSettings, EndorserEntry, NodeEntry,
-    OrgEntry, OrgKind, Selection,
+    BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode, EndorsementSettings,
+    EndorserEntry, NodeEntry, OrgEntry, OrgKind, Selection,
 };
-use crate::keys::{DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase};
+use crate::keys::{
+    DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase,
+};
 use crate::node::{NodeConfig, NodeRole};
-use crate::MspError;
 
 /// The MSP id of the management network's org (management device and endorsement devices).
 pub const MGMT_ORG: &str = "MgmtOrg";
@@ -154,16 +156,27 @@ pub struct ClientIdentity {
 /// match).
 pub fn load_client_key(dir: &Path, name: &str) -> Result<ClientIdentity, MspError> {
     let layout = DevnetLayout::load(dir)?;
-    let c = layout.client(name).ok_or_else(|| MspError::UnknownClient { name: name.to_owned() })?;
+    let c = layout.client(name).ok_or_else(|| MspError::UnknownClient {
+        name: name.to_owned(),
+    })?;
     let passphrase = read_passphrase(&layout.passphrase_file)?;
     let text = std::fs::read_to_string(&c.cert).map_err(|e| MspError::io(&c.cert, e))?;
     let cert_der = pem_to_der(&text)?;
     let info = parse_certificate(&cert_der)?;
     let key = read_key_file(&c.key, &passphrase)?;
     if key.public_key() != info.public_key {
-        return Err(MspError::KeyCertMismatch { name: name.to_owned() });
+        return Err(MspError::KeyCertMismatch {
+            name: name.to_owned(),
+        });
     }
-    Ok(ClientIdentity { name: info.name, msp_id: info.msp_id, role: info.role, id: info.id, cert_der, key })
+    Ok(ClientIdentity {
+        name: info.name,
+        msp_id: info.msp_id,
+        role: info.role,
+        id: info.id,
+        cert_der,
+        key,
+    })
 }
 
 fn valid_org_id(s: &str) -> bool {
@@ -176,17 +189,27 @@ fn check_spec(spec: &DevnetSpec) -> Result<(), MspError> {
     }
     for (i, o) in spec.orgs.iter().enumerate() {
         if !valid_org_id(o) {
-            return Err(MspError::DevnetSpec("org ids must be 1-64 characters of [A-Za-z0-9-]"));
+            return Err(MspError::DevnetSpec(
+                "org ids must be 1-64 characters of [A-Za-z0-9-]",
+            ));
         }
         if o == MGMT_ORG || spec.orgs[..i].iter().any(|p| p.eq_ignore_ascii_case(o)) {
-            return Err(MspError::DevnetSpec("org ids must be unique (case-insensitively) and not MgmtOrg"));
+            return Err(MspError::DevnetSpec(
+                "org ids must be unique (case-insensitively) and not MgmtOrg",
+            ));
         }
     }
     if spec.peers_per_org == 0 || spec.endorsers == 0 {
-        return Err(MspError::DevnetSpec("at least one peer per org and one endorser are needed"));
+        return Err(MspError::DevnetSpec(
+            "at least one peer per org and one endorser are needed",
+        ));
     }
-    if spec.mode == EndorsementMode::Partitioned && spec.endorsers > spec.orgs.len() * spec.peers_per_org {
-        return Err(MspError::DevnetSpec("partitioned mode needs at least as many peers as endorsers"));
+    if spec.mode == EndorsementMode::Partitioned
+        && spec.endorsers > spec.orgs.len() * spec.peers_per_org
+    {
+        return Err(MspError::DevnetSpec(
+            "partitioned mode needs at least as many peers as endorsers",
+        ));
     }
     if spec.validity_secs == 0 {
         return Err(MspError::DevnetSpec("validity_secs must be positive"));
@@ -241,7 +264,14 @@ pub fn generate_devnet(
     let passphrase_file = dir.join(PASSPHRASE_FILE);
     write_passphrase(&passphrase_file, &passphrase)?;
 
-    let mut out = Writer { dir, spec, passphrase: &passphrase, not_before, not_after, layout_orgs: Vec::new() };
+    let mut out = Writer {
+        dir,
+        spec,
+        passphrase: &passphrase,
+        not_before,
+        not_after,
+        layout_orgs: Vec::new(),
+    };
 
     // Management network org: management device and endorsement devices.
     let mgmt_ca = out.org(MGMT_ORG, OrgKind::Orderer, rng)?;
@@ -253,7 +283,12 @@ pub fn generate_devnet(
     let mgmt_port = take_port();
     let mgmt_key = SigningKey::generate(spec.algorithm, rng)?;
     let mgmt = out.identity(&mgmt_ca, "management", Role::Orderer, &mgmt_key, true, rng)?;
-    let management = NodeEntry { name: "management".into(), msp_id: MGMT_ORG.into(), cert: mgmt.cert, url: url(mgmt_port) };
+    let management = NodeEntry {
+        name: "management".into(),
+        msp_id: MGMT_ORG.into(),
+        cert: mgmt.cert,
+        url: url(mgmt_port),
+    };
     nodes.push(NodeLayout {
         name: "management".into(),
         role: NodeRole::Management,
@@ -327,7 +362,12 @@ pub fn generate_devnet(
             let port = take_port();
             let key = SigningKey::generate(spec.algorithm, rng)?;
             let issued = out.identity(&ca, &name, Role::Peer, &key, false, rng)?;
-            peer_entries.push(NodeEntry { name: name.clone(), msp_id: org.clone(), cert: issued.cert, url: url(port) });
+            peer_entries.push(NodeEntry {
+                name: name.clone(),
+                msp_id: org.clone(),
+                cert: issued.cert,
+                url: url(port),
+            });
             peer_keys.push(key);
             nodes.push(NodeLayout {
                 name: name.clone(),
@@ -351,8 +391,9 @@ pub fn generate_devnet(
                 dir.join(format!("nodes/{name}.toml")),
             ));
         }
-        let mut people: Vec<(String, Role, bool)> =
-            (0..spec.clients_per_org).map(|c| (format!("client{c}.{lc}"), Role::Client, true)).collect();
+        let mut people: Vec<(String, Role, bool)> = (0..spec.clients_per_org)
+            .map(|c| (format!("client{c}.{lc}"), Role::Client, true))
+            .collect();
         people.push((format!("admin.{lc}"), Role::Admin, true));
         if oi == 0 && spec.extra_unlisted_client {
             people.push((format!("unlisted.{lc}"), Role::Client, false));
@@ -361,7 +402,11 @@ pub fn generate_devnet(
             let key = SigningKey::generate(spec.algorithm, rng)?;
             let issued = out.identity(&ca, &name, role, &key, true, rng)?;
             if allowed {
-                client_entries.push(ClientEntry { name: name.clone(), msp_id: org.clone(), cert: issued.cert.clone() });
+                client_entries.push(ClientEntry {
+                    name: name.clone(),
+                    msp_id: org.clone(),
+                    cert: issued.cert.clone(),
+                });
             }
             clients.push(ClientLayout {
                 name,
@@ -386,7 +431,11 @@ pub fn generate_devnet(
         for ei in hosts {
             let e = &mut endorser_entries[ei];
             e.hosts.push(peer.name.clone());
-            let path = dir.join("endorsers").join(&e.name).join("hosted").join(format!("{}.key", peer.name));
+            let path = dir
+                .join("endorsers")
+                .join(&e.name)
+                .join("hosted")
+                .join(format!("{}.key", peer.name));
             write_key_file(&path, key, &passphrase, spec.kdf, rng)?;
         }
     }
@@ -404,7 +453,11 @@ pub fn generate_devnet(
         orgs: out
             .layout_orgs
             .iter()
-            .map(|o| OrgEntry { msp_id: o.msp_id.clone(), ca_cert: rel(dir, &o.ca_cert), kind: o.kind })
+            .map(|o| OrgEntry {
+                msp_id: o.msp_id.clone(),
+                ca_cert: rel(dir, &o.ca_cert),
+                kind: o.kind,
+            })
             .collect(),
         management,
         endorsers: endorser_entries,
@@ -430,13 +483,18 @@ pub fn generate_devnet(
         clients,
     };
     let layout_path = dir.join(LAYOUT_FILE);
-    let json = serde_json::to_vec_pretty(&layout).map_err(|source| MspError::Json { path: layout_path.clone(), source })?;
+    let json = serde_json::to_vec_pretty(&layout).map_err(|source| MspError::Json {
+        path: layout_path.clone(),
+        source,
+    })?;
     write_file(&layout_path, &json)?;
     Ok(layout)
 }
 
 fn rel(dir: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(dir).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    path.strip_prefix(dir)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Paths (relative to the devnet directory) and id of one issued identity.
@@ -458,15 +516,31 @@ struct Writer<'a> {
 
 impl Writer<'_> {
     /// Creates `orgs/<msp>/` with a CA certificate and encrypted CA key.
-    fn org(&mut self, msp_id: &str, kind: OrgKind, rng: &mut impl CryptoRngCore) -> Result<CertificateAuthority, MspError> {
+    fn org(
+        &mut self,
+        msp_id: &str,
+        kind: OrgKind,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<CertificateAuthority, MspError> {
         let org_dir = self.dir.join("orgs").join(msp_id);
         mkdir(&org_dir)?;
-        let ca = CertificateAuthority::generate(msp_id, self.spec.algorithm, self.not_before, self.not_after, rng)?;
+        let ca = CertificateAuthority::generate(
+            msp_id,
+            self.spec.algorithm,
+            self.not_before,
+            self.not_after,
+            rng,
+        )?;
         let ca_cert = org_dir.join("ca.pem");
         let ca_key = org_dir.join("ca.key");
         write_file(&ca_cert, ca.certificate_pem().as_bytes())?;
         write_key_file(&ca_key, ca.key(), self.passphrase, self.spec.kdf, rng)?;
-        self.layout_orgs.push(OrgLayout { msp_id: msp_id.to_owned(), kind, ca_cert, ca_key });
+        self.layout_orgs.push(OrgLayout {
+            msp_id: msp_id.to_owned(),
+            kind,
+            ca_cert,
+            ca_key,
+        });
         Ok(ca)
     }
 
@@ -489,8 +563,18 @@ impl Writer<'_> {
         let id = IdentityId::of_certificate(&pem_to_der(&pem)?);
         let key_path = base.join(format!("{name}.key"));
         if own_key {
-            write_key_file(&self.dir.join(&key_path), key, self.passphrase, self.spec.kdf, rng)?;
+            write_key_file(
+                &self.dir.join(&key_path),
+                key,
+                self.passphrase,
+                self.spec.kdf,
+                rng,
+            )?;
         }
-        Ok(Issued { cert, key: key_path, id })
+        Ok(Issued {
+            cert,
+            key: key_path,
+            id,
+        })
     }
 }

@@ -46,7 +46,9 @@ pub enum MspError {
     UnknownRoleOu { ou: String },
     #[error("certificate subject key algorithm is not Ed25519, P-256 or RSA-2048")]
     UnsupportedKeyAlgorithm,
-    #[error("certificate signature algorithm is not Ed25519, ECDSA-P256-SHA256 or RSA-PKCS1-SHA256")]
+    #[error(
+        "certificate signature algorithm is not Ed25519, ECDSA-P256-SHA256 or RSA-PKCS1-SHA256"
+    )]
     UnsupportedSignatureAlgorithm,
     #[error("certificate's inner and outer signature algorithms differ")]
     SignatureAlgorithmMismatch,
@@ -74,7 +76,9 @@ pub enum MspError {
     // ---- consortium config -------------------------------------------------------------------
     #[error("consortium config lists no {what}")]
     Missing { what: &'static str },
-    #[error("org id `{msp_id}` must consist of ASCII letters, digits, `.` and `-` (policy principals name it)")]
+    #[error(
+        "org id `{msp_id}` must consist of ASCII letters, digits, `.` and `-` (policy principals name it)"
+    )]
     InvalidMspId { msp_id: String },
     #[error("org `{msp_id}` is declared twice")]
     DuplicateOrg { msp_id: String },
@@ -89,7 +93,11 @@ pub enum MspError {
     #[error("{entry}: org `{msp_id}` is not declared in [[orgs]]")]
     UnknownOrg { entry: String, msp_id: String },
     #[error("{entry}: org `{msp_id}` is not an {expected} org")]
-    WrongOrgKind { entry: String, msp_id: String, expected: &'static str },
+    WrongOrgKind {
+        entry: String,
+        msp_id: String,
+        expected: &'static str,
+    },
     #[error("{entry}: certificate is not valid for org `{msp_id}`: {source}")]
     CertNotFromOrg {
         entry: String,
@@ -98,11 +106,23 @@ pub enum MspError {
         source: Box<MspError>,
     },
     #[error("{entry}: certificate O is `{in_cert}` but the entry says `{declared}`")]
-    MspMismatch { entry: String, declared: String, in_cert: String },
+    MspMismatch {
+        entry: String,
+        declared: String,
+        in_cert: String,
+    },
     #[error("{entry}: certificate CN is `{in_cert}` but the entry is named `{declared}`")]
-    NameMismatch { entry: String, declared: String, in_cert: String },
+    NameMismatch {
+        entry: String,
+        declared: String,
+        in_cert: String,
+    },
     #[error("{entry}: certificate role `{role}` is not allowed in this slot (expected {expected})")]
-    WrongRole { entry: String, role: Role, expected: &'static str },
+    WrongRole {
+        entry: String,
+        role: Role,
+        expected: &'static str,
+    },
     #[error("{entry}: certificate could not be loaded: {source}")]
     EntryCertificate {
         entry: String,
@@ -118,25 +138,43 @@ pub enum MspError {
     #[error("endorser `{endorser}` lists hosted peer `{peer}` twice")]
     DuplicateHostedPeer { endorser: String, peer: String },
     #[error("partitioned mode: peer `{peer}` is hosted by both `{first}` and `{second}`")]
-    PeerHostedTwice { peer: String, first: String, second: String },
+    PeerHostedTwice {
+        peer: String,
+        first: String,
+        second: String,
+    },
     #[error("peer `{peer}` is hosted by no endorser")]
     PeerNotHosted { peer: String },
     #[error("replicated mode: endorser `{endorser}` does not host peer `{peer}`")]
     EndorserMissingPeer { endorser: String, peer: String },
-    #[error("endorsement.sequence is only valid with mode = \"replicated\" and selection = \"round-robin\"")]
+    #[error(
+        "endorsement.sequence is only valid with mode = \"replicated\" and selection = \"round-robin\""
+    )]
     SequenceNotApplicable,
     #[error("endorsement.sequence step {step} is empty")]
     EmptySequenceStep { step: usize },
-    #[error("endorsement.sequence step {step} names endorser index {index}, but there are {endorsers} endorsers")]
-    SequenceIndexOutOfRange { step: usize, index: usize, endorsers: usize },
+    #[error(
+        "endorsement.sequence step {step} names endorser index {index}, but there are {endorsers} endorsers"
+    )]
+    SequenceIndexOutOfRange {
+        step: usize,
+        index: usize,
+        endorsers: usize,
+    },
     #[error("endorsement.sequence step {step} names endorser index {index} twice")]
     SequenceDuplicateIndex { step: usize, index: usize },
     #[error("setting `{field}` is invalid: {reason}")]
-    InvalidSetting { field: &'static str, reason: &'static str },
+    InvalidSetting {
+        field: &'static str,
+        reason: &'static str,
+    },
 
     // ---- node config and key material --------------------------------------------------------
     #[error("node config: role `{role}` requires `{field}`")]
-    NodeFieldMissing { role: &'static str, field: &'static str },
+    NodeFieldMissing {
+        role: &'static str,
+        field: &'static str,
+    },
     #[error("node `{name}` is not a {role} in the consortium config")]
     NodeNotInConsortium { name: String, role: &'static str },
     #[error("key file {path} could not be opened (wrong passphrase or corrupted)")]
@@ -155,6 +193,9 @@ pub enum MspError {
 
 impl MspError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> MspError {
-        MspError::Io { path: path.into(), source }
+        MspError::Io {
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -60,7 +60,9 @@ pub fn read_passphrase(path: &Path) -> Result<Passphrase, MspError> {
         }
     }
     if bytes.is_empty() {
-        return Err(MspError::EmptyPassphrase { path: path.to_path_buf() });
+        return Err(MspError::EmptyPassphrase {
+            path: path.to_path_buf(),
+        });
     }
     Ok(Passphrase::new(bytes.to_vec()))
 }
@@ -77,7 +79,11 @@ pub fn write_passphrase(path: &Path, passphrase: &Passphrase) -> Result<(), MspE
 /// it buys nothing while 15+ key files must be written and every node start opens several of
 /// them. Key files protected by a human-chosen passphrase must use
 /// [`KdfParams::recommended`] instead.
-pub const DEVNET_KDF: KdfParams = KdfParams { m_cost_kib: 4 * 1024, t_cost: 1, p_cost: 1 };
+pub const DEVNET_KDF: KdfParams = KdfParams {
+    m_cost_kib: 4 * 1024,
+    t_cost: 1,
+    p_cost: 1,
+};
 
 /// Encrypts `key` under `passphrase` with Argon2id cost `kdf` and writes it to `path`
 /// (mode 0600). Reading needs no parameters: they are stored in the file.
@@ -95,7 +101,10 @@ pub fn write_key_file(
 /// Reads and decrypts a key file.
 pub fn read_key_file(path: &Path, passphrase: &Passphrase) -> Result<SigningKey, MspError> {
     let bytes = std::fs::read(path).map_err(|e| MspError::io(path, e))?;
-    open_key(&bytes, passphrase.as_bytes()).map_err(|source| MspError::KeyFileOpen { path: path.to_path_buf(), source })
+    open_key(&bytes, passphrase.as_bytes()).map_err(|source| MspError::KeyFileOpen {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -106,12 +115,20 @@ mod tests {
     fn passphrase_file_trims_one_newline_only() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("p");
-        for (content, expected) in [(&b"abc\n"[..], &b"abc"[..]), (b"abc\r\n", b"abc"), (b"abc", b"abc"), (b"ab \n\n", b"ab \n")] {
+        for (content, expected) in [
+            (&b"abc\n"[..], &b"abc"[..]),
+            (b"abc\r\n", b"abc"),
+            (b"abc", b"abc"),
+            (b"ab \n\n", b"ab \n"),
+        ] {
             std::fs::write(&path, content).expect("write");
             assert_eq!(read_passphrase(&path).expect("read").as_bytes(), expected);
         }
         std::fs::write(&path, b"\n").expect("write");
-        assert!(matches!(read_passphrase(&path), Err(MspError::EmptyPassphrase { .. })));
+        assert!(matches!(
+            read_passphrase(&path),
+            Err(MspError::EmptyPassphrase { .. })
+        ));
     }
 
     #[test]

@@ -32,17 +32,19 @@ mod keys;
 mod node;
 
 pub use cert::{
-    CaInfo, CertInfo, CertificateAuthority, der_to_pem, parse_ca_certificate, parse_certificate, pem_to_der,
-    verify_ca_certificate, verify_issued_by,
+    CaInfo, CertInfo, CertificateAuthority, der_to_pem, parse_ca_certificate, parse_certificate,
+    pem_to_der, verify_ca_certificate, verify_issued_by,
 };
 pub use consortium::{
-    BlockSettings, ClientEntry, Consortium, ConsortiumFile, Endorser, EndorserEntry, EndorsementMode,
-    EndorsementSettings, Member, MemberKind, NodeEntry, Org, OrgEntry, OrgKind, Selection,
+    BlockSettings, ClientEntry, Consortium, ConsortiumFile, EndorsementMode, EndorsementSettings,
+    Endorser, EndorserEntry, Member, MemberKind, NodeEntry, Org, OrgEntry, OrgKind, Selection,
 };
 pub use devnet::{
-    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetLayout, DevnetSpec, LAYOUT_FILE, MGMT_ORG, NodeLayout,
-    OrgLayout, PASSPHRASE_FILE, generate_devnet, load_client_key,
+    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetLayout, DevnetSpec, LAYOUT_FILE, MGMT_ORG,
+    NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet, load_client_key,
 };
 pub use error::MspError;
-pub use keys::{DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase};
+pub use keys::{
+    DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase,
+};
 pub use node::{NodeConfig, NodeRole, load_hosted_keys};

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use arcanum_crypto::SigningKey;
 use serde::{Deserialize, Serialize};
 
+use crate::MspError;
 use crate::consortium::Consortium;
 use crate::keys::{Passphrase, read_key_file, read_passphrase};
-use crate::MspError;
 
 /// Which daemon a node config runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -68,14 +68,23 @@ impl NodeConfig {
     }
 
     fn parse_with_origin(text: &str, base: &Path, origin: &Path) -> Result<NodeConfig, MspError> {
-        let mut c: NodeConfig =
-            toml::from_str(text).map_err(|e| MspError::Toml { path: origin.to_path_buf(), source: Box::new(e) })?;
+        let mut c: NodeConfig = toml::from_str(text).map_err(|e| MspError::Toml {
+            path: origin.to_path_buf(),
+            source: Box::new(e),
+        })?;
         if c.name.is_empty() {
-            return Err(MspError::EmptyField { entry: "node".into(), field: "name" });
+            return Err(MspError::EmptyField {
+                entry: "node".into(),
+                field: "name",
+            });
         }
         let role = c.role.as_str();
         let need = |v: &Option<PathBuf>, field: &'static str| {
-            if v.is_none() { Err(MspError::NodeFieldMissing { role, field }) } else { Ok(()) }
+            if v.is_none() {
+                Err(MspError::NodeFieldMissing { role, field })
+            } else {
+                Ok(())
+            }
         };
         match c.role {
             NodeRole::Management => {
@@ -96,7 +105,10 @@ impl NodeConfig {
         };
         abs(&mut c.data_dir);
         abs(&mut c.consortium);
-        for p in [&mut c.key, &mut c.hosted_keys_dir, &mut c.passphrase_file].into_iter().flatten() {
+        for p in [&mut c.key, &mut c.hosted_keys_dir, &mut c.passphrase_file]
+            .into_iter()
+            .flatten()
+        {
             abs(p);
         }
         Ok(c)
@@ -117,23 +129,38 @@ impl NodeConfig {
         let path = self
             .passphrase_file
             .as_ref()
-            .ok_or(MspError::NodeFieldMissing { role: self.role.as_str(), field: "passphrase_file" })?;
+            .ok_or(MspError::NodeFieldMissing {
+                role: self.role.as_str(),
+                field: "passphrase_file",
+            })?;
         read_passphrase(path)
     }
 
     /// Opens this node's own key and checks that it matches the node's certificate in the
     /// consortium (management: `[management]`; endorser: its `[[endorsers]]` entry).
-    pub fn load_own_key(&self, consortium: &Consortium, passphrase: &Passphrase) -> Result<SigningKey, MspError> {
-        let path = self.key.as_ref().ok_or(MspError::NodeFieldMissing { role: self.role.as_str(), field: "key" })?;
+    pub fn load_own_key(
+        &self,
+        consortium: &Consortium,
+        passphrase: &Passphrase,
+    ) -> Result<SigningKey, MspError> {
+        let path = self.key.as_ref().ok_or(MspError::NodeFieldMissing {
+            role: self.role.as_str(),
+            field: "key",
+        })?;
         let member = match self.role {
             NodeRole::Management => Some(consortium.management()).filter(|m| m.name == self.name),
             NodeRole::Endorser => consortium.endorser_by_name(&self.name).map(|e| &e.member),
             NodeRole::Peer => None,
         }
-        .ok_or_else(|| MspError::NodeNotInConsortium { name: self.name.clone(), role: self.role.as_str() })?;
+        .ok_or_else(|| MspError::NodeNotInConsortium {
+            name: self.name.clone(),
+            role: self.role.as_str(),
+        })?;
         let key = read_key_file(path, passphrase)?;
         if key.public_key() != member.public_key {
-            return Err(MspError::KeyCertMismatch { name: self.name.clone() });
+            return Err(MspError::KeyCertMismatch {
+                name: self.name.clone(),
+            });
         }
         Ok(key)
     }
@@ -148,11 +175,17 @@ impl NodeConfig {
         let dir = self
             .hosted_keys_dir
             .as_ref()
-            .ok_or(MspError::NodeFieldMissing { role: self.role.as_str(), field: "hosted_keys_dir" })?;
+            .ok_or(MspError::NodeFieldMissing {
+                role: self.role.as_str(),
+                field: "hosted_keys_dir",
+            })?;
         let endorser = consortium
             .endorser_by_name(&self.name)
             .filter(|_| self.role == NodeRole::Endorser)
-            .ok_or_else(|| MspError::NodeNotInConsortium { name: self.name.clone(), role: "endorser" })?;
+            .ok_or_else(|| MspError::NodeNotInConsortium {
+                name: self.name.clone(),
+                role: "endorser",
+            })?;
         load_hosted_keys(dir, &endorser.hosts, consortium, passphrase)
     }
 }
@@ -166,9 +199,13 @@ pub fn load_hosted_keys(
 ) -> Result<BTreeMap<String, SigningKey>, MspError> {
     let mut out = BTreeMap::new();
     for peer in peers {
-        let member = consortium
-            .peer_by_name(peer)
-            .ok_or_else(|| MspError::NodeNotInConsortium { name: peer.clone(), role: "peer" })?;
+        let member =
+            consortium
+                .peer_by_name(peer)
+                .ok_or_else(|| MspError::NodeNotInConsortium {
+                    name: peer.clone(),
+                    role: "peer",
+                })?;
         let key = read_key_file(&dir.join(format!("{peer}.key")), passphrase)?;
         if key.public_key() != member.public_key {
             return Err(MspError::KeyCertMismatch { name: peer.clone() });

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use arcanum_crypto::{Algorithm, SigningKey};
 use arcanum_msp::{
-    CertificateAuthority, ClientEntry, Consortium, ConsortiumFile, EndorsementSettings, EndorserEntry, MspError,
-    NodeEntry, OrgEntry, OrgKind,
+    CertificateAuthority, ClientEntry, Consortium, ConsortiumFile, EndorsementSettings,
+    EndorserEntry, MspError, NodeEntry, OrgEntry, OrgKind,
 };
 use arcanum_types::Role;
 use rand::SeedableRng;
@@ -36,11 +36,20 @@ impl Fixture {
         let mut rng = rng(7);
         let mut cas = BTreeMap::new();
         let mut orgs = Vec::new();
-        for (msp, kind) in [("MgmtOrg", OrgKind::Orderer), ("Org1", OrgKind::Application), ("Org2", OrgKind::Application)] {
-            let ca = CertificateAuthority::generate(msp, Algorithm::Ed25519, NB, NA, &mut rng).expect("ca");
+        for (msp, kind) in [
+            ("MgmtOrg", OrgKind::Orderer),
+            ("Org1", OrgKind::Application),
+            ("Org2", OrgKind::Application),
+        ] {
+            let ca = CertificateAuthority::generate(msp, Algorithm::Ed25519, NB, NA, &mut rng)
+                .expect("ca");
             let path = PathBuf::from(format!("{msp}-ca.pem"));
             std::fs::write(dir.path().join(&path), ca.certificate_pem()).expect("write");
-            orgs.push(OrgEntry { msp_id: msp.into(), ca_cert: path, kind });
+            orgs.push(OrgEntry {
+                msp_id: msp.into(),
+                ca_cert: path,
+                kind,
+            });
             cas.insert(msp.to_owned(), ca);
         }
         let mut f = Fixture {
@@ -51,7 +60,12 @@ impl Fixture {
                 endorsement: EndorsementSettings::default(),
                 block: Default::default(),
                 orgs,
-                management: NodeEntry { name: String::new(), msp_id: String::new(), cert: PathBuf::new(), url: String::new() },
+                management: NodeEntry {
+                    name: String::new(),
+                    msp_id: String::new(),
+                    cert: PathBuf::new(),
+                    url: String::new(),
+                },
                 endorsers: Vec::new(),
                 peers: Vec::new(),
                 clients: Vec::new(),
@@ -60,24 +74,47 @@ impl Fixture {
             rng,
         };
         let cert = f.cert("MgmtOrg", "management", Role::Orderer);
-        f.file.management = NodeEntry { name: "management".into(), msp_id: "MgmtOrg".into(), cert, url: "http://m".into() };
+        f.file.management = NodeEntry {
+            name: "management".into(),
+            msp_id: "MgmtOrg".into(),
+            cert,
+            url: "http://m".into(),
+        };
         for (i, org) in ["Org1", "Org2"].into_iter().enumerate() {
             let name = format!("endorser{i}");
             let cert = f.cert("MgmtOrg", &name, Role::Orderer);
             let lc = org.to_ascii_lowercase();
             let hosts = vec![format!("peer0.{lc}"), format!("peer1.{lc}")];
-            f.file.endorsers.push(EndorserEntry { name, msp_id: "MgmtOrg".into(), cert, url: "http://e".into(), hosts });
+            f.file.endorsers.push(EndorserEntry {
+                name,
+                msp_id: "MgmtOrg".into(),
+                cert,
+                url: "http://e".into(),
+                hosts,
+            });
         }
         for org in ["Org1", "Org2"] {
             let lc = org.to_ascii_lowercase();
             for p in 0..2 {
                 let name = format!("peer{p}.{lc}");
                 let cert = f.cert(org, &name, Role::Peer);
-                f.file.peers.push(NodeEntry { name, msp_id: org.into(), cert, url: "http://p".into() });
+                f.file.peers.push(NodeEntry {
+                    name,
+                    msp_id: org.into(),
+                    cert,
+                    url: "http://p".into(),
+                });
             }
-            for (name, role) in [(format!("client0.{lc}"), Role::Client), (format!("admin.{lc}"), Role::Admin)] {
+            for (name, role) in [
+                (format!("client0.{lc}"), Role::Client),
+                (format!("admin.{lc}"), Role::Admin),
+            ] {
                 let cert = f.cert(org, &name, role);
-                f.file.clients.push(ClientEntry { name, msp_id: org.into(), cert });
+                f.file.clients.push(ClientEntry {
+                    name,
+                    msp_id: org.into(),
+                    cert,
+                });
             }
         }
         f
@@ -90,7 +127,9 @@ impl Fixture {
 
     pub fn cert_window(&mut self, msp: &str, name: &str, role: Role, nb: u64, na: u64) -> PathBuf {
         let key = SigningKey::generate(Algorithm::Ed25519, &mut self.rng).expect("key");
-        let pem = self.cas[msp].issue(name, role, &key, nb, na).expect("issue");
+        let pem = self.cas[msp]
+            .issue(name, role, &key, nb, na)
+            .expect("issue");
         self.write_pem(&format!("{name}-{}-{nb}-{na}.pem", role.as_str()), &pem)
     }
 
@@ -98,7 +137,10 @@ impl Fixture {
     pub fn cert_by(&mut self, ca: &CertificateAuthority, name: &str, role: Role) -> PathBuf {
         let key = SigningKey::generate(Algorithm::Ed25519, &mut self.rng).expect("key");
         let pem = ca.issue(name, role, &key, NB, NA).expect("issue");
-        self.write_pem(&format!("{name}-by-{}-{}.pem", ca.msp_id(), role.as_str()), &pem)
+        self.write_pem(
+            &format!("{name}-by-{}-{}.pem", ca.msp_id(), role.as_str()),
+            &pem,
+        )
     }
 
     pub fn write_pem(&self, file: &str, text: &str) -> PathBuf {
