@@ -2,15 +2,22 @@
 //! schemes of SPEC L5 (Ed25519 by default, ECDSA P-256 and RSA-2048 selectable), and
 //! passphrase-protected key files.
 //!
-//! Key types: [`Hash`], [`Algorithm`], [`PublicKey`], [`Signature`], [`SigningKey`].
+//! Key types: [`Hash`], [`Algorithm`], [`PublicKey`], [`Signature`], [`SigningKey`],
+//! [`CryptoError`]; batch verification through [`verify_batch`]; key files through
+//! [`keyfile::seal_key`] / [`keyfile::open_key`].
 //!
 //! Invariants:
 //! - Every hash or signature that Arcanum produces is bound to a domain string from [`domain`];
 //!   the registry is checked for uniqueness by a test.
-//! - Verification is strict: Ed25519 rejects non-canonical `S` (S ≥ L) and small-order keys, so
-//!   that every peer reaches the same verdict on the same bytes.
-//! - This crate does no I/O, reads no clock and takes randomness only from the caller's RNG.
-//! - Secret keys are zeroized on drop and never printed by `Debug`.
+//! - Verification is strict, so that every peer reaches the same verdict on the same bytes:
+//!   Ed25519 rejects non-canonical `S` (S ≥ L), non-canonical `R` and small-order keys and `R`;
+//!   P-256 requires strict DER, low `S` and an on-curve key; RSA requires a 2048-bit modulus in
+//!   canonical PKCS#1 form. Batch verification returns exactly the item-by-item verdict.
+//! - P-256 and RSA private-key operations run in aws-lc (constant time), never the `rsa` crate.
+//! - This crate does no I/O, reads no clock and takes randomness only from the caller's RNG, with
+//!   one documented exception: aws-lc draws P-256/RSA key generation and ECDSA nonces from its
+//!   internal DRBG.
+//! - Secret keys are zeroized on drop and never printed by `Debug`; errors carry no secrets.
 
 pub mod domain;
 mod ecdsa_der;
@@ -24,4 +31,4 @@ pub use ed25519::{verify_batch_ed25519_raw, verify_ed25519_raw};
 pub use error::{CryptoError, KeyFileError};
 pub use hash::{Hash, sha256, tagged_hash};
 pub use keyfile::{open_key, seal_key};
-pub use sig::{Algorithm, PublicKey, Signature, SigningKey, verify_batch};
+pub use sig::{Algorithm, PublicKey, Signature, SigningKey, verify_batch, verify_batch_guarded};

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use arcanum_crypto::{Algorithm, CryptoError, PublicKey, Signature, SigningKey, domain, verify_batch};
+use arcanum_crypto::{Algorithm, CryptoError, PublicKey, Signature, SigningKey, domain, verify_batch, verify_batch_guarded};
 use rand::SeedableRng;
 
 pub static P256: LazyLock<SigningKey> = LazyLock::new(|| keygen(Algorithm::P256));
@@ -180,12 +180,14 @@ fn mixed_batch_reports_first_failure() {
     let sigs: Vec<Signature> = keys.iter().zip(msgs).map(|(k, m)| k.sign(domain::ENDORSEMENT, m)).collect();
     let items: Vec<(&PublicKey, &str, &[u8], &Signature)> =
         (0..3).map(|i| (&pks[i], domain::ENDORSEMENT, msgs[i], &sigs[i])).collect();
-    assert_eq!(verify_batch(&items), Ok(()));
-    let mut bad = items.clone();
-    bad[1].2 = b"x";
-    bad[2].2 = b"y";
-    assert_eq!(verify_batch(&bad), Err(CryptoError::BadSignature));
-    assert_eq!(verify_batch(&[]), Ok(()));
+    for f in [verify_batch, verify_batch_guarded] {
+        assert_eq!(f(&items), Ok(()));
+        let mut bad = items.clone();
+        bad[1].2 = b"x";
+        bad[2].2 = b"y";
+        assert_eq!(f(&bad), Err(CryptoError::BadSignature));
+        assert_eq!(f(&[]), Ok(()));
+    }
 }
 
 #[test]
@@ -196,18 +198,20 @@ fn ed25519_batch_through_public_api() {
     let sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(domain::TX_SIGNATURE, m)).collect();
     let items: Vec<(&PublicKey, &str, &[u8], &Signature)> =
         (0..8).map(|i| (&pks[i], domain::TX_SIGNATURE, msgs[i].as_slice(), &sigs[i])).collect();
-    assert_eq!(verify_batch(&items), Ok(()));
-    // Wrong domain on one item.
-    let mut wrong = items.clone();
-    wrong[5].1 = domain::ENDORSEMENT;
-    assert_eq!(verify_batch(&wrong), Err(CryptoError::BadSignature));
-    // Malleated S (S + L) on one item: rejected as non-canonical, like single verification.
-    let mut mall = sigs[3].clone();
-    add_l(&mut mall.0[32..]);
-    let mut m = items.clone();
-    m[3].3 = &mall;
-    assert_eq!(verify_batch(&m), Err(CryptoError::NonCanonicalSignature));
-    assert_eq!(pks[3].verify(domain::TX_SIGNATURE, &msgs[3], &mall), Err(CryptoError::NonCanonicalSignature));
+    for f in [verify_batch, verify_batch_guarded] {
+        assert_eq!(f(&items), Ok(()));
+        // Wrong domain on one item.
+        let mut wrong = items.clone();
+        wrong[5].1 = domain::ENDORSEMENT;
+        assert_eq!(f(&wrong), Err(CryptoError::BadSignature));
+        // Malleated S (S + L) on one item: rejected as non-canonical, like single verification.
+        let mut mall = sigs[3].clone();
+        add_l(&mut mall.0[32..]);
+        let mut m = items.clone();
+        m[3].3 = &mall;
+        assert_eq!(f(&m), Err(CryptoError::NonCanonicalSignature));
+        assert_eq!(pks[3].verify(domain::TX_SIGNATURE, &msgs[3], &mall), Err(CryptoError::NonCanonicalSignature));
+    }
 }
 
 /// `s += L` (little-endian), the classic Ed25519 malleation.

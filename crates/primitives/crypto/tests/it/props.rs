@@ -1,7 +1,7 @@
 //! Property tests: sign/verify round trips for random messages and domains, and domain
 //! separation (a signature under one domain never verifies under another).
 
-use arcanum_crypto::{CryptoError, Signature, SigningKey, verify_batch};
+use arcanum_crypto::{CryptoError, Signature, SigningKey, verify_batch, verify_batch_guarded};
 use proptest::prelude::*;
 
 use crate::p256_rsa::{ED, P256, RSA};
@@ -55,6 +55,7 @@ proptest! {
         }).collect();
         let items: Vec<_> = (0..n).map(|i| (&pks[i], "d", msgs[i].as_slice(), &sigs[i])).collect();
         let strict = items.iter().try_for_each(|(pk, d, m, s)| pk.verify(d, m, s));
-        prop_assert_eq!(verify_batch(&items), strict);
+        prop_assert_eq!(verify_batch(&items), strict.clone());
+        prop_assert_eq!(verify_batch_guarded(&items), strict);
     }
 }
