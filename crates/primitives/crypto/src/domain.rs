@@ -50,7 +50,10 @@ mod tests {
         let set: BTreeSet<_> = super::ALL.iter().collect();
         assert_eq!(set.len(), super::ALL.len(), "duplicate domain string");
         for d in super::ALL {
-            assert!(d.starts_with("arcanum/") && d.contains(": "), "malformed domain {d}");
+            assert!(
+                d.starts_with("arcanum/") && d.contains(": "),
+                "malformed domain {d}"
+            );
         }
     }
 }

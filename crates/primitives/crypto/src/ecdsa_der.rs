@@ -10,13 +10,13 @@ use crate::CryptoError;
 
 /// The P-256 group order `n`, big-endian.
 const N: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
-    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 ];
 /// `⌊n / 2⌋`, big-endian.
 const HALF_N: [u8; 32] = [
-    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xde, 0x73, 0x7d,
-    0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
 ];
 
 /// Largest DER `ECDSA-Sig-Value` for P-256: 2 + 2 × (2 + 33).
@@ -59,7 +59,11 @@ fn parse_integer(input: &[u8]) -> Result<([u8; 32], &[u8]), CryptoError> {
     if content.len() > 1 && content[0] == 0 && content[1] & 0x80 == 0 {
         return Err(bad); // non-minimal leading zero
     }
-    let digits = if content[0] == 0 && content.len() > 1 { &content[1..] } else { content };
+    let digits = if content[0] == 0 && content.len() > 1 {
+        &content[1..]
+    } else {
+        content
+    };
     if digits.len() > 32 {
         return Err(bad);
     }
@@ -163,10 +167,33 @@ mod tests {
         let mut wrong_tag = der.clone();
         wrong_tag[0] = 0x31;
         assert_eq!(parse(&wrong_tag), Err(CryptoError::MalformedSignature));
-        assert_eq!(parse(&[0x30, 0x81, 0x06, 2, 1, 1, 2, 1, 1]), Err(CryptoError::MalformedSignature));
-        assert_eq!(parse(&[0x30, 0x07, 2, 2, 0, 1, 2, 1, 1]), Err(CryptoError::MalformedSignature));
-        assert_eq!(parse(&[0x30, 0x06, 2, 1, 0x81, 2, 1, 1]), Err(CryptoError::MalformedSignature));
-        assert_eq!(parse(&[0x30, 0x06, 2, 1, 1, 2, 1, 1]), Ok(({ let mut a = [0; 32]; a[31] = 1; a }, { let mut a = [0; 32]; a[31] = 1; a })));
+        assert_eq!(
+            parse(&[0x30, 0x81, 0x06, 2, 1, 1, 2, 1, 1]),
+            Err(CryptoError::MalformedSignature)
+        );
+        assert_eq!(
+            parse(&[0x30, 0x07, 2, 2, 0, 1, 2, 1, 1]),
+            Err(CryptoError::MalformedSignature)
+        );
+        assert_eq!(
+            parse(&[0x30, 0x06, 2, 1, 0x81, 2, 1, 1]),
+            Err(CryptoError::MalformedSignature)
+        );
+        assert_eq!(
+            parse(&[0x30, 0x06, 2, 1, 1, 2, 1, 1]),
+            Ok((
+                {
+                    let mut a = [0; 32];
+                    a[31] = 1;
+                    a
+                },
+                {
+                    let mut a = [0; 32];
+                    a[31] = 1;
+                    a
+                }
+            ))
+        );
         assert_eq!(parse(&[]), Err(CryptoError::MalformedSignature));
     }
 }

@@ -50,7 +50,9 @@ use crate::CryptoError;
 /// [`CryptoError::BadSignature`] (anything else that does not verify).
 pub fn verify_ed25519_raw(pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
     let pk: [u8; 32] = pk.try_into().map_err(|_| CryptoError::BadPublicKey)?;
-    let sig: [u8; 64] = sig.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+    let sig: [u8; 64] = sig
+        .try_into()
+        .map_err(|_| CryptoError::MalformedSignature)?;
     let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|_| CryptoError::BadPublicKey)?;
     if vk.is_weak() {
         return Err(CryptoError::WeakPublicKey);
@@ -59,7 +61,8 @@ pub fn verify_ed25519_raw(pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), Crypt
         return Err(CryptoError::NonCanonicalSignature);
     }
     let sig = ed25519_dalek::Signature::from_bytes(&sig);
-    vk.verify_strict(msg, &sig).map_err(|_| CryptoError::BadSignature)
+    vk.verify_strict(msg, &sig)
+        .map_err(|_| CryptoError::BadSignature)
 }
 
 /// Batch form of [`verify_ed25519_raw`] over `(public key, message, signature)` items. Returns
@@ -90,7 +93,9 @@ pub fn verify_batch_ed25519_raw(items: &[(&[u8], &[u8], &[u8])]) -> Result<(), C
 }
 
 fn verify_each(items: &[(&[u8], &[u8], &[u8])]) -> Result<(), CryptoError> {
-    items.iter().try_for_each(|(pk, msg, sig)| verify_ed25519_raw(pk, msg, sig))
+    items
+        .iter()
+        .try_for_each(|(pk, msg, sig)| verify_ed25519_raw(pk, msg, sig))
 }
 
 /// `Some` when the item satisfies every precondition under which the batch equation decides
@@ -105,7 +110,9 @@ fn clean_item(
     if !s_is_canonical(&sig) {
         return None;
     }
-    let key_is_prime_order = *key_ok.entry(pk).or_insert_with(|| prime_order_point(&pk).is_some());
+    let key_is_prime_order = *key_ok
+        .entry(pk)
+        .or_insert_with(|| prime_order_point(&pk).is_some());
     if !key_is_prime_order {
         return None;
     }
@@ -142,7 +149,13 @@ mod tests {
 
     /// Signs `msg` by hand with secret scalar `a`, nonce `r` and a chosen torsion point added to
     /// `R` and/or `A`, returning (A bytes, signature bytes).
-    fn sign_with_torsion(a: Scalar, r: Scalar, t_a: EdwardsPoint, t_r: EdwardsPoint, msg: &[u8]) -> ([u8; 32], [u8; 64]) {
+    fn sign_with_torsion(
+        a: Scalar,
+        r: Scalar,
+        t_a: EdwardsPoint,
+        t_r: EdwardsPoint,
+        msg: &[u8],
+    ) -> ([u8; 32], [u8; 64]) {
         let big_a = (ED25519_BASEPOINT_POINT * a + t_a).compress();
         let big_r = (ED25519_BASEPOINT_POINT * r + t_r).compress();
         let mut h = Sha512::new();
@@ -172,22 +185,34 @@ mod tests {
         let mut found = false;
         for seed in 2..100u8 {
             let (pk, sig) = sign_with_torsion(a, scalar(seed), EdwardsPoint::default(), t2, msg);
-            assert!(verify_ed25519_raw(&pk, msg, &sig).is_err(), "strict must reject a mixed-order R");
+            assert!(
+                verify_ed25519_raw(&pk, msg, &sig).is_err(),
+                "strict must reject a mixed-order R"
+            );
             let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).expect("valid point");
             let vk_h = ed25519_dalek::VerifyingKey::from_bytes(&honest_pk).expect("valid point");
             let dalek = ed25519_dalek::verify_batch(
                 &[honest_msg, msg],
-                &[ed25519_dalek::Signature::from_bytes(&honest_sig), ed25519_dalek::Signature::from_bytes(&sig)],
+                &[
+                    ed25519_dalek::Signature::from_bytes(&honest_sig),
+                    ed25519_dalek::Signature::from_bytes(&sig),
+                ],
                 &[vk_h, vk],
             );
             if dalek.is_ok() {
                 found = true;
-                let ours = verify_batch_ed25519_raw(&[(&honest_pk, honest_msg, &honest_sig), (&pk, msg, &sig)]);
+                let ours = verify_batch_ed25519_raw(&[
+                    (&honest_pk, honest_msg, &honest_sig),
+                    (&pk, msg, &sig),
+                ]);
                 assert_eq!(ours, Err(CryptoError::BadSignature));
                 break;
             }
         }
-        assert!(found, "expected dalek's batch to accept a mixed-order R for some nonce");
+        assert!(
+            found,
+            "expected dalek's batch to accept a mixed-order R for some nonce"
+        );
     }
 
     /// A mixed-order public key: strict accepts exactly when `k` is even (the torsion term
@@ -204,26 +229,46 @@ mod tests {
             let msg = [seed; 5];
             let (pk, sig) = sign_with_torsion(a, scalar(seed), t2, EdwardsPoint::default(), &msg);
             let strict = verify_ed25519_raw(&pk, &msg, &sig);
-            let batch = verify_batch_ed25519_raw(&[(&filler_pk, b"x", &filler_sig), (&pk, &msg, &sig)]);
+            let batch =
+                verify_batch_ed25519_raw(&[(&filler_pk, b"x", &filler_sig), (&pk, &msg, &sig)]);
             assert_eq!(strict, batch);
-            if strict.is_ok() { accepted += 1 } else { rejected += 1 }
+            if strict.is_ok() {
+                accepted += 1
+            } else {
+                rejected += 1
+            }
         }
-        assert!(accepted > 0 && rejected > 0, "both verdicts should occur ({accepted}/{rejected})");
+        assert!(
+            accepted > 0 && rejected > 0,
+            "both verdicts should occur ({accepted}/{rejected})"
+        );
     }
 
     #[test]
     fn small_order_key_is_weak() {
         let pk = EIGHT_TORSION[1].compress().to_bytes();
-        assert_eq!(verify_ed25519_raw(&pk, b"m", &[0u8; 64]), Err(CryptoError::WeakPublicKey));
+        assert_eq!(
+            verify_ed25519_raw(&pk, b"m", &[0u8; 64]),
+            Err(CryptoError::WeakPublicKey)
+        );
     }
 
     #[test]
     fn wrong_lengths_are_precise() {
         let key = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
         let pk = key.verifying_key().to_bytes();
-        assert_eq!(verify_ed25519_raw(&pk[..31], b"m", &[0u8; 64]), Err(CryptoError::BadPublicKey));
-        assert_eq!(verify_ed25519_raw(&pk, b"m", &[0u8; 63]), Err(CryptoError::MalformedSignature));
-        assert_eq!(verify_ed25519_raw(&pk, b"m", &[0u8; 65]), Err(CryptoError::MalformedSignature));
+        assert_eq!(
+            verify_ed25519_raw(&pk[..31], b"m", &[0u8; 64]),
+            Err(CryptoError::BadPublicKey)
+        );
+        assert_eq!(
+            verify_ed25519_raw(&pk, b"m", &[0u8; 63]),
+            Err(CryptoError::MalformedSignature)
+        );
+        assert_eq!(
+            verify_ed25519_raw(&pk, b"m", &[0u8; 65]),
+            Err(CryptoError::MalformedSignature)
+        );
     }
 
     #[test]
@@ -233,6 +278,9 @@ mod tests {
         let sig = ed25519_dalek::Signer::sign(&key, b"m").to_bytes();
         let pk = key.verifying_key().to_bytes();
         assert_eq!(verify_batch_ed25519_raw(&[(&pk, b"m", &sig)]), Ok(()));
-        assert_eq!(verify_batch_ed25519_raw(&[(&pk, b"n", &sig)]), Err(CryptoError::BadSignature));
+        assert_eq!(
+            verify_batch_ed25519_raw(&[(&pk, b"n", &sig)]),
+            Err(CryptoError::BadSignature)
+        );
     }
 }

@@ -69,17 +69,28 @@ impl KdfParams {
     /// The parameters [`seal_key`] uses: RFC 9106 §4 second recommended option, Argon2id with
     /// 64 MiB of memory, 3 passes and 4 lanes (about 0.1–0.3 s on a current server core).
     pub const fn recommended() -> KdfParams {
-        KdfParams { m_cost_kib: 64 * 1024, t_cost: 3, p_cost: 4 }
+        KdfParams {
+            m_cost_kib: 64 * 1024,
+            t_cost: 3,
+            p_cost: 4,
+        }
     }
 
     /// Very cheap parameters (64 KiB, 1 pass, 1 lane) for tests only: they give **no**
     /// protection against passphrase guessing.
     pub const fn insecure_for_tests() -> KdfParams {
-        KdfParams { m_cost_kib: 64, t_cost: 1, p_cost: 1 }
+        KdfParams {
+            m_cost_kib: 64,
+            t_cost: 1,
+            p_cost: 1,
+        }
     }
 
     fn to_argon2(self) -> Result<argon2::Params, KeyFileError> {
-        if self.m_cost_kib > Self::MAX_M_COST_KIB || self.t_cost > Self::MAX_T_COST || self.p_cost > Self::MAX_P_COST {
+        if self.m_cost_kib > Self::MAX_M_COST_KIB
+            || self.t_cost > Self::MAX_T_COST
+            || self.p_cost > Self::MAX_P_COST
+        {
             return Err(KeyFileError::KdfParamsOutOfRange);
         }
         // Lower bounds (m ≥ 8·p, t ≥ 1, p ≥ 1) are enforced by argon2 itself.
@@ -107,7 +118,11 @@ struct KeyFile {
 
 /// Seals `key` under `passphrase` with [`KdfParams::recommended`]. `rng` supplies the salt and
 /// nonce.
-pub fn seal_key(key: &SigningKey, passphrase: &[u8], rng: &mut impl CryptoRngCore) -> Result<Vec<u8>, CryptoError> {
+pub fn seal_key(
+    key: &SigningKey,
+    passphrase: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> Result<Vec<u8>, CryptoError> {
     seal_key_with_params(key, passphrase, KdfParams::recommended(), rng)
 }
 
@@ -125,14 +140,27 @@ pub fn seal_key_with_params(
     let mut nonce = [0u8; NONCE_LEN];
     rng.fill_bytes(&mut salt);
     rng.fill_bytes(&mut nonce);
-    let header = Header { magic: MAGIC, version: VERSION, algorithm: key.algorithm(), kdf, salt, nonce };
+    let header = Header {
+        magic: MAGIC,
+        version: VERSION,
+        algorithm: key.algorithm(),
+        kdf,
+        salt,
+        nonce,
+    };
     let aad = borsh::to_vec(&header).map_err(|_| KeyFileError::Encrypt)?;
     let cipher = cipher(passphrase, &header)?;
     let plaintext = key.to_pkcs8_der()?;
     // `encrypt` copies the plaintext into a buffer with room for the tag and encrypts in place,
     // so no plaintext copy outlives this call other than `plaintext`, zeroized on drop.
     let ciphertext = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &aad })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &plaintext,
+                aad: &aad,
+            },
+        )
         .map_err(|_| KeyFileError::Encrypt)?;
     Ok(borsh::to_vec(&KeyFile { header, ciphertext }).map_err(|_| KeyFileError::Encrypt)?)
 }
@@ -141,7 +169,12 @@ pub fn seal_key_with_params(
 /// error each one gives.
 pub fn open_key(bytes: &[u8], passphrase: &[u8]) -> Result<SigningKey, CryptoError> {
     if bytes.len() < MAGIC.len() {
-        return Err(if MAGIC.starts_with(bytes) { KeyFileError::Truncated } else { KeyFileError::BadMagic }.into());
+        return Err(if MAGIC.starts_with(bytes) {
+            KeyFileError::Truncated
+        } else {
+            KeyFileError::BadMagic
+        }
+        .into());
     }
     if bytes[..MAGIC.len()] != MAGIC {
         return Err(KeyFileError::BadMagic.into());
@@ -174,7 +207,13 @@ pub fn open_key(bytes: &[u8], passphrase: &[u8]) -> Result<SigningKey, CryptoErr
     let cipher = cipher(passphrase, header)?;
     let plaintext = Zeroizing::new(
         cipher
-            .decrypt(XNonce::from_slice(&header.nonce), Payload { msg: &file.ciphertext, aad: &aad })
+            .decrypt(
+                XNonce::from_slice(&header.nonce),
+                Payload {
+                    msg: &file.ciphertext,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| KeyFileError::Decrypt)?,
     );
     SigningKey::from_pkcs8_der(header.algorithm, &plaintext)
@@ -189,7 +228,9 @@ fn cipher(passphrase: &[u8], header: &Header) -> Result<XChaCha20Poly1305, KeyFi
     let mut salt = Vec::with_capacity(crate::domain::KEYFILE.len() + SALT_LEN);
     salt.extend_from_slice(crate::domain::KEYFILE.as_bytes());
     salt.extend_from_slice(&header.salt);
-    argon.hash_password_into(passphrase, &salt, key.as_mut()).map_err(|_| KeyFileError::Kdf)?;
+    argon
+        .hash_password_into(passphrase, &salt, key.as_mut())
+        .map_err(|_| KeyFileError::Kdf)?;
     XChaCha20Poly1305::new_from_slice(key.as_ref()).map_err(|_| KeyFileError::Kdf)
 }
 
@@ -202,7 +243,8 @@ mod tests {
     fn sealed() -> (SigningKey, Vec<u8>) {
         let mut rng = rand::rngs::StdRng::seed_from_u64(1);
         let key = SigningKey::generate(Algorithm::Ed25519, &mut rng).expect("keygen");
-        let file = seal_key_with_params(&key, b"pw", KdfParams::insecure_for_tests(), &mut rng).expect("seal");
+        let file = seal_key_with_params(&key, b"pw", KdfParams::insecure_for_tests(), &mut rng)
+            .expect("seal");
         (key, file)
     }
 
@@ -221,8 +263,15 @@ mod tests {
         assert_eq!(&file[..6], b"ARCKEY");
         assert_eq!(file[6], VERSION);
         assert_eq!(file[7], Algorithm::Ed25519 as u8);
-        assert_eq!(u32::from_le_bytes(file[8..12].try_into().expect("4 bytes")), 64);
-        let ct_len = u32::from_le_bytes(file[HEADER_LEN..HEADER_LEN + 4].try_into().expect("4 bytes")) as usize;
+        assert_eq!(
+            u32::from_le_bytes(file[8..12].try_into().expect("4 bytes")),
+            64
+        );
+        let ct_len = u32::from_le_bytes(
+            file[HEADER_LEN..HEADER_LEN + 4]
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize;
         assert_eq!(file.len(), HEADER_LEN + 4 + ct_len);
     }
 
@@ -230,7 +279,10 @@ mod tests {
     fn oversized_kdf_params_are_refused_before_work() {
         let (_, mut file) = sealed();
         file[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(open_key(&file, b"pw").map(|_| ()), Err(CryptoError::KeyFile(KeyFileError::KdfParamsOutOfRange)));
+        assert_eq!(
+            open_key(&file, b"pw").map(|_| ()),
+            Err(CryptoError::KeyFile(KeyFileError::KdfParamsOutOfRange))
+        );
     }
 
     #[test]

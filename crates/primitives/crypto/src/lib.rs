@@ -2,7 +2,7 @@
 //! schemes of SPEC L5 (Ed25519 by default, ECDSA P-256 and RSA-2048 selectable), and
 //! passphrase-protected key files.
 //!
-//! Key types: [`Hash`], [`Algorithm`], [`PublicKey`], [`Signature`], [`SigningKey`],
+//! Key types: [`Hash`](struct@Hash), [`Algorithm`], [`PublicKey`], [`Signature`], [`SigningKey`],
 //! [`CryptoError`]; batch verification through [`verify_batch`]; key files through
 //! [`keyfile::seal_key`] / [`keyfile::open_key`].
 //!

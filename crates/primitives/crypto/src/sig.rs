@@ -32,8 +32,20 @@ const RSA_MODULUS_BYTES: usize = 256;
 const P256_PUBLIC_KEY_LEN: usize = 65;
 
 /// Signature algorithms selectable for peer and endorsement keys (SPEC L5).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 #[borsh(use_discriminant = true)]
 pub enum Algorithm {
@@ -52,7 +64,12 @@ pub struct PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({:?}, {})", self.algorithm, hex::encode(&self.bytes))
+        write!(
+            f,
+            "PublicKey({:?}, {})",
+            self.algorithm,
+            hex::encode(&self.bytes)
+        )
     }
 }
 
@@ -93,15 +110,22 @@ impl fmt::Debug for SigningKey {
 
 impl SigningKey {
     /// Generates a fresh key. Ed25519 draws from `rng`; P-256 and RSA use aws-lc's own DRBG.
-    pub fn generate(algorithm: Algorithm, rng: &mut impl CryptoRngCore) -> Result<SigningKey, CryptoError> {
+    pub fn generate(
+        algorithm: Algorithm,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<SigningKey, CryptoError> {
         match algorithm {
-            Algorithm::Ed25519 => Ok(SigningKey(Inner::Ed25519(ed25519_dalek::SigningKey::generate(rng)))),
+            Algorithm::Ed25519 => Ok(SigningKey(Inner::Ed25519(
+                ed25519_dalek::SigningKey::generate(rng),
+            ))),
             Algorithm::P256 => lc::EcdsaKeyPair::generate(&lc::ECDSA_P256_SHA256_ASN1_SIGNING)
                 .map(|k| SigningKey(Inner::P256(k)))
                 .map_err(|_| CryptoError::KeyGeneration),
-            Algorithm::Rsa2048 => aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
-                .map(|k| SigningKey(Inner::Rsa2048(k)))
-                .map_err(|_| CryptoError::KeyGeneration),
+            Algorithm::Rsa2048 => {
+                aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
+                    .map(|k| SigningKey(Inner::Rsa2048(k)))
+                    .map_err(|_| CryptoError::KeyGeneration)
+            }
         }
     }
 
@@ -148,14 +172,18 @@ impl SigningKey {
         match algorithm {
             Algorithm::Ed25519 => {
                 use ed25519_dalek::pkcs8::DecodePrivateKey;
-                let k = ed25519_dalek::SigningKey::from_pkcs8_der(der).map_err(|_| CryptoError::BadPrivateKey)?;
+                let k = ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                    .map_err(|_| CryptoError::BadPrivateKey)?;
                 Ok(SigningKey(Inner::Ed25519(k)))
             }
-            Algorithm::P256 => lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, der)
-                .map(|k| SigningKey(Inner::P256(k)))
-                .map_err(|_| CryptoError::BadPrivateKey),
+            Algorithm::P256 => {
+                lc::EcdsaKeyPair::from_pkcs8(&lc::ECDSA_P256_SHA256_ASN1_SIGNING, der)
+                    .map(|k| SigningKey(Inner::P256(k)))
+                    .map_err(|_| CryptoError::BadPrivateKey)
+            }
             Algorithm::Rsa2048 => {
-                let k = aws_lc_rs::rsa::KeyPair::from_pkcs8(der).map_err(|_| CryptoError::BadPrivateKey)?;
+                let k = aws_lc_rs::rsa::KeyPair::from_pkcs8(der)
+                    .map_err(|_| CryptoError::BadPrivateKey)?;
                 check_rsa_modulus(k.public_key())?;
                 Ok(SigningKey(Inner::Rsa2048(k)))
             }
@@ -178,7 +206,8 @@ impl SigningKey {
     /// happen short of memory exhaustion. Use [`SigningKey::try_sign`] to get an error instead.
     pub fn sign(&self, domain: &str, msg: &[u8]) -> Signature {
         #[allow(clippy::expect_used)]
-        self.try_sign(domain, msg).expect("signing with a validated key does not fail")
+        self.try_sign(domain, msg)
+            .expect("signing with a validated key does not fail")
     }
 
     /// Signs `msg` under `domain`, reporting a library failure as [`CryptoError::Signing`].
@@ -206,12 +235,15 @@ impl SigningKey {
                 // aws-lc ignores the RNG argument and draws the nonce from its own DRBG.
                 let rng = aws_lc_rs::rand::SystemRandom::new();
                 let sig = k.sign(&rng, m).map_err(|_| CryptoError::Signing)?;
-                Ok(Signature(ecdsa_der::normalize_low_s(sig.as_ref()).map_err(|_| CryptoError::Signing)?))
+                Ok(Signature(
+                    ecdsa_der::normalize_low_s(sig.as_ref()).map_err(|_| CryptoError::Signing)?,
+                ))
             }
             Inner::Rsa2048(k) => {
                 let rng = aws_lc_rs::rand::SystemRandom::new();
                 let mut out = vec![0u8; k.public_modulus_len()];
-                k.sign(&lc::RSA_PKCS1_SHA256, &rng, m, &mut out).map_err(|_| CryptoError::Signing)?;
+                k.sign(&lc::RSA_PKCS1_SHA256, &rng, m, &mut out)
+                    .map_err(|_| CryptoError::Signing)?;
                 Ok(Signature(out))
             }
         }
@@ -226,7 +258,11 @@ fn check_rsa_modulus(pk: &aws_lc_rs::rsa::PublicKey) -> Result<(), CryptoError> 
         Some(&top) => n.len() * 8 - top.leading_zeros() as usize,
         None => 0,
     };
-    if bits == RSA_MODULUS_BYTES * 8 { Ok(()) } else { Err(CryptoError::UnsupportedRsaKeySize { bits }) }
+    if bits == RSA_MODULUS_BYTES * 8 {
+        Ok(())
+    } else {
+        Err(CryptoError::UnsupportedRsaKeySize { bits })
+    }
 }
 
 impl PublicKey {
@@ -252,12 +288,14 @@ fn verify_p256(pk: &[u8], m: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
         return Err(CryptoError::BadPublicKey);
     }
     // Decodes the point and checks that it is on the curve (aws-lc `EC_POINT_oct2point`).
-    let key = lc::ParsedPublicKey::new(&lc::ECDSA_P256_SHA256_ASN1, pk).map_err(|_| CryptoError::BadPublicKey)?;
+    let key = lc::ParsedPublicKey::new(&lc::ECDSA_P256_SHA256_ASN1, pk)
+        .map_err(|_| CryptoError::BadPublicKey)?;
     let (_, s) = ecdsa_der::parse(sig)?;
     if ecdsa_der::is_high_s(&s) {
         return Err(CryptoError::NonCanonicalSignature);
     }
-    key.verify_sig(m, sig).map_err(|_| CryptoError::BadSignature)
+    key.verify_sig(m, sig)
+        .map_err(|_| CryptoError::BadSignature)
 }
 
 fn verify_rsa2048(pk: &[u8], m: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
@@ -289,14 +327,22 @@ fn verify_rsa2048(pk: &[u8], m: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
 /// bench measures both: about 2× slower for 64 items). Switch this function over once a cheaper
 /// subgroup check exists.
 pub fn verify_batch(items: &[(&PublicKey, &str, &[u8], &Signature)]) -> Result<(), CryptoError> {
-    items.iter().try_for_each(|(pk, domain, msg, sig)| pk.verify(domain, msg, sig))
+    items
+        .iter()
+        .try_for_each(|(pk, domain, msg, sig)| pk.verify(domain, msg, sig))
 }
 
 /// Same contract and verdict as [`verify_batch`], but when every item is Ed25519 (and there are
 /// at least two) it uses `ed25519_dalek::verify_batch` behind the exactness screen of
 /// [`crate::verify_batch_ed25519_raw`]; other batches are verified item by item.
-pub fn verify_batch_guarded(items: &[(&PublicKey, &str, &[u8], &Signature)]) -> Result<(), CryptoError> {
-    if items.len() >= 2 && items.iter().all(|(pk, ..)| pk.algorithm == Algorithm::Ed25519) {
+pub fn verify_batch_guarded(
+    items: &[(&PublicKey, &str, &[u8], &Signature)],
+) -> Result<(), CryptoError> {
+    if items.len() >= 2
+        && items
+            .iter()
+            .all(|(pk, ..)| pk.algorithm == Algorithm::Ed25519)
+    {
         let framed: Vec<Vec<u8>> = items.iter().map(|(_, d, m, _)| framed(d, m)).collect();
         let raw: Vec<(&[u8], &[u8], &[u8])> = items
             .iter()
@@ -342,7 +388,10 @@ mod tests {
         let sig = k.sign("d", b"m");
         let (r, s) = ecdsa_der::parse(&sig.0).expect("DER");
         let high = Signature(ecdsa_der::encode(&r, &ecdsa_der::sub_from_n(&s)));
-        assert_eq!(k.public_key().verify("d", b"m", &high), Err(CryptoError::NonCanonicalSignature));
+        assert_eq!(
+            k.public_key().verify("d", b"m", &high),
+            Err(CryptoError::NonCanonicalSignature)
+        );
         assert_eq!(k.public_key().verify("d", b"m", &sig), Ok(()));
     }
 }

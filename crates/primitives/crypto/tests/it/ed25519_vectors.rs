@@ -7,13 +7,16 @@ use serde_json::Value;
 use crate::{read_vector, unhex};
 
 fn seed(hex_seed: &str) -> [u8; 32] {
-    unhex(hex_seed).try_into().unwrap_or_else(|_| panic!("seed must be 32 bytes"))
+    unhex(hex_seed)
+        .try_into()
+        .unwrap_or_else(|_| panic!("seed must be 32 bytes"))
 }
 
 /// RFC 8032 §7.1: the deterministic signature must match exactly and must verify.
 #[test]
 fn rfc8032_vectors_sign_and_verify() {
-    let doc: Value = serde_json::from_str(&read_vector("DERIVED_rfc8032_ed25519.json")).expect("json");
+    let doc: Value =
+        serde_json::from_str(&read_vector("DERIVED_rfc8032_ed25519.json")).expect("json");
     let vectors = doc["vectors"].as_array().expect("vectors");
     assert_eq!(vectors.len(), 5);
     for v in vectors {
@@ -23,11 +26,23 @@ fn rfc8032_vectors_sign_and_verify() {
         let msg = unhex(v["message"].as_str().expect("msg"));
         let sig = unhex(v["signature"].as_str().expect("sig"));
         assert_eq!(key.public_key().bytes, pk, "{name}: public key");
-        assert_eq!(key.sign_ed25519_raw(&msg).expect("ed25519").0, sig, "{name}: signature");
-        assert_eq!(verify_ed25519_raw(&pk, &msg, &sig), Ok(()), "{name}: verify");
+        assert_eq!(
+            key.sign_ed25519_raw(&msg).expect("ed25519").0,
+            sig,
+            "{name}: signature"
+        );
+        assert_eq!(
+            verify_ed25519_raw(&pk, &msg, &sig),
+            Ok(()),
+            "{name}: verify"
+        );
         let mut tampered = msg.clone();
         tampered.push(0);
-        assert_eq!(verify_ed25519_raw(&pk, &tampered, &sig), Err(CryptoError::BadSignature), "{name}");
+        assert_eq!(
+            verify_ed25519_raw(&pk, &tampered, &sig),
+            Err(CryptoError::BadSignature),
+            "{name}"
+        );
     }
 }
 
@@ -44,14 +59,27 @@ fn ring_sign_vectors() {
                 fields.insert(k.trim(), v.trim().trim_matches('"'));
             }
         }
-        let (Some(s), Some(p), Some(m), Some(g)) = (fields.get("SEED"), fields.get("PUB"), fields.get("MESSAGE"), fields.get("SIG")) else {
+        let (Some(s), Some(p), Some(m), Some(g)) = (
+            fields.get("SEED"),
+            fields.get("PUB"),
+            fields.get("MESSAGE"),
+            fields.get("SIG"),
+        ) else {
             continue;
         };
         let key = SigningKey::from_ed25519_seed(&seed(s));
         let (pk, msg, sig) = (unhex(p), unhex(m), unhex(g));
         assert_eq!(key.public_key().bytes, pk, "vector {count}");
-        assert_eq!(key.sign_ed25519_raw(&msg).expect("ed25519").0, sig, "vector {count}");
-        assert_eq!(verify_ed25519_raw(&pk, &msg, &sig), Ok(()), "vector {count}");
+        assert_eq!(
+            key.sign_ed25519_raw(&msg).expect("ed25519").0,
+            sig,
+            "vector {count}"
+        );
+        assert_eq!(
+            verify_ed25519_raw(&pk, &msg, &sig),
+            Ok(()),
+            "vector {count}"
+        );
         count += 1;
     }
     assert_eq!(count, 514);
@@ -69,7 +97,12 @@ fn ring_malleability_cases() {
                 fields.insert(k.trim(), v.trim());
             }
         }
-        let (Some(p), Some(m), Some(s), Some(r)) = (fields.get("PUB"), fields.get("MESSAGE"), fields.get("SIG"), fields.get("Result")) else {
+        let (Some(p), Some(m), Some(s), Some(r)) = (
+            fields.get("PUB"),
+            fields.get("MESSAGE"),
+            fields.get("SIG"),
+            fields.get("Result"),
+        ) else {
             continue;
         };
         let got = verify_ed25519_raw(&unhex(p), &unhex(m), &unhex(s));
@@ -79,7 +112,11 @@ fn ring_malleability_cases() {
                 pass += 1;
             }
             "F" => {
-                assert_eq!(got, Err(CryptoError::NonCanonicalSignature), "S ≥ L must be rejected");
+                assert_eq!(
+                    got,
+                    Err(CryptoError::NonCanonicalSignature),
+                    "S ≥ L must be rejected"
+                );
                 fail += 1;
             }
             other => panic!("unknown result {other}"),
@@ -97,7 +134,8 @@ struct Case {
 }
 
 fn wycheproof_cases() -> Vec<Case> {
-    let doc: Value = serde_json::from_str(&read_vector("wycheproof_ed25519_test.json")).expect("json");
+    let doc: Value =
+        serde_json::from_str(&read_vector("wycheproof_ed25519_test.json")).expect("json");
     let mut out = Vec::new();
     for group in doc["testGroups"].as_array().expect("groups") {
         let pk = unhex(group["publicKey"]["pk"].as_str().expect("pk"));
@@ -138,10 +176,15 @@ fn wycheproof_batch_agrees_with_strict() {
     let cases = wycheproof_cases();
     let item = |c: &Case| (c.pk.clone(), c.msg.clone(), c.sig.clone());
     let strict_all = |batch: &[(Vec<u8>, Vec<u8>, Vec<u8>)]| {
-        batch.iter().try_for_each(|(p, m, s)| verify_ed25519_raw(p, m, s))
+        batch
+            .iter()
+            .try_for_each(|(p, m, s)| verify_ed25519_raw(p, m, s))
     };
     let run = |batch: &[(Vec<u8>, Vec<u8>, Vec<u8>)]| {
-        let refs: Vec<(&[u8], &[u8], &[u8])> = batch.iter().map(|(p, m, s)| (p.as_slice(), m.as_slice(), s.as_slice())).collect();
+        let refs: Vec<(&[u8], &[u8], &[u8])> = batch
+            .iter()
+            .map(|(p, m, s)| (p.as_slice(), m.as_slice(), s.as_slice()))
+            .collect();
         verify_batch_ed25519_raw(&refs)
     };
 
@@ -150,7 +193,11 @@ fn wycheproof_batch_agrees_with_strict() {
 
     // Each case between valid neighbours: the batch verdict is that case's strict verdict.
     for (i, c) in cases.iter().enumerate() {
-        let mut batch = vec![valid[i % valid.len()].clone(), item(c), valid[(i + 1) % valid.len()].clone()];
+        let mut batch = vec![
+            valid[i % valid.len()].clone(),
+            item(c),
+            valid[(i + 1) % valid.len()].clone(),
+        ];
         let strict = verify_ed25519_raw(&c.pk, &c.msg, &c.sig);
         assert_eq!(run(&batch), strict, "tcId {}", c.id);
         batch.reverse();

@@ -1,6 +1,8 @@
 //! Passphrase-protected key files: round trips and precise errors.
 
-use arcanum_crypto::keyfile::{KdfParams, MAGIC, VERSION, open_key, seal_key, seal_key_with_params};
+use arcanum_crypto::keyfile::{
+    KdfParams, MAGIC, VERSION, open_key, seal_key, seal_key_with_params,
+};
 use arcanum_crypto::{CryptoError, KeyFileError, SigningKey};
 use rand::SeedableRng;
 
@@ -30,7 +32,10 @@ fn round_trip_all_algorithms() {
         let file = seal(k);
         let back = open_key(&file, PW).expect("open");
         assert_eq!(back.public_key(), k.public_key());
-        assert_eq!(k.public_key().verify("d", b"m", &back.sign("d", b"m")), Ok(()));
+        assert_eq!(
+            k.public_key().verify("d", b"m", &back.sign("d", b"m")),
+            Ok(())
+        );
     }
 }
 
@@ -39,8 +44,14 @@ fn recommended_params_round_trip() {
     let k = SigningKey::from_ed25519_seed(&[5; 32]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(3);
     let file = seal_key(&k, PW, &mut rng).expect("seal");
-    assert_eq!(u32::from_le_bytes(file[8..12].try_into().expect("4")), KdfParams::recommended().m_cost_kib);
-    assert_eq!(open_key(&file, PW).expect("open").public_key(), k.public_key());
+    assert_eq!(
+        u32::from_le_bytes(file[8..12].try_into().expect("4")),
+        KdfParams::recommended().m_cost_kib
+    );
+    assert_eq!(
+        open_key(&file, PW).expect("open").public_key(),
+        k.public_key()
+    );
 }
 
 #[test]
@@ -63,9 +74,15 @@ fn error_display_leaks_nothing() {
     let k = SigningKey::from_ed25519_seed(&[0x42; 32]);
     let file = seal(&k);
     let seed_hex = hex::encode([0x42u8; 32]);
-    for e in [open_err(&file, b"hunter2-secret"), open_err(&file[..30], b"hunter2-secret")] {
+    for e in [
+        open_err(&file, b"hunter2-secret"),
+        open_err(&file[..30], b"hunter2-secret"),
+    ] {
         let shown = format!("{e} {e:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains(&seed_hex), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains(&seed_hex),
+            "{shown}"
+        );
     }
     assert!(!format!("{k:?}").contains(&seed_hex));
     // The seed is inside the PKCS#8 plaintext but never in the file.
@@ -102,7 +119,10 @@ fn magic_and_version() {
     assert_eq!(open_err(b"XR", PW), kf(KeyFileError::BadMagic));
     let mut v = file.clone();
     v[6] = VERSION + 1;
-    assert_eq!(open_err(&v, PW), kf(KeyFileError::UnsupportedVersion(VERSION + 1)));
+    assert_eq!(
+        open_err(&v, PW),
+        kf(KeyFileError::UnsupportedVersion(VERSION + 1))
+    );
     v[6] = 0;
     assert_eq!(open_err(&v, PW), kf(KeyFileError::UnsupportedVersion(0)));
 }
@@ -120,10 +140,19 @@ fn every_tampered_byte_is_detected() {
             t[i] ^= bit;
             let got = open_err(&t, PW);
             let ok = match i {
-                7 => matches!(got, CryptoError::KeyFile(KeyFileError::Malformed | KeyFileError::Decrypt)),
-                8..=19 => matches!(got, CryptoError::KeyFile(KeyFileError::Decrypt | KeyFileError::KdfParamsOutOfRange)),
+                7 => matches!(
+                    got,
+                    CryptoError::KeyFile(KeyFileError::Malformed | KeyFileError::Decrypt)
+                ),
+                8..=19 => matches!(
+                    got,
+                    CryptoError::KeyFile(KeyFileError::Decrypt | KeyFileError::KdfParamsOutOfRange)
+                ),
                 i if (header_len..header_len + 4).contains(&i) => {
-                    matches!(got, CryptoError::KeyFile(KeyFileError::Truncated | KeyFileError::Malformed))
+                    matches!(
+                        got,
+                        CryptoError::KeyFile(KeyFileError::Truncated | KeyFileError::Malformed)
+                    )
                 }
                 _ => got == kf(KeyFileError::Decrypt),
             };

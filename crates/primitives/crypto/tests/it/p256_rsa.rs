@@ -3,7 +3,10 @@
 
 use std::sync::LazyLock;
 
-use arcanum_crypto::{Algorithm, CryptoError, PublicKey, Signature, SigningKey, domain, verify_batch, verify_batch_guarded};
+use arcanum_crypto::{
+    Algorithm, CryptoError, PublicKey, Signature, SigningKey, domain, verify_batch,
+    verify_batch_guarded,
+};
 use rand::SeedableRng;
 
 pub static P256: LazyLock<SigningKey> = LazyLock::new(|| keygen(Algorithm::P256));
@@ -25,15 +28,31 @@ fn round_trip_and_tampering() {
         let pk = k.public_key();
         assert_eq!(pk.algorithm, k.algorithm());
         let sig = k.sign(domain::ENDORSEMENT, b"tx-hash");
-        assert_eq!(pk.verify(domain::ENDORSEMENT, b"tx-hash", &sig), Ok(()), "{:?}", k.algorithm());
-        assert_eq!(pk.verify(domain::ENDORSEMENT, b"tx-hasH", &sig), Err(CryptoError::BadSignature));
-        assert_eq!(pk.verify(domain::BLOCK_SIGNATURE, b"tx-hash", &sig), Err(CryptoError::BadSignature));
+        assert_eq!(
+            pk.verify(domain::ENDORSEMENT, b"tx-hash", &sig),
+            Ok(()),
+            "{:?}",
+            k.algorithm()
+        );
+        assert_eq!(
+            pk.verify(domain::ENDORSEMENT, b"tx-hasH", &sig),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(
+            pk.verify(domain::BLOCK_SIGNATURE, b"tx-hash", &sig),
+            Err(CryptoError::BadSignature)
+        );
         // Flip a bit in the middle of the signature: for P-256 that lands in r or s, which stays
         // well-formed DER and must fail as a bad signature.
         let mut bad = sig.clone();
         let mid = bad.0.len() / 2;
         bad.0[mid] ^= 1;
-        assert_eq!(pk.verify(domain::ENDORSEMENT, b"tx-hash", &bad), Err(CryptoError::BadSignature), "{:?}", k.algorithm());
+        assert_eq!(
+            pk.verify(domain::ENDORSEMENT, b"tx-hash", &bad),
+            Err(CryptoError::BadSignature),
+            "{:?}",
+            k.algorithm()
+        );
     }
 }
 
@@ -57,17 +76,28 @@ fn cross_algorithm_mismatch_is_rejected() {
             if signer.algorithm() == verifier.algorithm() {
                 continue;
             }
-            let got = verifier.public_key().verify(domain::TX_SIGNATURE, msg, &sig);
+            let got = verifier
+                .public_key()
+                .verify(domain::TX_SIGNATURE, msg, &sig);
             assert!(
-                matches!(got, Err(CryptoError::MalformedSignature | CryptoError::BadSignature)),
+                matches!(
+                    got,
+                    Err(CryptoError::MalformedSignature | CryptoError::BadSignature)
+                ),
                 "{:?} sig under {:?} key: {got:?}",
                 signer.algorithm(),
                 verifier.algorithm()
             );
             // The signer's key bytes relabelled as another algorithm are not a valid key.
-            let relabelled = PublicKey { algorithm: verifier.algorithm(), bytes: signer.public_key().bytes };
+            let relabelled = PublicKey {
+                algorithm: verifier.algorithm(),
+                bytes: signer.public_key().bytes,
+            };
             assert!(
-                matches!(relabelled.verify(domain::TX_SIGNATURE, msg, &sig), Err(CryptoError::BadPublicKey)),
+                matches!(
+                    relabelled.verify(domain::TX_SIGNATURE, msg, &sig),
+                    Err(CryptoError::BadPublicKey)
+                ),
                 "{:?} key bytes as {:?}",
                 signer.algorithm(),
                 verifier.algorithm()
@@ -95,42 +125,84 @@ fn pkcs8_round_trip() {
             }
         }
         let truncated = &der[..der.len() - 1];
-        assert_eq!(SigningKey::from_pkcs8_der(k.algorithm(), truncated).map(|_| ()), Err(CryptoError::BadPrivateKey));
+        assert_eq!(
+            SigningKey::from_pkcs8_der(k.algorithm(), truncated).map(|_| ()),
+            Err(CryptoError::BadPrivateKey)
+        );
     }
 }
 
 #[test]
 fn rsa_other_sizes_are_rejected() {
-    let k3072 = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa3072).expect("keygen");
-    let der = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&k3072).expect("der");
+    let k3072 =
+        aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa3072).expect("keygen");
+    let der =
+        aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::Pkcs8V1Der>::as_der(&k3072).expect("der");
     assert_eq!(
         SigningKey::from_pkcs8_der(Algorithm::Rsa2048, der.as_ref()).map(|_| ()),
         Err(CryptoError::UnsupportedRsaKeySize { bits: 3072 })
     );
-    let pk_bytes = aws_lc_rs::signature::KeyPair::public_key(&k3072).as_ref().to_vec();
-    let pk = PublicKey { algorithm: Algorithm::Rsa2048, bytes: pk_bytes };
+    let pk_bytes = aws_lc_rs::signature::KeyPair::public_key(&k3072)
+        .as_ref()
+        .to_vec();
+    let pk = PublicKey {
+        algorithm: Algorithm::Rsa2048,
+        bytes: pk_bytes,
+    };
     let mut sig = vec![0u8; 384];
     let rng = aws_lc_rs::rand::SystemRandom::new();
-    k3072.sign(&aws_lc_rs::signature::RSA_PKCS1_SHA256, &rng, b"m", &mut sig).expect("sign");
-    assert_eq!(pk.verify("d", b"m", &Signature(sig)), Err(CryptoError::UnsupportedRsaKeySize { bits: 3072 }));
+    k3072
+        .sign(
+            &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+            &rng,
+            b"m",
+            &mut sig,
+        )
+        .expect("sign");
+    assert_eq!(
+        pk.verify("d", b"m", &Signature(sig)),
+        Err(CryptoError::UnsupportedRsaKeySize { bits: 3072 })
+    );
 }
 
 #[test]
 fn rsa_malformed_inputs() {
     let pk = RSA.public_key();
     let sig = RSA.sign("d", b"m");
-    assert_eq!(pk.verify("d", b"m", &Signature(sig.0[..255].to_vec())), Err(CryptoError::MalformedSignature));
-    assert_eq!(pk.verify("d", b"m", &Signature(Vec::new())), Err(CryptoError::MalformedSignature));
-    let garbage = PublicKey { algorithm: Algorithm::Rsa2048, bytes: vec![0x30, 0x03, 0x02, 0x01, 0x01] };
-    assert_eq!(garbage.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
+    assert_eq!(
+        pk.verify("d", b"m", &Signature(sig.0[..255].to_vec())),
+        Err(CryptoError::MalformedSignature)
+    );
+    assert_eq!(
+        pk.verify("d", b"m", &Signature(Vec::new())),
+        Err(CryptoError::MalformedSignature)
+    );
+    let garbage = PublicKey {
+        algorithm: Algorithm::Rsa2048,
+        bytes: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+    };
+    assert_eq!(
+        garbage.verify("d", b"m", &sig),
+        Err(CryptoError::BadPublicKey)
+    );
     let mut trailing = pk.clone();
     trailing.bytes.push(0);
-    assert_eq!(trailing.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
+    assert_eq!(
+        trailing.verify("d", b"m", &sig),
+        Err(CryptoError::BadPublicKey)
+    );
     // The same key as an X.509 SubjectPublicKeyInfo is not the documented encoding.
     let parsed = aws_lc_rs::rsa::PublicKey::from_der(&pk.bytes).expect("parse");
-    let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&parsed).expect("spki");
-    let spki_key = PublicKey { algorithm: Algorithm::Rsa2048, bytes: spki.as_ref().to_vec() };
-    assert_eq!(spki_key.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
+    let spki = aws_lc_rs::encoding::AsDer::<aws_lc_rs::encoding::PublicKeyX509Der>::as_der(&parsed)
+        .expect("spki");
+    let spki_key = PublicKey {
+        algorithm: Algorithm::Rsa2048,
+        bytes: spki.as_ref().to_vec(),
+    };
+    assert_eq!(
+        spki_key.verify("d", b"m", &sig),
+        Err(CryptoError::BadPublicKey)
+    );
 }
 
 #[test]
@@ -143,20 +215,49 @@ fn p256_malformed_inputs() {
     off.bytes[last] ^= 1;
     assert_eq!(off.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
     // Wrong lengths and the compressed form.
-    for bytes in [Vec::new(), pk.bytes[..64].to_vec(), [pk.bytes.clone(), vec![0]].concat()] {
-        let k = PublicKey { algorithm: Algorithm::P256, bytes };
+    for bytes in [
+        Vec::new(),
+        pk.bytes[..64].to_vec(),
+        [pk.bytes.clone(), vec![0]].concat(),
+    ] {
+        let k = PublicKey {
+            algorithm: Algorithm::P256,
+            bytes,
+        };
         assert_eq!(k.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
     }
     let mut compressed = vec![0x02 | (pk.bytes[64] & 1)];
     compressed.extend_from_slice(&pk.bytes[1..33]);
-    assert_eq!(PublicKey { algorithm: Algorithm::P256, bytes: compressed }.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
+    assert_eq!(
+        PublicKey {
+            algorithm: Algorithm::P256,
+            bytes: compressed
+        }
+        .verify("d", b"m", &sig),
+        Err(CryptoError::BadPublicKey)
+    );
     // Point at infinity / all-zero coordinates.
     let mut zero = vec![0x04];
     zero.extend_from_slice(&[0u8; 64]);
-    assert_eq!(PublicKey { algorithm: Algorithm::P256, bytes: zero }.verify("d", b"m", &sig), Err(CryptoError::BadPublicKey));
+    assert_eq!(
+        PublicKey {
+            algorithm: Algorithm::P256,
+            bytes: zero
+        }
+        .verify("d", b"m", &sig),
+        Err(CryptoError::BadPublicKey)
+    );
     // Garbage, truncated and padded DER.
-    for bad in [Vec::new(), vec![0u8; 64], sig.0[..sig.0.len() - 1].to_vec(), [sig.0.clone(), vec![0]].concat()] {
-        assert_eq!(pk.verify("d", b"m", &Signature(bad)), Err(CryptoError::MalformedSignature));
+    for bad in [
+        Vec::new(),
+        vec![0u8; 64],
+        sig.0[..sig.0.len() - 1].to_vec(),
+        [sig.0.clone(), vec![0]].concat(),
+    ] {
+        assert_eq!(
+            pk.verify("d", b"m", &Signature(bad)),
+            Err(CryptoError::MalformedSignature)
+        );
     }
     // r = s = 1 is well-formed DER but does not verify.
     let ones = Signature(vec![0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01]);
@@ -169,7 +270,10 @@ fn ed25519_key_from_seed_is_deterministic() {
     let b = SigningKey::from_ed25519_seed(&[3; 32]);
     assert_eq!(a.public_key(), b.public_key());
     assert_eq!(a.sign("d", b"m"), b.sign("d", b"m"));
-    assert_eq!(P256.sign_ed25519_raw(b"m"), Err(CryptoError::AlgorithmMismatch));
+    assert_eq!(
+        P256.sign_ed25519_raw(b"m"),
+        Err(CryptoError::AlgorithmMismatch)
+    );
 }
 
 #[test]
@@ -177,9 +281,14 @@ fn mixed_batch_reports_first_failure() {
     let msgs: [&[u8]; 3] = [b"a", b"b", b"c"];
     let keys = all_keys();
     let pks: Vec<PublicKey> = keys.iter().map(|k| k.public_key()).collect();
-    let sigs: Vec<Signature> = keys.iter().zip(msgs).map(|(k, m)| k.sign(domain::ENDORSEMENT, m)).collect();
-    let items: Vec<(&PublicKey, &str, &[u8], &Signature)> =
-        (0..3).map(|i| (&pks[i], domain::ENDORSEMENT, msgs[i], &sigs[i])).collect();
+    let sigs: Vec<Signature> = keys
+        .iter()
+        .zip(msgs)
+        .map(|(k, m)| k.sign(domain::ENDORSEMENT, m))
+        .collect();
+    let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..3)
+        .map(|i| (&pks[i], domain::ENDORSEMENT, msgs[i], &sigs[i]))
+        .collect();
     for f in [verify_batch, verify_batch_guarded] {
         assert_eq!(f(&items), Ok(()));
         let mut bad = items.clone();
@@ -192,12 +301,19 @@ fn mixed_batch_reports_first_failure() {
 
 #[test]
 fn ed25519_batch_through_public_api() {
-    let keys: Vec<SigningKey> = (0..8u8).map(|i| SigningKey::from_ed25519_seed(&[i; 32])).collect();
+    let keys: Vec<SigningKey> = (0..8u8)
+        .map(|i| SigningKey::from_ed25519_seed(&[i; 32]))
+        .collect();
     let pks: Vec<PublicKey> = keys.iter().map(SigningKey::public_key).collect();
     let msgs: Vec<Vec<u8>> = (0..8u8).map(|i| vec![i; 10]).collect();
-    let sigs: Vec<Signature> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(domain::TX_SIGNATURE, m)).collect();
-    let items: Vec<(&PublicKey, &str, &[u8], &Signature)> =
-        (0..8).map(|i| (&pks[i], domain::TX_SIGNATURE, msgs[i].as_slice(), &sigs[i])).collect();
+    let sigs: Vec<Signature> = keys
+        .iter()
+        .zip(&msgs)
+        .map(|(k, m)| k.sign(domain::TX_SIGNATURE, m))
+        .collect();
+    let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..8)
+        .map(|i| (&pks[i], domain::TX_SIGNATURE, msgs[i].as_slice(), &sigs[i]))
+        .collect();
     for f in [verify_batch, verify_batch_guarded] {
         assert_eq!(f(&items), Ok(()));
         // Wrong domain on one item.
@@ -210,15 +326,18 @@ fn ed25519_batch_through_public_api() {
         let mut m = items.clone();
         m[3].3 = &mall;
         assert_eq!(f(&m), Err(CryptoError::NonCanonicalSignature));
-        assert_eq!(pks[3].verify(domain::TX_SIGNATURE, &msgs[3], &mall), Err(CryptoError::NonCanonicalSignature));
+        assert_eq!(
+            pks[3].verify(domain::TX_SIGNATURE, &msgs[3], &mall),
+            Err(CryptoError::NonCanonicalSignature)
+        );
     }
 }
 
 /// `s += L` (little-endian), the classic Ed25519 malleation.
 fn add_l(s: &mut [u8]) {
     const L: [u8; 32] = [
-        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+        0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
     ];
     let mut carry = 0u16;
     for i in 0..32 {
