@@ -140,7 +140,7 @@ impl Network {
     /// process; it fails fast if the process exited).
     pub async fn wait_healthy(&mut self, name: &str, within: Duration) -> anyhow::Result<()> {
         let url = self.url(name)?;
-        let http = reqwest_client();
+        let client = arcanum_sdk::Client::new(url);
         let start = Instant::now();
         loop {
             if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| n == name)
@@ -148,9 +148,7 @@ impl Network {
             {
                 bail!("node {name} exited with {status}; see {}", self.log_path(name).display());
             }
-            if let Ok(r) = http.get(format!("{url}/healthz")).send().await
-                && r.status().is_success()
-            {
+            if client.healthy().await {
                 return Ok(());
             }
             if start.elapsed() > within {
@@ -219,9 +217,6 @@ impl Drop for Network {
     }
 }
 
-pub fn reqwest_client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap_or_default()
-}
 
 /// `arcanum devnet ...`
 pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {

@@ -177,6 +177,11 @@ impl Client {
         Self::json(resp).await
     }
 
+    /// Whether the node answers `/healthz`.
+    pub async fn healthy(&self) -> bool {
+        self.get(routes::HEALTHZ).await.is_ok()
+    }
+
     pub async fn height(&self) -> Result<HeightInfo, SdkError> {
         Self::json(self.get(routes::HEIGHT).await?).await
     }

@@ -106,6 +106,17 @@ impl Ledger {
         }
     }
 
+    /// The policy governing `action` at the current tip.
+    pub fn policy_at_tip(&self, action: &TxAction) -> Result<Arc<Policy>, ApiError> {
+        struct Tip<'a>(&'a dyn LedgerStore);
+        impl StateView for Tip<'_> {
+            fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError> {
+                StateReader::get(self.0, key).map_err(storage_error)
+            }
+        }
+        self.policy_for(&Tip(self.store.as_ref()), action)
+    }
+
     /// Checks a block's header against the local chain: signature, transaction root, position.
     /// `Ok(true)` means the very same block is already committed.
     pub fn check_header(&self, block: &Block) -> Result<bool, ApiError> {
@@ -283,7 +294,7 @@ impl StateView for Overlay<'_> {
     fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError> {
         match self.writes.get(key) {
             Some(v) => Ok(v.clone()),
-            None => self.base.get(key).map_err(storage_error),
+            None => StateReader::get(self.base, key).map_err(storage_error),
         }
     }
 }

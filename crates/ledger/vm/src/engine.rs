@@ -326,22 +326,26 @@ fn map_error(error: wasmi::Error, store: &Store<Data<'_>>) -> VmError {
     if let Some(Abort(vm)) = error.downcast_ref::<Abort>() {
         return vm.clone();
     }
+    // A denied memory or table growth (at instantiation or by `memory.grow`/`table.grow`)
+    // surfaces as a trap or an instantiation error; the limiter recorded which one it was.
     let limiter = &store.data().limiter;
-    let limits = store.data().limits;
+    if let Some(bytes) = limiter.denied_memory_bytes {
+        return VmError::LimitExceeded {
+            what: Limit::MemoryPages,
+            len: (bytes as u64).div_ceil(PAGE_BYTES),
+            max: u64::from(store.data().limits.max_memory_pages),
+        };
+    }
+    if let Some(elements) = limiter.denied_table_elements {
+        return VmError::LimitExceeded {
+            what: Limit::TableElements,
+            len: elements as u64,
+            max: MAX_TABLE_ELEMENTS as u64,
+        };
+    }
     if let Some(code) = error.as_trap_code() {
         return match code {
             wasmi::TrapCode::OutOfFuel => VmError::OutOfFuel,
-            wasmi::TrapCode::GrowthOperationLimited => {
-                if let Some(bytes) = limiter.denied_memory_bytes {
-                    VmError::LimitExceeded {
-                        what: Limit::MemoryPages,
-                        len: (bytes as u64).div_ceil(PAGE_BYTES),
-                        max: u64::from(limits.max_memory_pages),
-                    }
-                } else {
-                    VmError::Trap(code.trap_message().to_owned())
-                }
-            }
             other => VmError::Trap(other.trap_message().to_owned()),
         };
     }
@@ -349,15 +353,6 @@ fn map_error(error: wasmi::Error, store: &Store<Data<'_>>) -> VmError {
         error.kind()
     {
         return VmError::OutOfFuel;
-    }
-    if limiter.denied_memory_bytes.is_some() {
-        return VmError::LimitExceeded {
-            what: Limit::MemoryPages,
-            len: limiter
-                .denied_memory_bytes
-                .map_or(0, |b| (b as u64).div_ceil(PAGE_BYTES)),
-            max: u64::from(limits.max_memory_pages),
-        };
     }
     VmError::Trap(error.to_string())
 }

@@ -60,6 +60,8 @@ impl Default for Limits {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
     MemoryPages,
+    /// Elements of a table (a fixed cap of the VM, not part of [`Limits`]).
+    TableElements,
     Key,
     Value,
     Return,
@@ -77,6 +79,7 @@ impl fmt::Display for Limit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
             Limit::MemoryPages => "memory pages",
+            Limit::TableElements => "table elements",
             Limit::Key => "key size",
             Limit::Value => "value size",
             Limit::Return => "return data size",

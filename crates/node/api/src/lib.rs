@@ -36,10 +36,9 @@ pub mod routes {
     pub const BLOCKS: &str = "/v1/blocks";
     /// Peers: server-sent events of committed transactions, `?from=HEIGHT`.
     pub const EVENTS: &str = "/v1/events";
-    /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`.
+    /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`
+    /// (no peers: simulate only, for queries).
     pub const ENDORSE: &str = "/v1/endorse";
-    /// Endorsement devices: a borsh `SignedTx`, answered with a borsh `ProposalResponse`.
-    pub const SIMULATE: &str = "/v1/simulate";
 }
 
 /// `{"error": {"code": "...", "message": "..."}}`

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use arcanum_crypto::Hash;
-use arcanum_ledger::{Ledger, Member, StateView, code_key, contract_key, contract_prefix, definition_key, deploy_writes};
+use arcanum_ledger::{Ledger, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes};
 use arcanum_storage::StateReader;
 use arcanum_types::{
     ApiError, ErrorCode, Event, KvRead, KvWrite, ProposalResponse, RwSet, SignedTx, TxAction, Version, Vote, limits,
@@ -37,12 +37,11 @@ impl ContractCache {
         self.engine.compile(wasm).map_err(|e| ApiError::new(ErrorCode::InvalidContract, e.to_string()))
     }
 
-    fn get(&self, view: &dyn StateView, code_hash: &Hash) -> Result<Contract, ApiError> {
+    fn get(&self, view: &dyn StateReader, code_hash: &Hash) -> Result<Contract, ApiError> {
         if let Some(c) = self.compiled.lock().get(code_hash) {
             return Ok(c.clone());
         }
-        let code = view
-            .get(&code_key(code_hash))?
+        let code = StateView::get(view, &code_key(code_hash))?
             .ok_or_else(|| ApiError::new(ErrorCode::Internal, "contract code missing from state"))?;
         let contract = self.compile(&code.value)?;
         let mut cache = self.compiled.lock();
@@ -84,7 +83,7 @@ pub(crate) fn run(
             let def = StateView::contract(view, contract)?.ok_or_else(|| {
                 ApiError::new(ErrorCode::ContractNotFound, format!("contract {contract:?} is not deployed"))
             })?;
-            let code = contracts.get(view, &def.code_hash)?;
+            let code = contracts.get(snapshot.as_ref(), &def.code_hash)?;
             let caller = Caller { id: creator.id.0.0, msp_id: creator.msp_id.clone(), role: creator.role.as_str().to_owned() };
             let mut host = Recorder { view, prefix: contract_prefix(contract), reads: BTreeMap::new(), writes: BTreeMap::new() };
             let outcome = code.invoke(&mut host, &caller, function, args, &Limits::default()).map_err(vm_error)?;
@@ -100,13 +99,7 @@ pub(crate) fn run(
 }
 
 fn vm_error(e: VmError) -> ApiError {
-    let code = match &e {
-        VmError::OutOfFuel => ErrorCode::OutOfFuel,
-        VmError::ContractError { .. } => ErrorCode::ContractError,
-        VmError::Host(HostError::Storage(_)) => ErrorCode::Internal,
-        _ => ErrorCode::ContractTrap,
-    };
-    ApiError::new(code, e.to_string())
+    ApiError::new(e.code(), e.to_string())
 }
 
 /// The VM's view of state during simulation: reads come from the snapshot (recording their
@@ -139,7 +132,7 @@ impl Recorder<'_> {
 
 fn host_storage_error(e: impl std::fmt::Display) -> HostError {
     tracing::error!(error = %e, "storage failure during simulation");
-    HostError::Storage("storage failure".into())
+    HostError::Backend("storage failure".into())
 }
 
 impl HostState for Recorder<'_> {
@@ -155,7 +148,7 @@ impl HostState for Recorder<'_> {
 
     fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), HostError> {
         if key.len() > limits::MAX_KEY_BYTES || value.len() > limits::MAX_VALUE_BYTES {
-            return Err(HostError::Limit("key or value too large".into()));
+            return Err(HostError::Denied("key or value too large".into()));
         }
         let full = self.full_key(key);
         self.writes.insert(full, Some(value.to_vec()));
@@ -205,8 +198,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn recorder_keys_match_the_ledger_layout() {
-        assert_eq!(contract_key("asset", b"k"), [contract_prefix("asset"), b"k".to_vec()].concat());
+    fn range_end_covers_exactly_the_contract_namespace() {
         assert_eq!(prefix_end(&contract_prefix("a")), b"a\x01".to_vec());
     }
 }

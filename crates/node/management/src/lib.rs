@@ -53,6 +53,16 @@ pub trait EndorserTransport: Send + Sync + 'static {
     ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send;
 }
 
+impl<T: EndorserTransport> EndorserTransport for Arc<T> {
+    fn endorse(
+        &self,
+        index: usize,
+        request: &EndorseRequest,
+    ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send {
+        self.as_ref().endorse(index, request)
+    }
+}
+
 /// One endorsement device as the management device sees it.
 #[derive(Clone, Debug)]
 pub struct EndorserInfo {
@@ -192,7 +202,7 @@ impl<T: EndorserTransport> Management<T> {
     /// checks the policy. Nothing is ordered.
     pub async fn endorse(&self, tx: SignedTx) -> Result<EndorsedTx, ApiError> {
         let tx_id = self.admit(&tx)?;
-        let policy = self.ledger.policy_for(self.ledger.store().as_ref(), &tx.payload.action)?;
+        let policy = self.ledger.policy_at_tip(&tx.payload.action)?;
         let targets = selection::target_peers(self.ledger.config(), &policy)?;
         let mut last_err = None;
         for _ in 0..=self.settings.retries {
@@ -308,7 +318,7 @@ impl<T: EndorserTransport> Management<T> {
             return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
         }
         let signers = verify_endorsements(self.ledger.config(), &etx)?;
-        let policy = self.ledger.policy_for(self.ledger.store().as_ref(), &etx.tx.payload.action)?;
+        let policy = self.ledger.policy_at_tip(&etx.tx.payload.action)?;
         if !policy.evaluate(&signers, &self.ledger.config().orgs).unwrap_or(false) {
             return Err(ApiError::new(ErrorCode::PolicyNotSatisfied, "endorsements do not satisfy the contract's policy"));
         }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use arcanum_api::routes;
 use arcanum_endorser::{EndorseRequest, Endorser};
-use arcanum_types::SignedTx;
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
@@ -26,15 +25,14 @@ struct EndorserState {
 pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>) -> Router {
     Router::new()
         .route(routes::ENDORSE, post(endorse))
-        .route(routes::SIMULATE, post(simulate))
         .with_state(EndorserState { endorser, replica })
 }
 
 async fn endorse(State(s): State<EndorserState>, Borsh(req): Borsh<EndorseRequest>) -> HttpResult<Response> {
     // Simulate on at least the state the management device had: devices then agree on reads.
     let mut tip = s.replica.subscribe_tip();
-    let reached = tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= req.min_height)).await;
-    if reached.is_err() {
+    let reached = matches!(tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= req.min_height)).await, Ok(Ok(_)));
+    if !reached {
         tracing::warn!(min_height = req.min_height, "replica behind the management device; simulating anyway");
     }
     let endorser = s.endorser.clone();
@@ -42,8 +40,3 @@ async fn endorse(State(s): State<EndorserState>, Borsh(req): Borsh<EndorseReques
     Ok(borsh_response(&resp))
 }
 
-async fn simulate(State(s): State<EndorserState>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<Response> {
-    let endorser = s.endorser.clone();
-    let resp = blocking(move || endorser.simulate(&tx)).await?;
-    Ok(borsh_response(&resp))
-}

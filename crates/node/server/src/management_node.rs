@@ -8,7 +8,7 @@ use arcanum_api::{BlockAccepted, ErrorBody, QueryResult, TxOutcome, WaitQuery, r
 use arcanum_endorser::{EndorseRequest, EndorseResponse};
 use arcanum_ledger::Ledger;
 use arcanum_management::{EndorserTransport, Management, TransportError};
-use arcanum_types::{ApiError, EndorsedTx, ErrorCode, ProposalResponse, SignedTx, TxReceipt, decode, limits};
+use arcanum_types::{ApiError, EndorsedTx, ErrorCode, SignedTx, TxReceipt, decode, limits};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -58,12 +58,6 @@ impl HttpTransport {
         }
     }
 
-    /// Read-only simulation on device `index`.
-    pub async fn simulate(&self, index: usize, tx: &SignedTx) -> Result<ProposalResponse, TransportError> {
-        let url = format!("{}{}", self.urls[index], routes::SIMULATE);
-        let bytes = self.post(url, arcanum_types::encode(tx), limits::MAX_ENDORSED_TX_BYTES).await?;
-        decode(&bytes, limits::MAX_ENDORSED_TX_BYTES).map_err(|e| TransportError::Unreachable(e.to_string()))
-    }
 }
 
 impl EndorserTransport for HttpTransport {
@@ -76,11 +70,6 @@ impl EndorserTransport for HttpTransport {
 
 type Mgmt = Arc<Management<Arc<HttpTransport>>>;
 
-impl EndorserTransport for Arc<HttpTransport> {
-    async fn endorse(&self, index: usize, request: &EndorseRequest) -> Result<EndorseResponse, TransportError> {
-        self.as_ref().endorse(index, request).await
-    }
-}
 
 #[derive(Clone)]
 struct MgmtState {
@@ -138,8 +127,10 @@ async fn query(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> HttpRe
         return Err(ApiError::new(ErrorCode::ClientNotAllowed, format!("client {creator} is not on the allow-list")).into());
     }
     let mut last = ApiError::new(ErrorCode::EndorserUnavailable, "no endorsement devices");
+    // An endorsement request for no peers: simulated on the management device's state, unsigned.
+    let request = EndorseRequest { tx, peers: Vec::new(), min_height: s.mgmt.ledger().tip()?.0 };
     for index in 0..s.transport.urls.len() {
-        match s.transport.simulate(index, &tx).await {
+        match s.transport.endorse(index, &request).await.map(|r| r.response) {
             Ok(resp) => {
                 return Ok(axum::Json(QueryResult {
                     result_hex: hex::encode(&resp.result),

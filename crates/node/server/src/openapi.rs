@@ -34,7 +34,6 @@ pub fn openapi_json() -> OpenApi {
         (routes::BLOCKS, HttpMethod::Post, op("Deliver a block (peers, endorsement devices).", Some("borsh Block"), ok_json("BlockAccepted"))),
         (routes::EVENTS, HttpMethod::Get, op("Server-sent events of committed transactions (`?from=HEIGHT`).", None, ok_json("CommitEvent"))),
         (routes::ENDORSE, HttpMethod::Post, op("Endorse for hosted peers (endorsement devices).", Some("borsh EndorseRequest"), ok_bin("borsh EndorseResponse"))),
-        (routes::SIMULATE, HttpMethod::Post, op("Simulate without signing (endorsement devices).", Some("borsh SignedTx"), ok_bin("borsh ProposalResponse"))),
         (routes::HEALTHZ, HttpMethod::Get, op("Liveness.", None, ResponseBuilder::new().description("ok").build())),
         (routes::METRICS, HttpMethod::Get, op("Prometheus metrics.", None, ResponseBuilder::new().description("text exposition format").build())),
     ];

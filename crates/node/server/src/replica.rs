@@ -13,7 +13,7 @@ use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::{get, post};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
@@ -144,7 +144,7 @@ fn commit_events(summary: &CommitSummary) -> Vec<CommitEvent> {
 /// store), then live. A subscriber that falls more than the channel's capacity behind is ended
 /// and can resume with `from`.
 async fn events(State(replica): State<Arc<Replica>>, Query(q): Query<EventsQuery>) -> HttpResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let mut live = replica.commits.subscribe();
+    let live = replica.commits.subscribe();
     let tip = replica.ledger.tip()?.0;
     let from = q.from.unwrap_or(tip + 1);
     let mut backlog = Vec::new();
@@ -173,4 +173,3 @@ async fn events(State(replica): State<Arc<Replica>>, Query(q): Query<EventsQuery
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
-use futures::StreamExt;
