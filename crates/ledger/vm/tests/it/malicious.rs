@@ -231,6 +231,34 @@ fn memory_limits() {
 }
 
 #[test]
+fn table_limits() {
+    // A huge declared table is refused when instantiated.
+    let err = run_wat(
+        r#"(table 100000 funcref) (func (export "run"))"#,
+        &Limits::default(),
+    );
+    assert_eq!(
+        err.unwrap_err(),
+        VmError::LimitExceeded {
+            what: Limit::TableElements,
+            len: 100_000,
+            max: 10_000
+        }
+    );
+    // Growing past the cap at run time traps with the same error.
+    let grow = r#"(table 1 funcref)
+        (func (export "run") (drop (table.grow (ref.null func) (i32.const 20000))))"#;
+    assert_eq!(
+        run_wat(grow, &Limits::default()).unwrap_err(),
+        VmError::LimitExceeded {
+            what: Limit::TableElements,
+            len: 20_001,
+            max: 10_000
+        }
+    );
+}
+
+#[test]
 fn abi_is_checked_at_compile_time() {
     let compile = |text: &str| engine().compile(&wat::parse_str(text).unwrap());
     let err = compile(r#"(module (func (export "run")))"#).unwrap_err();
