@@ -28,7 +28,7 @@
 //!
 //! Cost: the prime-order checks are one scalar multiplication per `R` (and per distinct key).
 //! That is the price of exactness under the cofactorless strict rule, and it makes this path
-//! slower than verifying the items one by one (the `signatures` bench: about 2× for 64 items),
+//! slower than verifying the items one by one (the `signatures` bench: 1.8–2.5× slower for 64 items),
 //! which is why [`crate::verify_batch`] verifies item by item and this path is opt-in through
 //! [`crate::verify_batch_guarded`]. A cheaper prime-order-subgroup test (e.g. Pornin's
 //! point-halving method) or a move to cofactored verification everywhere (ZIP 215) would make

@@ -324,7 +324,7 @@ fn verify_rsa2048(pk: &[u8], m: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
 /// `ed25519_dalek::verify_batch`, but making dalek's batch agree with *cofactorless* strict
 /// verification needs a prime-order check of every `R` (one scalar multiplication each), and
 /// with it the batch costs more than the single verifications it replaces (the `signatures`
-/// bench measures both: about 2× slower for 64 items). Switch this function over once a cheaper
+/// bench: 1.8–2.5× slower for 64 items). Switch this function over once a cheaper
 /// subgroup check exists.
 pub fn verify_batch(items: &[(&PublicKey, &str, &[u8], &Signature)]) -> Result<(), CryptoError> {
     items
