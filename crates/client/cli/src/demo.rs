@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use arcanum_msp::DevnetSpec;
+use arcanum_msp::{BlockSettings, DevnetSpec};
 use arcanum_sdk::{Client, SdkError, Signer};
 use arcanum_types::{Block, TxAction, decode, encode, limits};
 use serde::Serialize;
@@ -87,13 +87,14 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
             tmp.path().to_path_buf()
         }
     };
-    let probe = DevnetSpec::default();
+    // Short block timeout: the story submits one transaction at a time.
+    let probe = DevnetSpec { block: BlockSettings { timeout_ms: 20, ..BlockSettings::default() }, ..DevnetSpec::default() };
     let spec = DevnetSpec { base_port: free_port_range(node_count(&probe))?, ..probe };
     let layout = generate(&dir, &spec)?;
     if !json {
         println!("Arcanum demo: starting {} node processes on loopback ({})", layout.nodes.len(), dir.display());
     }
-    let net = Network::start(layout).await?;
+    let mut net = Network::start(layout).await?;
     let processes: Vec<String> = net.layout.nodes.iter().map(|n| format!("{} ({}) {}", n.name, n.role.as_str(), n.url)).collect();
     if !json {
         for p in &processes {
@@ -103,7 +104,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let mut story = Story { steps: Vec::new(), rejections: Vec::new(), json };
     let gateway = Client::new(net.management_url());
     let admin = Signer::from_devnet(&dir, "admin.org1")?;
-    let alice = Signer::from_devnet(&dir, "client0.org1")?;
+    let alice = std::sync::Arc::new(Signer::from_devnet(&dir, "client0.org1")?);
     let bob = Signer::from_devnet(&dir, "client0.org2")?;
 
     // Deploy both contracts.
@@ -122,7 +123,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     story.step("kv put/get", format!("greeting = {:?}", q.result.unwrap_or_default()));
 
     // Accounts and transfers under the AND policy.
-    for (who, account, amount) in [(&alice, "alice", "1000"), (&bob, "bob", "0")] {
+    for (who, account, amount) in [(alice.as_ref(), "alice", "1000"), (&bob, "bob", "0")] {
         let out = gateway.execute(&who.invoke("asset", "create", &[account, amount]), true).await?;
         expect_valid(&out.status, "asset create")?;
     }
@@ -186,6 +187,32 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     }
     let r = peer0.deliver_block(encode(&block)).await.map(|a| format!("accepted at {}", a.height));
     story.expect_code("tampered block sent to a peer", "BLOCK_TX_ROOT_MISMATCH", r);
+
+    // A peer killed (SIGKILL) while blocks are flowing restarts and catches up.
+    let victim = peers.last().cloned().context("no peers")?;
+    let start_height = gateway.height().await?.height;
+    let load = {
+        let (gateway, alice) = (gateway.clone(), alice.clone());
+        tokio::spawn(async move {
+            let mut valid = 0;
+            for _ in 0..30 {
+                if let Ok(o) = gateway.execute(&alice.invoke("asset", "transfer", &["alice", "bob", "1"]), true).await
+                    && o.status == "VALID"
+                {
+                    valid += 1;
+                }
+            }
+            valid
+        })
+    };
+    wait_for_height(&gateway, start_height + 3, Duration::from_secs(20)).await?;
+    net.kill(&victim)?;
+    let valid = load.await?;
+    net.restart(&victim).await?;
+    story.step(
+        "crash and restart",
+        format!("{victim} killed with SIGKILL during a run of 30 transfers ({valid} valid), restarted, caught up"),
+    );
 
     // Every peer converges on the same state.
     let target = gateway.height().await?.height;

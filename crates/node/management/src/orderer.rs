@@ -47,11 +47,13 @@ impl<T: EndorserTransport> Management<T> {
         }
         match result {
             Ok(summary) => {
+                // The new height first: a submitter that sends its next transaction as soon as it
+                // hears back must have it endorsed against this block's state.
+                self.tip.send_replace(summary.height);
                 for (reply, receipt) in replies.into_iter().zip(summary.receipts.iter()) {
                     // A submitter that stopped waiting is fine.
                     let _ = reply.send(Ok(receipt.clone()));
                 }
-                self.tip.send_replace(summary.height);
                 // No subscribers is fine.
                 let _ = self.commits.send(Arc::new(summary));
             }

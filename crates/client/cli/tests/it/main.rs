@@ -1,0 +1,160 @@
+//! End-to-end tests of the `arcanum` binary: the multi-process demo (every rejection path, a peer
+//! crash and restart, state agreement), the devnet with the client verbs, and `policy check`.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn arcanum() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_arcanum"))
+}
+
+fn run(args: &[&str]) -> (Output, Value) {
+    let out = arcanum().args(args).output().expect("arcanum runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
+    (out, json)
+}
+
+#[test]
+fn demo_runs_the_whole_story_across_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (out, report) = run(&["demo", "--json", "--dir", dir.path().to_str().expect("utf-8 path")]);
+    assert!(
+        out.status.success(),
+        "demo failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["consistent"], true);
+    assert_eq!(report["processes"].as_array().map(Vec::len), Some(7), "1 management + 2 endorsers + 4 peers");
+    let expected = [
+        ("unlisted client", "CLIENT_NOT_ALLOWED"),
+        ("bad client signature", "BAD_CLIENT_SIGNATURE"),
+        ("replayed transaction", "DUPLICATE_TX"),
+        ("policy not satisfied", "POLICY_NOT_SATISFIED"),
+        ("MVCC read conflict", "MVCC_READ_CONFLICT"),
+        ("tampered block sent to a peer", "BLOCK_TX_ROOT_MISMATCH"),
+    ];
+    let rejections = report["rejections"].as_array().expect("rejections");
+    for (case, code) in expected {
+        let r = rejections
+            .iter()
+            .find(|r| r["case"].as_str().is_some_and(|c| c.starts_with(case)))
+            .unwrap_or_else(|| panic!("no rejection case {case}"));
+        assert_eq!(r["got"], code, "{case}");
+    }
+    let roots = report["state_roots"].as_array().expect("roots");
+    assert_eq!(roots.len(), 5, "management + 4 peers");
+    assert!(roots.iter().all(|r| r["state_root"] == roots[0]["state_root"] && r["height"] == roots[0]["height"]));
+    let steps = report["steps"].as_array().expect("steps");
+    assert!(steps.iter().any(|s| s["step"] == "crash and restart"), "the crash/restart step ran");
+    assert!(steps.iter().any(|s| s["detail"].as_str().is_some_and(|d| d.contains("bob = 200"))));
+}
+
+/// Stops `arcanum devnet up` with SIGTERM so it stops its node processes.
+struct DevnetUp(Child);
+
+impl Drop for DevnetUp {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_for_file(path: &Path, child: &mut Child) {
+    let start = Instant::now();
+    while !path.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("devnet exited early: {status}");
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "devnet did not come up");
+        std::thread::yield_now();
+        std::thread::park_timeout(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn devnet_and_client_verbs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let (out, layout) = run(&["devnet", "init", "--dir", d, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(layout["nodes"].as_array().map(Vec::len), Some(7));
+    let child = arcanum().args(["devnet", "up", "--dir", d]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let mut up = DevnetUp(child);
+    wait_for_file(&dir.path().join("endpoints.json"), &mut up.0);
+
+    let (out, deployed) = run(&[
+        "contract", "deploy", "--devnet", d, "--as", "admin.org1", "--name", "asset", "--builtin", "asset",
+        "--policy", "AND('Org1.peer','Org2.peer')", "--json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(deployed["status"], "VALID");
+
+    let (out, created) = run(&["contract", "invoke", "--devnet", d, "--contract", "asset", "--function", "create", "--arg", "carol", "--arg", "70", "--json"]);
+    assert!(out.status.success());
+    assert_eq!(created["status"], "VALID");
+    let tx_id = created["tx_id"].as_str().expect("tx id").to_owned();
+
+    let (_, balance) = run(&["contract", "query", "--devnet", d, "--contract", "asset", "--function", "balance", "--arg", "carol", "--json"]);
+    assert_eq!(balance["result"], "70");
+
+    let (_, tx) = run(&["tx", "get", &tx_id, "--devnet", d, "--json"]);
+    assert_eq!(tx["status"], "VALID");
+    assert_eq!(tx["block"], created["block"]);
+
+    let (_, block) = run(&["block", "get", "1", "--devnet", d, "--json"]);
+    assert_eq!(block["height"], 1);
+    assert_eq!(block["txs"][0]["action"], "deploy");
+    assert_eq!(block["txs"][0]["status"], "VALID");
+
+    // Rejections keep their stable codes and exit 1.
+    let (out, err) = run(&["contract", "invoke", "--devnet", d, "--contract", "nosuch", "--function", "f", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err["error"]["code"], "CONTRACT_NOT_FOUND");
+    let (out, err) = run(&["contract", "invoke", "--devnet", d, "--contract", "asset", "--function", "transfer", "--arg", "carol", "--arg", "x", "--arg", "500", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err["error"]["code"], "CONTRACT_ERROR");
+    let (out, err) = run(&["contract", "invoke", "--devnet", d, "--as", "unlisted.org1", "--contract", "asset", "--function", "balance", "--arg", "carol", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err["error"]["code"], "CLIENT_NOT_ALLOWED");
+    let (out, err) = run(&["tx", "get", &"00".repeat(32), "--devnet", d, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err["error"]["code"], "NOT_FOUND");
+    let (out, err) = run(&["block", "get", "9999", "--devnet", d, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err["error"]["code"], "NOT_FOUND");
+    let (out, err) = run(&["contract", "invoke", "--devnet", "/nonexistent", "--contract", "asset", "--function", "f", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(err["error"]["code"], "USAGE");
+}
+
+#[test]
+fn policy_check_prints_verdicts_and_stable_errors() {
+    let cases = [
+        ("AND('Org1.peer','Org2.admin')", "Org1.peer,Org2.admin", true),
+        ("AND('Org1.peer','Org2.admin')", "Org1.peer,Org2.peer", false),
+        ("OutOf(2, 'Org1.member', 'Org2.member', 'Org3.member')", "Org1.admin,Org3.client", true),
+        ("OR('Org1.peer')", "Org1.client", false),
+        ("AND('Org1.member','Org1.member')", "Org1.peer,Org1.admin", true),
+        ("AND('Org1.member','Org1.member')", "Org1.peer", false),
+    ];
+    for (policy, signers, satisfied) in cases {
+        let (out, v) = run(&["policy", "check", "--policy", policy, "--signers", signers, "--json"]);
+        assert!(out.status.success(), "{policy}");
+        assert_eq!(v["satisfied"], satisfied, "{policy} with {signers}");
+    }
+    let (out, v) = run(&["policy", "check", "--policy", "MAJORITY Endorsement", "--signers", "Org1.peer,Org2.peer", "--orgs", "Org1,Org2,Org3", "--json"]);
+    assert!(out.status.success());
+    assert_eq!(v["satisfied"], true);
+    let (out, v) = run(&["policy", "check", "--policy", "AND('Org1.peer'", "--signers", "Org1.peer", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["error"]["code"], "POLICY_PARSE_ERROR");
+    let (out, v) = run(&["policy", "check", "--policy", "OR('Org1.peer')", "--signers", "Org1", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["error"]["code"], "BAD_SIGNER");
+}
