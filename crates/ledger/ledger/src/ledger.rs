@@ -224,10 +224,15 @@ impl Ledger {
     ) -> Result<(), ErrorCode> {
         let code = |e: ApiError| e.code;
         check_shape(&etx.tx).map_err(code)?;
-        let creator = check_client(&self.config, &etx.tx).map_err(code)?;
+        // The replay check comes before the client signature check: the id is derived from the
+        // payload only, so every copy of it, whatever its signature, claims the id. Otherwise a
+        // copy with a bad signature followed by a good one in the same block would apply the
+        // good one's writes while the transaction index (first receipt wins) reports the id as
+        // invalid — and the same pair split across two blocks would be judged differently.
         if !seen_ids.insert(*tx_id) || self.contains_tx(tx_id).map_err(code)? {
             return Err(ErrorCode::DuplicateTx);
         }
+        let creator = check_client(&self.config, &etx.tx).map_err(code)?;
         let response = &etx.response;
         if response.tx_id != *tx_id || !response.rwset.is_canonical() {
             return Err(ErrorCode::InvalidTx);
