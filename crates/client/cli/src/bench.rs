@@ -119,11 +119,11 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     if out.status != "VALID" {
         bail!("deploy failed: {}", out.status);
     }
-    // One source account per client, so clients never conflict with each other.
-    let setup = futures::future::join_all((0..clients).map(|w| {
+    // A source and a destination account per client, so clients never conflict with each other.
+    let setup = futures::future::join_all((0..clients).flat_map(|w| [(format!("src{w}"), "1000000000"), (format!("dst{w}"), "0")]).map(|(account, amount)| {
         let gateway = gateway.clone();
         let alice = alice.clone();
-        async move { gateway.execute(&alice.invoke("asset", "create", &[&format!("src{w}"), "1000000000"]), true).await }
+        async move { gateway.execute(&alice.invoke("asset", "create", &[&account, amount]), true).await }
     }))
     .await;
     for r in setup {
@@ -131,10 +131,6 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
         if o.status != "VALID" {
             bail!("account setup failed: {}", o.status);
         }
-    }
-    let out = gateway.execute(&alice.invoke("asset", "create", &["sink", "0"]), true).await?;
-    if out.status != "VALID" {
-        bail!("account setup failed: {}", out.status);
     }
 
     let progress = (!json).then(|| {
@@ -154,9 +150,9 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
             let (committed, invalid, failed) = (committed.clone(), invalid.clone(), failed.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
-                let from = format!("src{w}");
+                let (from, to) = (format!("src{w}"), format!("dst{w}"));
                 while !stop.load(Ordering::Relaxed) {
-                    let tx = alice.invoke("asset", "transfer", &[&from, "sink", "1"]);
+                    let tx = alice.invoke("asset", "transfer", &[&from, &to, "1"]);
                     let t = Instant::now();
                     let r = gateway.execute(&tx, true).await;
                     if !measuring.load(Ordering::Relaxed) {

@@ -70,17 +70,7 @@ pub fn parse_spec(mode: &str, algorithm: &str, base_port: u16) -> anyhow::Result
     Ok(DevnetSpec { mode, algorithm, base_port, ..DevnetSpec::default() })
 }
 
-/// A base port such that `count` consecutive loopback ports are free right now.
-pub fn free_port_range(count: u16) -> anyhow::Result<u16> {
-    for _ in 0..200 {
-        let base: u16 = rand::Rng::gen_range(&mut rand::thread_rng(), 20_000..60_000);
-        let free = (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
-        if free {
-            return Ok(base);
-        }
-    }
-    bail!("no free range of {count} loopback ports found")
-}
+pub use arcanum_server::free_port_range;
 
 /// Generates a devnet into `dir`.
 pub fn generate(dir: &Path, spec: &DevnetSpec) -> anyhow::Result<DevnetLayout> {

@@ -49,6 +49,23 @@ pub fn now_unix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
+/// A base port such that `count` consecutive loopback ports are free right now (for devnets on
+/// one machine).
+pub fn free_port_range(count: u16) -> anyhow::Result<u16> {
+    // Concurrent callers (tests, processes) start at different places: time, pid and a counter.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let seed = nanos / 1000 ^ std::process::id().wrapping_mul(2654435761) ^ call.wrapping_mul(40503);
+    for attempt in 0..200u32 {
+        let base = 20_000 + (seed.wrapping_add(attempt.wrapping_mul(7919)) % 40_000) as u16;
+        if (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
+            return Ok(base);
+        }
+    }
+    anyhow::bail!("no free range of {count} loopback ports found")
+}
+
 /// The ledger's validation rules, from the consortium config.
 pub fn chain_config(consortium: &Consortium) -> anyhow::Result<ChainConfig> {
     let mut members = std::collections::BTreeMap::new();
