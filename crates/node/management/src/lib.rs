@@ -103,6 +103,22 @@ struct EndorserState {
     healthy: AtomicBool,
 }
 
+/// One request in flight on a device, for as long as it lives.
+struct InFlight<'a>(&'a AtomicU64);
+
+impl<'a> InFlight<'a> {
+    fn start(counter: &'a AtomicU64) -> InFlight<'a> {
+        counter.fetch_add(1, Ordering::Relaxed);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct Queued {
     tx: EndorsedTx,
     size: usize,
@@ -248,7 +264,7 @@ impl<T: EndorserTransport> Management<T> {
         if response.vote != Vote::Approve {
             return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
         }
-        endorsements.sort_by(|a, b| a.endorser.cmp(&b.endorser));
+        endorsements.sort_by_key(|e| e.endorser);
         Ok(EndorsedTx { tx: tx.clone(), response, endorsements })
     }
 
@@ -270,9 +286,12 @@ impl<T: EndorserTransport> Management<T> {
                 idx = self.fallback(idx, &request.peers);
             }
             let state = &self.endorsers[idx];
-            state.in_flight.fetch_add(1, Ordering::Relaxed);
-            let outcome = tokio::time::timeout(self.settings.endorse_timeout, self.transport.endorse(idx, &request)).await;
-            state.in_flight.fetch_sub(1, Ordering::Relaxed);
+            let outcome = {
+                // Counted down on drop too: a caller that gives up mid-request must not leave
+                // the device looking busy forever.
+                let _in_flight = InFlight::start(&state.in_flight);
+                tokio::time::timeout(self.settings.endorse_timeout, self.transport.endorse(idx, &request)).await
+            };
             failure = match outcome {
                 Err(_) | Ok(Err(TransportError::Timeout)) => format!("{} timed out", state.info.name),
                 Ok(Err(TransportError::Unreachable(why))) => format!("{} unreachable: {why}", state.info.name),
