@@ -1,0 +1,12 @@
+//! Integration tests of the management device (SPEC L1–L3) against real endorsement devices in
+//! process: the whole flow, admission, replays, policies, client-held endorsements, MVCC,
+//! endorser selection (partitioned, replicated by load and by round robin), retries and
+//! block cutting.
+#![allow(clippy::unwrap_used)]
+
+mod blocks;
+mod cluster;
+mod flow;
+mod net;
+mod retry;
+mod selection;
