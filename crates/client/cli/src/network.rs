@@ -185,6 +185,24 @@ impl Network {
         self.wait_healthy(name, Duration::from_secs(30)).await
     }
 
+    /// CPU seconds (user + system) each node process has used so far, from /proc.
+    pub fn cpu_seconds(&self) -> Vec<(String, f64)> {
+        // Clock ticks per second: 100 on Linux for /proc/<pid>/stat.
+        const TICKS: f64 = 100.0;
+        self.children
+            .iter()
+            .filter_map(|(name, child)| {
+                let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).ok()?;
+                // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+                let rest = stat.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                let utime: f64 = fields.get(11)?.parse().ok()?;
+                let stime: f64 = fields.get(12)?.parse().ok()?;
+                Some((name.clone(), (utime + stime) / TICKS))
+            })
+            .collect()
+    }
+
     /// Peak resident set size (MiB) of each node process, from /proc.
     pub fn peak_rss_mb(&self) -> Vec<(String, f64)> {
         self.children

@@ -10,7 +10,8 @@ use arcanum_types::{
 };
 use parking_lot::Mutex;
 
-use crate::{ChainConfig, ContractDef, check_client, check_shape, code_key, contract_prefix, definition_key, verify_endorsements};
+use crate::checks::{check_client_with, verify_endorsements_with};
+use crate::{ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key};
 
 /// The outcome of committing one block.
 #[derive(Clone, Debug)]
@@ -50,10 +51,23 @@ pub(crate) fn storage_error(e: StorageError) -> ApiError {
     ApiError::new(ErrorCode::Internal, "storage failure")
 }
 
+/// Whose signatures a ledger checks inside a block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureTrust {
+    /// Every client and endorsement signature is verified: peers.
+    VerifyAll,
+    /// The block signature vouches for per-transaction signatures: the management device's own
+    /// chain and the endorsement devices' replicas, inside the management network, where every
+    /// ordered transaction's signatures were verified before ordering. Everything else (policy,
+    /// membership, replay, MVCC) is still checked, so validity is the same as at the peers.
+    TrustOrderer,
+}
+
 /// A validating chain over a [`LedgerStore`]: the peer's (and management device's) ledger.
 pub struct Ledger {
     store: Arc<dyn LedgerStore>,
     config: Arc<ChainConfig>,
+    trust: SignatureTrust,
     /// Serialises validate-and-commit so blocks apply one at a time, in order.
     commit_lock: Mutex<()>,
     /// Parsed policies by text; bounded by the number of distinct deployed policies.
@@ -61,8 +75,13 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// A ledger that verifies every signature (a peer's).
     pub fn new(store: Arc<dyn LedgerStore>, config: Arc<ChainConfig>) -> Ledger {
-        Ledger { store, config, commit_lock: Mutex::new(()), policies: Mutex::new(BTreeMap::new()) }
+        Ledger::with_trust(store, config, SignatureTrust::VerifyAll)
+    }
+
+    pub fn with_trust(store: Arc<dyn LedgerStore>, config: Arc<ChainConfig>, trust: SignatureTrust) -> Ledger {
+        Ledger { store, config, trust, commit_lock: Mutex::new(()), policies: Mutex::new(BTreeMap::new()) }
     }
 
     pub fn config(&self) -> &Arc<ChainConfig> {
@@ -232,7 +251,8 @@ impl Ledger {
         if !seen_ids.insert(*tx_id) || self.contains_tx(tx_id).map_err(code)? {
             return Err(ErrorCode::DuplicateTx);
         }
-        let creator = check_client(&self.config, &etx.tx).map_err(code)?;
+        let verify = self.trust == SignatureTrust::VerifyAll;
+        let creator = check_client_with(&self.config, &etx.tx, verify).map_err(code)?;
         let response = &etx.response;
         if response.tx_id != *tx_id || !response.rwset.is_canonical() {
             return Err(ErrorCode::InvalidTx);
@@ -240,7 +260,7 @@ impl Ledger {
         if response.vote != Vote::Approve {
             return Err(ErrorCode::EndorsementRejected);
         }
-        let signers = verify_endorsements(&self.config, etx).map_err(code)?;
+        let signers = verify_endorsements_with(&self.config, etx, verify).map_err(code)?;
         match &etx.tx.payload.action {
             TxAction::Invoke { contract, .. } => {
                 let ns = contract_prefix(contract);

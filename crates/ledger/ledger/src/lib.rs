@@ -20,4 +20,4 @@ mod ledger;
 pub use checks::{check_client, check_shape, endorsement_signers, verify_endorsements};
 pub use config::{ChainConfig, Member};
 pub use keys::{ContractDef, LIFECYCLE_PREFIX, code_key, contract_key, contract_prefix, definition_key, valid_name};
-pub use ledger::{CommitSummary, Ledger, StateView, deploy_writes};
+pub use ledger::{CommitSummary, Ledger, SignatureTrust, StateView, deploy_writes};

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use arcanum_api::routes;
 use arcanum_endorser::Endorser;
-use arcanum_ledger::{ChainConfig, Ledger, Member};
+use arcanum_ledger::{ChainConfig, Ledger, Member, SignatureTrust};
 use arcanum_management::{EndorserInfo, KeyMode, Management, Selection, Settings};
 use arcanum_msp::{Consortium, NodeConfig, NodeRole};
 use arcanum_policy::Policy;
@@ -141,7 +141,13 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
     let chain = Arc::new(chain_config(&consortium)?);
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let store = RedbStore::open(&config.data_dir.join("ledger.redb")).context("opening the ledger store")?;
-    let ledger = Arc::new(Ledger::new(Arc::new(store), chain));
+    // Peers verify every signature; inside the management network the block signature vouches
+    // for signatures that were verified before ordering.
+    let trust = match config.role {
+        NodeRole::Peer => SignatureTrust::VerifyAll,
+        NodeRole::Management | NodeRole::Endorser => SignatureTrust::TrustOrderer,
+    };
+    let ledger = Arc::new(Ledger::with_trust(Arc::new(store), chain, trust));
     let metrics = Arc::new(Metrics::default());
     let http = http_client()?;
     let mgmt_url = consortium.management().url.clone().unwrap_or_default();
