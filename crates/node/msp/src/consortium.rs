@@ -162,6 +162,49 @@ pub struct ConsortiumFile {
     pub peers: Vec<NodeEntry>,
     #[serde(default)]
     pub clients: Vec<ClientEntry>,
+    /// The attestation service and the attestation policy (SPEC A2, L7). When present, the
+    /// management device accepts endorsements only from attested endorsement enclaves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<AttestationEntry>,
+}
+
+/// `[attestation]`: the attestation service's identity and the consortium's attestation policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestationEntry {
+    pub name: String,
+    pub msp_id: String,
+    pub cert: PathBuf,
+    pub url: String,
+    /// Accept simulated (insecure) TEE evidence: development networks only.
+    #[serde(default)]
+    pub allow_simulation: bool,
+    #[serde(default)]
+    pub allow_debug: bool,
+    /// Lowest TCB status accepted, e.g. `UpToDate` or `SWHardeningNeeded`.
+    #[serde(default = "default_min_tcb")]
+    pub min_tcb_status: String,
+    /// Hex measurements of the endorsement enclave the consortium allows (empty: none).
+    #[serde(default)]
+    pub endorser_measurements: Vec<String>,
+    /// Lifetime of an issued attestation report.
+    #[serde(default = "default_report_ttl")]
+    pub report_ttl_secs: u64,
+}
+
+fn default_min_tcb() -> String {
+    "UpToDate".into()
+}
+
+fn default_report_ttl() -> u64 {
+    3600
+}
+
+/// The resolved attestation service.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttestationService {
+    pub member: Member,
+    pub settings: AttestationEntry,
 }
 
 impl ConsortiumFile {
@@ -187,6 +230,7 @@ pub enum MemberKind {
     Peer,
     Endorser,
     Management,
+    AttestationService,
 }
 
 /// A resolved, validated identity of the consortium.
@@ -236,6 +280,7 @@ pub struct Consortium {
     endorsers: Vec<Endorser>,
     peers: Vec<Member>,
     clients: Vec<Member>,
+    attestation: Option<AttestationService>,
     by_id: BTreeMap<IdentityId, Member>,
 }
 
@@ -407,6 +452,24 @@ impl Consortium {
             })?);
         }
 
+        let attestation = match &file.attestation {
+            None => None,
+            Some(a) => {
+                let member = resolve(Slot {
+                    entry: format!("attestation[{}]", a.name),
+                    name: &a.name,
+                    msp_id: &a.msp_id,
+                    cert: &a.cert,
+                    url: Some(&a.url),
+                    kind: MemberKind::AttestationService,
+                })?;
+                if a.endorser_measurements.iter().any(|m| m.is_empty() || hex::decode(m).is_err()) {
+                    return Err(MspError::EmptyField { entry: format!("attestation[{}]", a.name), field: "endorser_measurements" });
+                }
+                Some(AttestationService { member, settings: a.clone() })
+            }
+        };
+
         check_hosting(file.endorsement.mode, &endorsers, &peers)?;
         let endorsement = check_endorsement(file.endorsement, endorsers.len())?;
         check_block(&file.block)?;
@@ -421,6 +484,7 @@ impl Consortium {
             endorsers,
             peers,
             clients,
+            attestation,
             by_id,
         })
     }
@@ -459,6 +523,11 @@ impl Consortium {
         self.by_id
             .get(id)
             .is_some_and(|m| m.kind == MemberKind::Client)
+    }
+
+    /// The attestation service, when the consortium requires attested endorsement enclaves.
+    pub fn attestation(&self) -> Option<&AttestationService> {
+        self.attestation.as_ref()
     }
 
     pub fn management(&self) -> &Member {
@@ -512,7 +581,7 @@ fn allowed_roles(kind: MemberKind) -> (&'static [Role], &'static str, OrgKind) {
             OrgKind::Application,
         ),
         MemberKind::Peer => (&[Role::Peer], "peer", OrgKind::Application),
-        MemberKind::Endorser | MemberKind::Management => {
+        MemberKind::Endorser | MemberKind::Management | MemberKind::AttestationService => {
             (&[Role::Orderer], "orderer", OrgKind::Orderer)
         }
     }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::MspError;
 use crate::cert::{CertificateAuthority, parse_certificate, pem_to_der};
 use crate::consortium::{
-    BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode, EndorsementSettings,
+    AttestationEntry, BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode, EndorsementSettings,
     EndorserEntry, NodeEntry, OrgEntry, OrgKind, Selection,
 };
 use crate::keys::{
@@ -51,6 +51,10 @@ pub struct DevnetSpec {
     pub lifecycle_policy: String,
     /// Certificates are valid from one hour before `now` to `now + validity_secs`.
     pub validity_secs: u64,
+    /// An attestation service and policy; endorsement enclaves must then be attested.
+    pub attestation: Option<DevnetAttestation>,
+    /// The enclave binary endorsers launch (default: beside the running binary).
+    pub enclave_binary: Option<PathBuf>,
     /// Argon2id cost of every key file (default [`DEVNET_KDF`]; see there for the trade-off).
     pub kdf: KdfParams,
 }
@@ -72,9 +76,20 @@ impl Default for DevnetSpec {
             block: BlockSettings::default(),
             lifecycle_policy: "MAJORITY Endorsement".into(),
             validity_secs: 10 * 365 * 24 * 3600,
+            attestation: None,
+            enclave_binary: None,
             kdf: DEVNET_KDF,
         }
     }
+}
+
+/// The attestation part of a devnet spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevnetAttestation {
+    /// Accept simulated evidence (the devnet has no TEE hardware).
+    pub allow_simulation: bool,
+    /// Hex measurements of the endorsement enclave to allow.
+    pub endorser_measurements: Vec<String>,
 }
 
 /// One generated process.
@@ -307,6 +322,7 @@ pub fn generate_devnet(
             key: Some(Path::new("..").join(&mgmt.key)),
             hosted_keys_dir: None,
             passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
+            enclave_binary: None,
         },
         dir.join("nodes/management.toml"),
     ));
@@ -344,6 +360,7 @@ pub fn generate_devnet(
                 key: Some(Path::new("..").join(&issued.key)),
                 hosted_keys_dir: Some(format!("../endorsers/{name}/hosted").into()),
                 passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
+                enclave_binary: spec.enclave_binary.clone(),
             },
             dir.join(format!("nodes/{name}.toml")),
         ));
@@ -387,6 +404,7 @@ pub fn generate_devnet(
                     key: None,
                     hosted_keys_dir: None,
                     passphrase_file: None,
+                    enclave_binary: None,
                 },
                 dir.join(format!("nodes/{name}.toml")),
             ));
@@ -440,6 +458,50 @@ pub fn generate_devnet(
         }
     }
 
+    // The attestation service, last so the other nodes keep their ports.
+    let attestation = match &spec.attestation {
+        None => None,
+        Some(a) => {
+            let name = "attestation".to_owned();
+            let port = take_port();
+            let key = SigningKey::generate(spec.algorithm, rng)?;
+            let issued = out.identity(&mgmt_ca, &name, Role::Orderer, &key, true, rng)?;
+            nodes.push(NodeLayout {
+                name: name.clone(),
+                role: NodeRole::Attestation,
+                msp_id: MGMT_ORG.into(),
+                config: dir.join(format!("nodes/{name}.toml")),
+                listen: listen(port),
+                url: url(port),
+            });
+            node_configs.push((
+                NodeConfig {
+                    role: NodeRole::Attestation,
+                    name: name.clone(),
+                    listen: listen(port),
+                    data_dir: format!("../data/{name}").into(),
+                    consortium: format!("../{CONSORTIUM_FILE}").into(),
+                    key: Some(Path::new("..").join(&issued.key)),
+                    hosted_keys_dir: None,
+                    passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
+                    enclave_binary: None,
+                },
+                dir.join(format!("nodes/{name}.toml")),
+            ));
+            Some(AttestationEntry {
+                name,
+                msp_id: MGMT_ORG.into(),
+                cert: issued.cert,
+                url: url(port),
+                allow_simulation: a.allow_simulation,
+                allow_debug: false,
+                min_tcb_status: "UpToDate".into(),
+                endorser_measurements: a.endorser_measurements.clone(),
+                report_ttl_secs: 3600,
+            })
+        }
+    };
+
     let consortium = ConsortiumFile {
         channel: spec.channel.clone(),
         lifecycle_policy: spec.lifecycle_policy.clone(),
@@ -463,6 +525,7 @@ pub fn generate_devnet(
         endorsers: endorser_entries,
         peers: peer_entries,
         clients: client_entries,
+        attestation,
     };
     let consortium_path = dir.join(CONSORTIUM_FILE);
     write_file(&consortium_path, consortium.to_toml()?.as_bytes())?;

@@ -38,9 +38,10 @@ pub use cert::{
 pub use consortium::{
     BlockSettings, ClientEntry, Consortium, ConsortiumFile, EndorsementMode, EndorsementSettings,
     Endorser, EndorserEntry, Member, MemberKind, NodeEntry, Org, OrgEntry, OrgKind, Selection,
+    AttestationEntry, AttestationService,
 };
 pub use devnet::{
-    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetLayout, DevnetSpec, LAYOUT_FILE, MGMT_ORG,
+    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec, LAYOUT_FILE, MGMT_ORG,
     NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet, load_client_key,
 };
 pub use error::MspError;

@@ -18,6 +18,7 @@ pub enum NodeRole {
     Management,
     Endorser,
     Peer,
+    Attestation,
 }
 
 impl NodeRole {
@@ -26,6 +27,7 @@ impl NodeRole {
             NodeRole::Management => "management",
             NodeRole::Endorser => "endorser",
             NodeRole::Peer => "peer",
+            NodeRole::Attestation => "attestation",
         }
     }
 }
@@ -52,6 +54,9 @@ pub struct NodeConfig {
     /// File holding the key-file passphrase (management and endorsers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passphrase_file: Option<PathBuf>,
+    /// Endorsers: the `arcanum-enclave` binary to launch (default: beside the running binary).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enclave_binary: Option<PathBuf>,
 }
 
 impl NodeConfig {
@@ -87,7 +92,7 @@ impl NodeConfig {
             }
         };
         match c.role {
-            NodeRole::Management => {
+            NodeRole::Management | NodeRole::Attestation => {
                 need(&c.key, "key")?;
                 need(&c.passphrase_file, "passphrase_file")?;
             }
@@ -105,7 +110,7 @@ impl NodeConfig {
         };
         abs(&mut c.data_dir);
         abs(&mut c.consortium);
-        for p in [&mut c.key, &mut c.hosted_keys_dir, &mut c.passphrase_file]
+        for p in [&mut c.key, &mut c.hosted_keys_dir, &mut c.passphrase_file, &mut c.enclave_binary]
             .into_iter()
             .flatten()
         {
@@ -150,6 +155,7 @@ impl NodeConfig {
         let member = match self.role {
             NodeRole::Management => Some(consortium.management()).filter(|m| m.name == self.name),
             NodeRole::Endorser => consortium.endorser_by_name(&self.name).map(|e| &e.member),
+            NodeRole::Attestation => consortium.attestation().map(|a| &a.member).filter(|m| m.name == self.name),
             NodeRole::Peer => None,
         }
         .ok_or_else(|| MspError::NodeNotInConsortium {

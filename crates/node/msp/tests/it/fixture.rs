@@ -69,6 +69,7 @@ impl Fixture {
                 endorsers: Vec::new(),
                 peers: Vec::new(),
                 clients: Vec::new(),
+                attestation: None,
             },
             cas,
             rng,
