@@ -25,6 +25,18 @@ pub const STATE_ROOT: &str = "arcanum/ledger: state root";
 pub const CODE_HASH: &str = "arcanum/contracts: code hash";
 /// Passphrase-derived key-file encryption key.
 pub const KEYFILE: &str = "arcanum/keyfile: key encryption";
+/// Simulated TEE vendor signature over simulation evidence (hash of the borsh body).
+pub const TEE_SIM_EVIDENCE: &str = "arcanum/tee: simulated evidence";
+/// Attestation service signature over a remote attestation report.
+pub const ATTESTATION_REPORT_SIGNATURE: &str = "arcanum/attestation: report signature";
+/// Hash of the public keys a node binds into its evidence's report data.
+pub const ATTESTATION_KEY_BINDING: &str = "arcanum/attestation: key binding";
+/// HKDF info deriving the simulated TEE's sealing root from its (insecure) fuse secret.
+pub const TEE_SIM_SEALING_ROOT: &str = "arcanum/tee: simulated sealing root";
+/// HKDF info expanding Gramine's 16-byte SGX sealing key into a 32-byte sealing root.
+pub const TEE_GRAMINE_SEALING_ROOT: &str = "arcanum/tee: gramine sealing root";
+/// Prefix of the HKDF info of sealing keys: `"arcanum/sealing: <purpose> v<key_version>"`.
+pub const SEALING_KEY_PREFIX: &str = "arcanum/sealing: ";
 
 /// Every registered domain string.
 pub const ALL: &[&str] = &[
@@ -39,6 +51,12 @@ pub const ALL: &[&str] = &[
     STATE_ROOT,
     CODE_HASH,
     KEYFILE,
+    TEE_SIM_EVIDENCE,
+    ATTESTATION_REPORT_SIGNATURE,
+    ATTESTATION_KEY_BINDING,
+    TEE_SIM_SEALING_ROOT,
+    TEE_GRAMINE_SEALING_ROOT,
+    SEALING_KEY_PREFIX,
 ];
 
 #[cfg(test)]
