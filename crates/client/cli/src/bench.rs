@@ -17,7 +17,7 @@ use clap::Subcommand;
 use serde::Serialize;
 
 use crate::demo::ASSET_POLICY;
-use crate::network::{Network, free_port_range, generate, node_count};
+use crate::network::{Network, attested, free_port_range, generate, node_count};
 
 #[derive(Subcommand)]
 pub enum BenchCommand {
@@ -108,10 +108,10 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     // Measured first, on a quiet machine, for the signature bound.
     let (sign_us, verify_us) = signature_costs();
     let dir = tempfile::tempdir()?;
-    let probe = DevnetSpec {
+    let probe = attested(DevnetSpec {
         block: BlockSettings { max_txs: 500, max_bytes: 8 * 1024 * 1024, timeout_ms: 10 },
         ..DevnetSpec::default()
-    };
+    })?;
     let spec = DevnetSpec { base_port: free_port_range(node_count(&probe))?, ..probe };
     let layout = generate(dir.path(), &spec)?;
     let net = Network::start(layout).await?;

@@ -11,7 +11,7 @@ use arcanum_sdk::{Client, SdkError, Signer};
 use arcanum_types::{Block, TxAction, decode, encode, limits};
 use serde::Serialize;
 
-use crate::network::{Network, free_port_range, generate, node_count};
+use crate::network::{Network, attested, free_port_range, generate, node_count};
 
 /// The asset contract's endorsement policy: both organisations must endorse.
 pub const ASSET_POLICY: &str = "AND('Org1.peer','Org2.peer')";
@@ -40,6 +40,7 @@ struct PeerRoot {
 #[derive(Serialize)]
 struct Report {
     dir: PathBuf,
+    attestations: Vec<serde_json::Value>,
     processes: Vec<String>,
     steps: Vec<Step>,
     rejections: Vec<Rejection>,
@@ -88,7 +89,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         }
     };
     // Short block timeout: the story submits one transaction at a time.
-    let probe = DevnetSpec { block: BlockSettings { timeout_ms: 20, ..BlockSettings::default() }, ..DevnetSpec::default() };
+    let probe = attested(DevnetSpec { block: BlockSettings { timeout_ms: 20, ..BlockSettings::default() }, ..DevnetSpec::default() })?;
     let spec = DevnetSpec { base_port: free_port_range(node_count(&probe))?, ..probe };
     let layout = generate(&dir, &spec)?;
     if !json {
@@ -102,6 +103,30 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         }
     }
     let mut story = Story { steps: Vec::new(), rejections: Vec::new(), json };
+
+    // Each endorsement device's enclave was attested before it could endorse.
+    let attestation_url = net.layout.nodes.iter().find(|n| n.role == arcanum_msp::NodeRole::Attestation).map(|n| n.url.clone());
+    let mut attestations = Vec::new();
+    for node in net.layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser) {
+        let summary = Client::new(node.url.clone()).attestation_summary().await?;
+        story.step(
+            &format!("attest {}", node.name),
+            format!(
+                "{} enclave, measurement {}…, TCB {}, secure {}, {} keys bound",
+                summary["platform"].as_str().unwrap_or("?"),
+                &summary["measurement"].as_str().unwrap_or("?").chars().take(16).collect::<String>(),
+                summary["tcb_status"].as_str().unwrap_or("?"),
+                summary["is_secure"],
+                summary["bound_keys"],
+            ),
+        );
+        attestations.push(summary);
+    }
+    if let Some(url) = attestation_url {
+        let verdicts = Client::new(url).attestation_verdicts().await?;
+        let accepted = verdicts.iter().filter(|v| v.accepted).count();
+        story.step("attestation service", format!("{accepted} of {} evidence submissions accepted (simulation allowed by the devnet policy)", verdicts.len()));
+    }
     let gateway = Client::new(net.management_url());
     let admin = Signer::from_devnet(&dir, "admin.org1")?;
     let alice = std::sync::Arc::new(Signer::from_devnet(&dir, "client0.org1")?);
@@ -234,6 +259,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     let ok = consistent && story.rejections.iter().all(|r| r.ok);
     let report = Report {
         dir: dir.clone(),
+        attestations,
         processes,
         steps: story.steps,
         rejections: story.rejections,

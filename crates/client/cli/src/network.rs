@@ -55,6 +55,28 @@ async fn shutdown_signal() {
     }
 }
 
+/// The `arcanum-enclave` binary beside this one.
+pub fn enclave_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("locating the arcanum binary")?;
+    let path = exe.with_file_name("arcanum-enclave");
+    if !path.is_file() {
+        bail!("{} not found: build it with `cargo build --release --bins`", path.display());
+    }
+    Ok(path)
+}
+
+/// A devnet spec whose endorsement enclaves must be attested: the attestation service accepts
+/// the simulation (this machine has no TEE) and only the measurement of our enclave binary.
+pub fn attested(spec: DevnetSpec) -> anyhow::Result<DevnetSpec> {
+    let binary = enclave_binary()?;
+    let measurement = arcanum_crypto::sha256(&std::fs::read(&binary)?).to_hex();
+    Ok(DevnetSpec {
+        attestation: Some(arcanum_msp::DevnetAttestation { allow_simulation: true, endorser_measurements: vec![measurement] }),
+        enclave_binary: Some(binary),
+        ..spec
+    })
+}
+
 pub fn parse_spec(mode: &str, algorithm: &str, base_port: u16) -> anyhow::Result<DevnetSpec> {
     let mode = match mode {
         "partitioned" => EndorsementMode::Partitioned,
@@ -67,7 +89,7 @@ pub fn parse_spec(mode: &str, algorithm: &str, base_port: u16) -> anyhow::Result
         "rsa2048" => arcanum_crypto::Algorithm::Rsa2048,
         other => bail!("unknown algorithm {other:?} (ed25519 | p256 | rsa2048)"),
     };
-    Ok(DevnetSpec { mode, algorithm, base_port, ..DevnetSpec::default() })
+    attested(DevnetSpec { mode, algorithm, base_port, ..DevnetSpec::default() })
 }
 
 pub use arcanum_server::free_port_range;
@@ -81,7 +103,7 @@ pub fn generate(dir: &Path, spec: &DevnetSpec) -> anyhow::Result<DevnetLayout> {
 
 /// Nodes in a devnet spec: management, endorsers, peers.
 pub fn node_count(spec: &DevnetSpec) -> u16 {
-    (1 + spec.endorsers + spec.orgs.len() * spec.peers_per_org) as u16
+    (1 + spec.endorsers + spec.orgs.len() * spec.peers_per_org + usize::from(spec.attestation.is_some())) as u16
 }
 
 /// A running network of node processes. Dropping it kills them.
@@ -104,6 +126,7 @@ impl Network {
         for name in &names {
             net.wait_healthy(name, Duration::from_secs(30)).await?;
         }
+        net.wait_attested(Duration::from_secs(30)).await?;
         Ok(net)
     }
 
@@ -146,6 +169,27 @@ impl Network {
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
+    }
+
+    /// When the consortium requires attestation, waits until every endorsement device holds a
+    /// report from the attestation service.
+    async fn wait_attested(&mut self, within: Duration) -> anyhow::Result<()> {
+        if !self.layout.nodes.iter().any(|n| n.role == arcanum_msp::NodeRole::Attestation) {
+            return Ok(());
+        }
+        let endorsers: Vec<String> =
+            self.layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser).map(|n| n.name.clone()).collect();
+        let start = Instant::now();
+        for name in endorsers {
+            let client = arcanum_sdk::Client::new(self.url(&name)?);
+            while client.attestation_summary().await.is_err() {
+                if start.elapsed() > within {
+                    bail!("{name} was not attested; see {}", self.log_path(&name).display());
+                }
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+        }
+        Ok(())
     }
 
     pub fn log_path(&self, name: &str) -> PathBuf {
@@ -250,7 +294,7 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
             let layout = match DevnetLayout::load(&dir) {
                 Ok(l) => l,
                 Err(_) => {
-                    let probe = DevnetSpec::default();
+                    let probe = attested(DevnetSpec::default())?;
                     let base = free_port_range(node_count(&probe))?;
                     generate(&dir, &DevnetSpec { base_port: base, ..probe })?
                 }

@@ -182,6 +182,16 @@ impl Client {
         self.get(routes::HEALTHZ).await.is_ok()
     }
 
+    /// An endorsement device's current attestation report, summarised (`/v1/attestation?format=json`).
+    pub async fn attestation_summary(&self) -> Result<serde_json::Value, SdkError> {
+        Self::json(self.get(&format!("{}?format=json", routes::ATTESTATION)).await?).await
+    }
+
+    /// The attestation service's recent verdicts.
+    pub async fn attestation_verdicts(&self) -> Result<Vec<arcanum_api::AttestationVerdict>, SdkError> {
+        Self::json(self.get(routes::ATTESTATIONS).await?).await
+    }
+
     pub async fn height(&self) -> Result<HeightInfo, SdkError> {
         Self::json(self.get(routes::HEIGHT).await?).await
     }

@@ -36,6 +36,12 @@ pub mod routes {
     pub const BLOCKS: &str = "/v1/blocks";
     /// Peers: server-sent events of committed transactions, `?from=HEIGHT`.
     pub const EVENTS: &str = "/v1/events";
+    /// Attestation service: a borsh [`crate::AttestRequest`], answered with a borsh `SignedReport`.
+    pub const ATTEST: &str = "/v1/attest";
+    /// Attestation service: JSON list of recent verdicts.
+    pub const ATTESTATIONS: &str = "/v1/attestations";
+    /// Endorsement devices: their current borsh `SignedReport` (`?format=json` for display).
+    pub const ATTESTATION: &str = "/v1/attestation";
     /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`
     /// (no peers: simulate only, for queries).
     pub const ENDORSE: &str = "/v1/endorse";
@@ -160,6 +166,31 @@ pub struct CommitEvent {
     pub status: String,
     /// Contract events of a valid transaction: `(name, data hex)`.
     pub events: Vec<(String, String)>,
+}
+
+/// A TEE node's request for a remote attestation report (SPEC A2): its evidence and the public
+/// keys the evidence's report data binds.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct AttestRequest {
+    pub subject: String,
+    pub evidence: Vec<u8>,
+    pub bound_keys: Vec<arcanum_types::PublicKey>,
+}
+
+/// One verdict of the attestation service, for display.
+#[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]
+pub struct AttestationVerdict {
+    pub subject: String,
+    pub accepted: bool,
+    pub platform: String,
+    pub measurement: String,
+    pub tcb_status: String,
+    pub is_secure: bool,
+    pub debug: bool,
+    /// The rejection's stable code, when rejected.
+    pub error: Option<String>,
+    /// Expiry of the issued report (Unix seconds), when accepted.
+    pub expires_at: Option<u64>,
 }
 
 /// Query parameters of [`routes::STATE`].

@@ -5,25 +5,26 @@
 //! Key types: [`Endorser`], [`EndorseRequest`], [`EndorseResponse`].
 //!
 //! Invariants:
-//! - Hosted keys never leave this crate's [`Endorser`]: there is no accessor for them and their
-//!   `Debug` prints no secret.
+//! - Hosted keys live in the endorsement enclave behind [`EndorsementSigner`]; this crate never
+//!   holds them (the in-process variant runs the enclave's own trusted code).
 //! - Nothing is signed unless the client signature verifies, the client is on the allow-list, the
 //!   transaction id is unused and the simulation succeeded.
 //! - Simulation is deterministic: it reads one consistent snapshot and records every read with
 //!   its version, so a peer's MVCC check catches any later change.
 //! - This crate does not depend on networking or HTTP; the server crate carries its messages.
 
+mod in_process;
 mod simulate;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arcanum_crypto::{Hash, SigningKey, domain};
+use arcanum_crypto::{Hash, PublicKey, SigningKey};
 use arcanum_ledger::{Ledger, check_client, check_shape};
-use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, encode};
+use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, Vote};
 use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
+pub use in_process::{InProcessEnclave, enclave_error};
 pub use simulate::ContractCache;
 
 /// Management device → endorsement device: endorse `tx` for these peers. With no peers, only
@@ -44,41 +45,50 @@ pub struct EndorseResponse {
     pub endorsements: Vec<Endorsement>,
 }
 
-/// An endorsement device: hosted peer keys plus a replica of the ledger to simulate against.
+/// Where the hosted keys live and sign: the endorsement enclave (SPEC L7). The enclave verifies
+/// the client's reference signature itself before it signs.
+pub trait EndorsementSigner: Send + Sync {
+    /// The peers whose keys are hosted.
+    fn hosted(&self) -> Vec<IdentityId>;
+
+    /// Signs `(tx id, response hash, vote)` once for each of `peers`.
+    fn sign(
+        &self,
+        tx: &SignedTx,
+        client_key: &PublicKey,
+        response_hash: Hash,
+        vote: Vote,
+        peers: &[IdentityId],
+    ) -> Result<Vec<Endorsement>, ApiError>;
+}
+
+/// An endorsement device: a replica of the ledger to simulate against, and the enclave that
+/// holds the hosted keys.
 pub struct Endorser {
     ledger: Arc<Ledger>,
     contracts: ContractCache,
-    hosted: BTreeMap<IdentityId, SigningKey>,
+    signer: Arc<dyn EndorsementSigner>,
     /// Requests being endorsed right now (the device's load figure).
     in_flight: Mutex<u64>,
 }
 
 impl std::fmt::Debug for Endorser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endorser").field("hosted", &self.hosted.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("Endorser").field("hosted", &self.signer.hosted()).finish()
     }
 }
 
 impl Endorser {
-    /// Builds a device hosting `keys`. Each key must belong to a consortium peer: its public key
-    /// must equal the one in that peer's certificate.
-    pub fn new(ledger: Arc<Ledger>, keys: Vec<(IdentityId, SigningKey)>) -> Result<Endorser, ApiError> {
-        let mut hosted = BTreeMap::new();
-        for (id, key) in keys {
-            let peer = ledger
-                .config()
-                .member(&id)
-                .filter(|m| m.role == arcanum_types::Role::Peer)
-                .ok_or_else(|| ApiError::new(ErrorCode::UnknownIdentity, format!("hosted key for unknown peer {id}")))?;
-            if peer.public_key != key.public_key() {
-                return Err(ApiError::new(
-                    ErrorCode::KeyFile,
-                    format!("hosted key for {} does not match its certificate", peer.name),
-                ));
-            }
-            hosted.insert(id, key);
-        }
-        Ok(Endorser { ledger, contracts: ContractCache::new(), hosted, in_flight: Mutex::new(0) })
+    pub fn new(ledger: Arc<Ledger>, signer: Arc<dyn EndorsementSigner>) -> Endorser {
+        Endorser { ledger, contracts: ContractCache::new(), signer, in_flight: Mutex::new(0) }
+    }
+
+    /// A device whose enclave runs in this process (the same trusted code, without process
+    /// isolation), hosting `keys`: for tests and embedding. Each key must match its peer's
+    /// certificate.
+    pub fn in_process(ledger: Arc<Ledger>, keys: Vec<(IdentityId, SigningKey)>) -> Result<Endorser, ApiError> {
+        let signer = in_process::InProcessEnclave::start(&ledger, keys)?;
+        Ok(Endorser::new(ledger, Arc::new(signer)))
     }
 
     pub fn ledger(&self) -> &Arc<Ledger> {
@@ -87,7 +97,7 @@ impl Endorser {
 
     /// The peers whose keys this device hosts.
     pub fn hosted_peers(&self) -> Vec<IdentityId> {
-        self.hosted.keys().copied().collect()
+        self.signer.hosted()
     }
 
     /// Requests in progress.
@@ -104,27 +114,21 @@ impl Endorser {
     }
 
     fn endorse_inner(&self, req: &EndorseRequest) -> Result<EndorseResponse, ApiError> {
-        let keys = req
-            .peers
-            .iter()
-            .map(|p| {
-                self.hosted
-                    .get(p)
-                    .ok_or_else(|| ApiError::new(ErrorCode::EndorserUnavailable, format!("peer {p} is not hosted here")))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let hosted = self.signer.hosted();
+        if let Some(p) = req.peers.iter().find(|p| !hosted.contains(p)) {
+            return Err(ApiError::new(ErrorCode::EndorserUnavailable, format!("peer {p} is not hosted here")));
+        }
         let response = self.simulate(&req.tx)?;
-        let msg = encode(&arcanum_types::EndorsementPayload {
-            tx_id: response.tx_id,
-            response_hash: response.hash(),
-            vote: response.vote,
-        });
-        let endorsements = req
-            .peers
-            .iter()
-            .zip(keys)
-            .map(|(peer, key)| Endorsement { endorser: *peer, signature: key.sign(domain::ENDORSEMENT, &msg) })
-            .collect();
+        if req.peers.is_empty() {
+            return Ok(EndorseResponse { response, endorsements: Vec::new() });
+        }
+        let client_key = self
+            .ledger
+            .config()
+            .member(&req.tx.payload.creator)
+            .map(|m| m.public_key.clone())
+            .ok_or_else(|| ApiError::new(ErrorCode::ClientNotAllowed, "unknown client"))?;
+        let endorsements = self.signer.sign(&req.tx, &client_key, response.hash(), response.vote, &req.peers)?;
         Ok(EndorseResponse { response, endorsements })
     }
 

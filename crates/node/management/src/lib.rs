@@ -51,6 +51,12 @@ pub trait EndorserTransport: Send + Sync + 'static {
         index: usize,
         request: &EndorseRequest,
     ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send;
+
+    /// The device's current signed attestation report (borsh `SignedReport`).
+    fn attestation(&self, index: usize) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
+        let _ = index;
+        async { Err(TransportError::Unreachable("this transport carries no attestation".into())) }
+    }
 }
 
 impl<T: EndorserTransport> EndorserTransport for Arc<T> {
@@ -61,6 +67,30 @@ impl<T: EndorserTransport> EndorserTransport for Arc<T> {
     ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send {
         self.as_ref().endorse(index, request)
     }
+
+    fn attestation(&self, index: usize) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
+        self.as_ref().attestation(index)
+    }
+}
+
+/// What the consortium requires of endorsement devices' attestation (SPEC L7, A2).
+#[derive(Clone, Debug)]
+pub struct AttestationRequirement {
+    /// The attestation service's report-signing key.
+    pub issuer: arcanum_crypto::PublicKey,
+    /// Allowed enclave measurements.
+    pub measurements: Vec<Vec<u8>>,
+}
+
+/// A device's verified attestation: the keys its enclave report binds, until when.
+#[derive(Clone, Debug)]
+struct Attested {
+    keys: BTreeSet<arcanum_crypto::PublicKey>,
+    expires_at: u64,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 /// One endorsement device as the management device sees it.
@@ -95,12 +125,15 @@ pub struct Settings {
     pub block_timeout: Duration,
     /// Most transactions waiting to be ordered.
     pub queue_depth: usize,
+    /// When set, endorsements are accepted only from attested enclaves.
+    pub attestation: Option<AttestationRequirement>,
 }
 
 struct EndorserState {
     info: EndorserInfo,
     in_flight: AtomicU64,
     healthy: AtomicBool,
+    attested: Mutex<Option<Attested>>,
 }
 
 /// One request in flight on a device, for as long as it lives.
@@ -162,7 +195,12 @@ impl<T: EndorserTransport> Management<T> {
         let endorsers = settings
             .endorsers
             .iter()
-            .map(|info| EndorserState { info: info.clone(), in_flight: AtomicU64::new(0), healthy: AtomicBool::new(true) })
+            .map(|info| EndorserState {
+                info: info.clone(),
+                in_flight: AtomicU64::new(0),
+                healthy: AtomicBool::new(true),
+                attested: Mutex::new(None),
+            })
             .collect();
         let m = Arc::new(Management {
             ledger,
@@ -286,6 +324,12 @@ impl<T: EndorserTransport> Management<T> {
                 idx = self.fallback(idx, &request.peers);
             }
             let state = &self.endorsers[idx];
+            if let Err(why) = self.ensure_attested(idx).await {
+                failure = format!("{} is not attested: {why}", state.info.name);
+                state.healthy.store(false, Ordering::Relaxed);
+                tracing::warn!(attempt, %failure, "endorsement device refused");
+                continue;
+            }
             let outcome = {
                 // Counted down on drop too: a caller that gives up mid-request must not leave
                 // the device looking busy forever.
@@ -296,7 +340,7 @@ impl<T: EndorserTransport> Management<T> {
                 Err(_) | Ok(Err(TransportError::Timeout)) => format!("{} timed out", state.info.name),
                 Ok(Err(TransportError::Unreachable(why))) => format!("{} unreachable: {why}", state.info.name),
                 Ok(Err(TransportError::Rejected(e))) => return Err(e),
-                Ok(Ok(resp)) => match self.check_response(&request, &tx_id, &resp) {
+                Ok(Ok(resp)) => match self.check_response(idx, &request, &tx_id, &resp) {
                     Ok(()) => {
                         state.healthy.store(true, Ordering::Relaxed);
                         return Ok(resp);
@@ -312,7 +356,7 @@ impl<T: EndorserTransport> Management<T> {
 
     /// A device's answer covers exactly the requested peers, for this transaction, and every
     /// endorsement signature verifies.
-    fn check_response(&self, req: &EndorseRequest, tx_id: &Hash, resp: &EndorseResponse) -> Result<(), String> {
+    fn check_response(&self, idx: usize, req: &EndorseRequest, tx_id: &Hash, resp: &EndorseResponse) -> Result<(), String> {
         if resp.response.tx_id != *tx_id {
             return Err("response is for another transaction".into());
         }
@@ -321,8 +365,43 @@ impl<T: EndorserTransport> Management<T> {
         if got != want || got.len() != resp.endorsements.len() {
             return Err("endorsements do not match the requested peers".into());
         }
+        if self.settings.attestation.is_some() {
+            let attested = self.endorsers[idx].attested.lock();
+            let keys = attested.as_ref().map(|a| &a.keys);
+            for e in &resp.endorsements {
+                let key = self.ledger.config().member(&e.endorser).map(|m| &m.public_key);
+                if !key.is_some_and(|k| keys.is_some_and(|ks| ks.contains(k))) {
+                    return Err(format!("peer {} is not hosted by an attested enclave", e.endorser));
+                }
+            }
+        }
         let etx = EndorsedTx { tx: req.tx.clone(), response: resp.response.clone(), endorsements: resp.endorsements.clone() };
         verify_endorsements(self.ledger.config(), &etx).map(|_| ()).map_err(|e| e.message)
+    }
+
+    /// Makes sure device `idx` has a valid attestation on record (when the consortium requires
+    /// one): fetches its signed report, checks the issuer, expiry and measurement allow-list, and
+    /// records the keys its enclave report binds.
+    async fn ensure_attested(&self, idx: usize) -> Result<(), String> {
+        let Some(req) = &self.settings.attestation else {
+            return Ok(());
+        };
+        let now = now_unix();
+        if self.endorsers[idx].attested.lock().as_ref().is_some_and(|a| a.expires_at > now) {
+            return Ok(());
+        }
+        let bytes = self.transport.attestation(idx).await.map_err(|e| format!("{e:?}"))?;
+        let signed: arcanum_attestation::SignedReport =
+            arcanum_types::decode(&bytes, 1024 * 1024).map_err(|e| format!("malformed report: {e}"))?;
+        let report = arcanum_attestation::verify_report(&signed, std::slice::from_ref(&req.issuer), now, None)
+            .map_err(|e| format!("{}: {e}", e.code()))?;
+        if !req.measurements.iter().any(|m| *m == report.measurement) {
+            return Err(format!("measurement {} is not on the consortium's allow-list", hex::encode(&report.measurement)));
+        }
+        let attested = Attested { keys: report.bound_keys.iter().cloned().collect(), expires_at: report.expires_at };
+        tracing::info!(device = %self.endorsers[idx].info.name, expires_at = attested.expires_at, "endorsement enclave attested");
+        *self.endorsers[idx].attested.lock() = Some(attested);
+        Ok(())
     }
 
     /// Verifies an endorsed transaction (from this device or a client) and queues it for ordering.

@@ -6,11 +6,13 @@ use std::time::Duration;
 use arcanum_api::routes;
 use arcanum_endorser::{EndorseRequest, Endorser};
 use axum::Router;
-use axum::extract::State;
-use axum::response::Response;
-use axum::routing::post;
+use arcanum_types::{ApiError, ErrorCode};
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 
 use crate::http::{Borsh, HttpResult, blocking, borsh_response};
+use crate::enclave_setup::EnclaveDevice;
 use crate::replica::Replica;
 
 /// Longest wait for the replica to reach a request's `min_height`.
@@ -20,12 +22,45 @@ const REPLICA_WAIT: Duration = Duration::from_secs(2);
 struct EndorserState {
     endorser: Arc<Endorser>,
     replica: Arc<Replica>,
+    device: Arc<EnclaveDevice>,
 }
 
-pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>) -> Router {
+pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>, device: Arc<EnclaveDevice>) -> Router {
     Router::new()
         .route(routes::ENDORSE, post(endorse))
-        .with_state(EndorserState { endorser, replica })
+        .route(routes::ATTESTATION, get(attestation))
+        .with_state(EndorserState { endorser, replica, device })
+}
+
+#[derive(serde::Deserialize)]
+struct Format {
+    format: Option<String>,
+}
+
+/// The device's current signed attestation report: borsh, or a JSON summary with `?format=json`.
+async fn attestation(State(s): State<EndorserState>, Query(f): Query<Format>) -> HttpResult<Response> {
+    let bytes = s.device.report.read().clone().ok_or_else(|| {
+        ApiError::new(ErrorCode::NotFound, "no attestation report yet (is the attestation service up?)")
+    })?;
+    if f.format.as_deref() != Some("json") {
+        return Ok(crate::http::octets(bytes));
+    }
+    let signed: arcanum_attestation::SignedReport = arcanum_types::decode(&bytes, 1024 * 1024)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let r = &signed.report;
+    Ok(axum::Json(serde_json::json!({
+        "subject": r.subject,
+        "platform": r.platform.as_str(),
+        "measurement": hex::encode(&r.measurement),
+        "tcb_status": r.tcb_status,
+        "is_secure": r.is_secure,
+        "debug": r.debug,
+        "bound_keys": r.bound_keys.len(),
+        "issued_at": r.issued_at,
+        "expires_at": r.expires_at,
+        "issuer": hex::encode(&signed.issuer.bytes),
+    }))
+    .into_response())
 }
 
 async fn endorse(State(s): State<EndorserState>, Borsh(req): Borsh<EndorseRequest>) -> HttpResult<Response> {

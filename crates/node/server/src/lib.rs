@@ -11,6 +11,8 @@
 //!   limit that answers `BUSY` instead of queueing without bound.
 //! - Only this crate names the storage backend ([`arcanum_storage::RedbStore`]).
 
+mod attestation_node;
+mod enclave_setup;
 mod endorser_node;
 mod http;
 mod management_node;
@@ -124,6 +126,21 @@ fn management_settings(consortium: &Consortium) -> Settings {
         max_block_bytes: b.max_bytes as usize,
         block_timeout: Duration::from_millis(b.timeout_ms),
         queue_depth: 20_000,
+        attestation: consortium.attestation().map(|a| arcanum_management::AttestationRequirement {
+            issuer: a.member.public_key.clone(),
+            measurements: a.settings.endorser_measurements.iter().filter_map(|m| hex::decode(m).ok()).collect(),
+        }),
+    }
+}
+
+/// The consortium's attestation policy, for the attestation service.
+fn attestation_policy(a: &arcanum_msp::AttestationService) -> arcanum_attestation::AttestationPolicy {
+    arcanum_attestation::AttestationPolicy {
+        allowed_measurements: a.settings.endorser_measurements.clone(),
+        min_tcb_status: a.settings.min_tcb_status.clone(),
+        allow_debug: a.settings.allow_debug,
+        allow_simulation: a.settings.allow_simulation,
+        expected_product: None,
     }
 }
 
@@ -144,7 +161,7 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
     // Peers verify every signature; inside the management network the block signature vouches
     // for signatures that were verified before ordering.
     let trust = match config.role {
-        NodeRole::Peer => SignatureTrust::VerifyAll,
+        NodeRole::Peer | NodeRole::Attestation => SignatureTrust::VerifyAll,
         NodeRole::Management | NodeRole::Endorser => SignatureTrust::TrustOrderer,
     };
     let ledger = Arc::new(Ledger::with_trust(Arc::new(store), chain, trust));
@@ -182,16 +199,22 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
             management_node::router(mgmt, transport)
         }
         NodeRole::Endorser => {
-            let passphrase = config.passphrase()?;
-            let hosted = config.load_hosted_keys(&consortium, &passphrase)?;
-            let keys = hosted
-                .into_iter()
-                .filter_map(|(name, key)| consortium.peer_by_name(&name).map(|p| (p.id, key)))
-                .collect();
-            let endorser = Arc::new(Endorser::new(ledger.clone(), keys).map_err(|e| anyhow::anyhow!("{e}"))?);
+            let (c, cfg) = (consortium.clone(), config.clone());
+            let device = tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c)).await??;
+            let endorser = Arc::new(Endorser::new(ledger.clone(), device.signer.clone()));
+            if let Some(a) = consortium.attestation() {
+                let url = a.member.url.clone().unwrap_or_default();
+                tokio::spawn(enclave_setup::keep_attested(device.signer.clone(), device.report.clone(), config.name.clone(), url, http.clone()));
+            }
             let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
             tokio::spawn(replica.clone().keep_caught_up(http.clone(), mgmt_url.clone(), Duration::from_secs(5)));
-            endorser_node::router(endorser, replica.clone()).merge(replica::router(replica))
+            endorser_node::router(endorser, replica.clone(), Arc::new(device)).merge(replica::router(replica))
+        }
+        NodeRole::Attestation => {
+            let a = consortium.attestation().context("the consortium has no [attestation] section")?;
+            let key = config.load_own_key(&consortium, &config.passphrase()?)?;
+            let service = attestation_node::AttestationService::new(key, attestation_policy(a), a.settings.report_ttl_secs);
+            attestation_node::router(Arc::new(service))
         }
         NodeRole::Peer => {
             let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;

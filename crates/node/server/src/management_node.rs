@@ -66,6 +66,19 @@ impl EndorserTransport for HttpTransport {
         let bytes = self.post(url, arcanum_types::encode(request), limits::MAX_ENDORSED_TX_BYTES).await?;
         decode(&bytes, limits::MAX_ENDORSED_TX_BYTES).map_err(|e| TransportError::Unreachable(e.to_string()))
     }
+
+    async fn attestation(&self, index: usize) -> Result<Vec<u8>, TransportError> {
+        let url = format!("{}{}", self.urls[index], routes::ATTESTATION);
+        let resp = self.http.get(url).send().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(TransportError::Unreachable(format!("attestation answered {}", resp.status())));
+        }
+        let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        if bytes.len() > 1024 * 1024 {
+            return Err(TransportError::Unreachable("oversized attestation report".into()));
+        }
+        Ok(bytes.to_vec())
+    }
 }
 
 type Mgmt = Arc<Management<Arc<HttpTransport>>>;

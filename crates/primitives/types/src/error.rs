@@ -75,6 +75,9 @@ error_codes! {
     BlockHeightGap = 53, "BLOCK_HEIGHT_GAP", 409, "The block is ahead of the local chain; catch up first.";
     BlockConflict = 54, "BLOCK_CONFLICT", 409, "A different block is already committed at that height.";
     KeyFile = 60, "KEY_FILE", 500, "A key file cannot be read or decrypted.";
+    EvidenceInvalid = 70, "EVIDENCE_INVALID", 422, "TEE evidence does not verify; the message starts with the precise attestation code.";
+    AttestationPolicy = 71, "ATTESTATION_POLICY", 403, "Verified evidence breaks the attestation policy (measurement, TCB, debug, simulation).";
+    ReportInvalid = 72, "REPORT_INVALID", 403, "A remote attestation report is expired, foreign, tampered or for other keys.";
 }
 
 /// The API's error body: `{"code": "...", "message": "..."}`.

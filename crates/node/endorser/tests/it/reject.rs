@@ -283,15 +283,15 @@ fn unhosted_peer_is_unavailable_and_nothing_is_signed() {
 fn hosted_keys_must_belong_to_consortium_peers() {
     let net = Net::new();
     let ledger = net.ledger();
-    let unknown = Endorser::new(
+    let unknown = Endorser::in_process(
         ledger.clone(),
         vec![(other_id("ghost"), SigningKey::from_ed25519_seed(&[99; 32]))],
     );
     assert_eq!(unknown.unwrap_err().code, ErrorCode::UnknownIdentity);
     // A client's key is not a peer's.
-    let client = Endorser::new(ledger.clone(), vec![(net.client.id, net.client.key())]);
+    let client = Endorser::in_process(ledger.clone(), vec![(net.client.id, net.client.key())]);
     assert_eq!(client.unwrap_err().code, ErrorCode::UnknownIdentity);
     // Peer 0's id with peer 1's key.
-    let mismatched = Endorser::new(ledger, vec![(net.peers[0].id, net.peers[1].key())]);
+    let mismatched = Endorser::in_process(ledger, vec![(net.peers[0].id, net.peers[1].key())]);
     assert_eq!(mismatched.unwrap_err().code, ErrorCode::KeyFile);
 }

@@ -121,7 +121,7 @@ impl Net {
 
     /// An endorsement device over its own replica, hosting the keys of `peers` (indices).
     pub fn endorser(&self, peers: &[usize]) -> Endorser {
-        Endorser::new(
+        Endorser::in_process(
             self.ledger(),
             peers
                 .iter()

@@ -180,6 +180,7 @@ pub fn settings(layout: &[Vec<IdentityId>], mode: KeyMode, selection: Selection)
         max_block_bytes: limits::MAX_BLOCK_BYTES,
         block_timeout: Duration::from_millis(5),
         queue_depth: 64,
+        attestation: None,
     }
 }
 
@@ -199,7 +200,7 @@ impl Cluster {
             .iter()
             .map(|peers| Device {
                 endorser: Arc::new(
-                    Endorser::new(
+                    Endorser::in_process(
                         net.ledger(),
                         peers
                             .iter()

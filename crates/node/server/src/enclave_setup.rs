@@ -1,0 +1,162 @@
+//! Starting an endorsement device's enclave (SPEC L7): launch the confined `arcanum-enclave`
+//! process, initialise it with its sealed key set, import hosted keys it does not hold yet (first
+//! run), and keep a fresh remote attestation report from the attestation service.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use arcanum_api::{AttestRequest, routes};
+use arcanum_enclave_host::{EnclaveProcess, EnclaveSigner};
+use arcanum_enclave_protocol::{EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret};
+use arcanum_msp::{Consortium, NodeConfig};
+use arcanum_types::{IdentityId, decode};
+use parking_lot::RwLock;
+
+/// File (in the data dir) of the sealed hosted key set.
+const SEALED_KEYS: &str = "hosted-keys.sealed";
+/// File (in the data dir) of the simulated platform's fuse secret.
+const SIM_FUSE: &str = "sim-fuse.key";
+
+/// A running enclave and what the host knows about it.
+pub struct EnclaveDevice {
+    pub process: EnclaveProcess,
+    pub signer: Arc<EnclaveSigner>,
+    pub measurement: Vec<u8>,
+    pub is_secure: bool,
+    /// The latest signed attestation report (borsh), once issued.
+    pub report: Arc<RwLock<Option<Vec<u8>>>>,
+}
+
+fn enclave_binary(config: &NodeConfig) -> anyhow::Result<PathBuf> {
+    if let Some(p) = &config.enclave_binary {
+        return Ok(p.clone());
+    }
+    let exe = std::env::current_exe().context("locating the running binary")?;
+    let dir = exe.parent().context("the running binary has no directory")?;
+    // Test binaries live one level below the build directory (target/<profile>/deps).
+    let candidates = [dir.join("arcanum-enclave"), dir.join("../arcanum-enclave")];
+    candidates.into_iter().find(|p| p.is_file()).context("arcanum-enclave binary not found beside the running binary")
+}
+
+/// The simulation's fuse secret: created once per device, kept 0600 in the data dir.
+fn sim_fuse(data_dir: &Path) -> anyhow::Result<Secret> {
+    let path = data_dir.join(SIM_FUSE);
+    if let Ok(bytes) = std::fs::read(&path) {
+        if bytes.len() == 32 {
+            return Ok(Secret(bytes));
+        }
+        bail!("{} is corrupt", path.display());
+    }
+    let fuse: [u8; 32] = rand::random();
+    write_private(&path, &fuse)?;
+    Ok(Secret(fuse.to_vec()))
+}
+
+/// Writes a file readable only by its owner, atomically (temp file + rename).
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+fn unexpected(what: &str, r: EnclaveResponse) -> anyhow::Error {
+    anyhow::anyhow!("enclave answered {what} with {r:?}")
+}
+
+/// Launches and initialises the device's enclave.
+pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<EnclaveDevice> {
+    let me = consortium.endorser_by_name(&config.name).context("this endorser is not in the consortium")?;
+    let binary = enclave_binary(config)?;
+    let (process, client) = EnclaveProcess::launch(&binary).with_context(|| format!("launching {}", binary.display()))?;
+    let signer = Arc::new(EnclaveSigner::new(client, Vec::new()));
+    let call = |r: &HostRequest| signer.call(r).map_err(|e| anyhow::anyhow!("{e}"));
+
+    let (measurement, is_secure) = match call(&HostRequest::Hello { version: PROTOCOL_VERSION })? {
+        EnclaveResponse::Hello { measurement, is_secure, .. } => (measurement, is_secure),
+        other => return Err(unexpected("Hello", other)),
+    };
+    tracing::info!(measurement = %hex::encode(&measurement), is_secure, "enclave started");
+
+    let peers: Vec<HostedPeer> = me
+        .hosts
+        .iter()
+        .filter_map(|name| consortium.peer_by_name(name))
+        .map(|p| HostedPeer { peer: p.id, public_key: p.public_key.clone() })
+        .collect();
+    let sealed = std::fs::read(config.data_dir.join(SEALED_KEYS)).ok();
+    let platform_secret = if is_secure { None } else { Some(sim_fuse(&config.data_dir)?) };
+    let mut hosted: Vec<IdentityId> = match call(&HostRequest::Init { platform_secret, sealed_keys: sealed, peers: peers.clone() })? {
+        EnclaveResponse::Ready { hosted, .. } => hosted.into_iter().map(|h| h.peer).collect(),
+        other => return Err(unexpected("Init", other)),
+    };
+
+    // First run: hand each hosted key file to the enclave, which decrypts and seals it.
+    let missing: Vec<&str> = me
+        .hosts
+        .iter()
+        .filter(|name| consortium.peer_by_name(name).is_some_and(|p| !hosted.contains(&p.id)))
+        .map(String::as_str)
+        .collect();
+    if !missing.is_empty() {
+        let dir = config.hosted_keys_dir.as_ref().context("hosted_keys_dir is not set")?;
+        let passphrase = config.passphrase()?;
+        for name in missing {
+            let peer = consortium.peer_by_name(name).context("hosted peer vanished")?;
+            let key_file = std::fs::read(dir.join(format!("{name}.key"))).with_context(|| format!("reading the key file of {name}"))?;
+            let request = HostRequest::ImportKey { peer: peer.id, key_file, passphrase: Secret(passphrase.as_bytes().to_vec()) };
+            match call(&request)? {
+                EnclaveResponse::Sealed { blob, hosted: now } => {
+                    write_private(&config.data_dir.join(SEALED_KEYS), &blob)?;
+                    hosted = now.into_iter().map(|h| h.peer).collect();
+                }
+                other => return Err(unexpected("ImportKey", other)),
+            }
+        }
+        tracing::info!(count = hosted.len(), "hosted keys imported into the enclave and sealed");
+    }
+    signer.set_hosted(hosted);
+    Ok(EnclaveDevice { process, signer, measurement, is_secure, report: Arc::new(RwLock::new(None)) })
+}
+
+/// Keeps a fresh attestation report: evidence from the enclave, a report from the service,
+/// renewed at half its lifetime (retried every second while the service is unreachable).
+pub async fn keep_attested(signer: Arc<EnclaveSigner>, report: Arc<RwLock<Option<Vec<u8>>>>, subject: String, service_url: String, http: reqwest::Client) {
+    loop {
+        let wait = match attest_once(&signer, &subject, &service_url, &http).await {
+            Ok((bytes, ttl)) => {
+                *report.write() = Some(bytes);
+                Duration::from_secs((ttl / 2).max(1))
+            }
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "attestation failed; retrying");
+                Duration::from_secs(1)
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn attest_once(signer: &Arc<EnclaveSigner>, subject: &str, url: &str, http: &reqwest::Client) -> anyhow::Result<(Vec<u8>, u64)> {
+    let s = signer.clone();
+    let evidence = tokio::task::spawn_blocking(move || s.call(&HostRequest::Evidence)).await??;
+    let EnclaveResponse::Evidence { evidence, bound_keys } = evidence else {
+        bail!("enclave did not return evidence");
+    };
+    let body = arcanum_types::encode(&AttestRequest { subject: subject.to_owned(), evidence, bound_keys });
+    let resp = http.post(format!("{url}{}", routes::ATTEST)).header("content-type", "application/octet-stream").body(body).send().await?;
+    let status = resp.status();
+    let bytes = resp.bytes().await?;
+    if !status.is_success() {
+        bail!("attestation service refused: {}", String::from_utf8_lossy(&bytes));
+    }
+    let signed: arcanum_attestation::SignedReport = decode(&bytes, 1024 * 1024)?;
+    let ttl = signed.report.expires_at.saturating_sub(signed.report.issued_at);
+    Ok((bytes.to_vec(), ttl))
+}

@@ -1,0 +1,98 @@
+//! Launching the enclave process: the duplex ring (host→enclave, enclave→host, with their
+//! eventfds), handed to a confined `arcanum-enclave` child by fd number.
+
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arcanum_enclave_protocol::MAX_FRAME;
+use arcanum_ring::{Duplex, Reader, RingError, RingOptions, Writer};
+use parking_lot::Mutex;
+
+use crate::{ChannelError, Confinement, EnclaveClient, FrameChannel};
+
+/// Bytes of each ring's data area (frames up to [`MAX_FRAME`] fit).
+pub const RING_CAPACITY: u64 = 8 * 1024 * 1024;
+/// How long a request may wait for its answer.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("ring setup: {0}")]
+    Ring(#[from] RingError),
+    #[error("confinement: {0}")]
+    Confine(#[from] crate::ConfineError),
+    #[error("spawning the enclave: {0}")]
+    Spawn(#[from] std::io::Error),
+}
+
+pub(crate) fn ring_options() -> RingOptions {
+    RingOptions { max_frame: Some(MAX_FRAME as u32), ..RingOptions::default() }
+}
+
+/// The host's ends of the two rings.
+struct RingChannel {
+    to_enclave: Writer,
+    from_enclave: Mutex<Reader>,
+}
+
+fn channel_error(e: RingError) -> ChannelError {
+    match e {
+        RingError::Closed => ChannelError::Closed,
+        RingError::Timeout => ChannelError::Timeout,
+        other => ChannelError::Corrupt(other.to_string()),
+    }
+}
+
+impl FrameChannel for RingChannel {
+    fn send(&self, frame: &[u8]) -> Result<(), ChannelError> {
+        self.to_enclave.send(frame, Some(CALL_TIMEOUT)).map_err(channel_error)
+    }
+
+    fn recv(&self) -> Result<Vec<u8>, ChannelError> {
+        self.from_enclave.lock().recv(None).map_err(channel_error)
+    }
+}
+
+/// A running enclave process; dropping it kills the process.
+#[derive(Debug)]
+pub struct EnclaveProcess {
+    child: Child,
+}
+
+impl EnclaveProcess {
+    /// Starts `binary` confined, connected by the rings; returns the process and its client.
+    pub fn launch(binary: &Path) -> Result<(EnclaveProcess, EnclaveClient), LaunchError> {
+        let (host, enclave) = Duplex::create_with(RING_CAPACITY, &ring_options())?;
+        let fds = enclave.into_fds()?;
+        let mut confinement = Confinement::prepare(binary)?;
+        let mut command = Command::new(binary);
+        command.arg("--ring-fds").arg(fds.encode()).stdin(Stdio::null());
+        // SAFETY: the closure runs in the child between fork and exec; it only makes the
+        // pre-built prctl/landlock/seccomp syscalls — no allocation, no locks.
+        unsafe {
+            command.pre_exec(move || confinement.apply());
+        }
+        fds.set_inheritable()?;
+        let child = command.spawn();
+        // Our copies of the child's ends are closed here, whatever happened.
+        drop(fds);
+        let child = child?;
+        let (to_enclave, from_enclave) = host.split();
+        let channel = Arc::new(RingChannel { to_enclave, from_enclave: Mutex::new(from_enclave) });
+        Ok((EnclaveProcess { child }, EnclaveClient::new(channel, CALL_TIMEOUT)))
+    }
+
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for EnclaveProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
