@@ -32,6 +32,24 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Host↔enclave ring buffers against a Unix socket and memcpy (SPEC §5).
+    Ring {
+        /// Seconds per measured case.
+        #[arg(long, default_value_t = 1.0)]
+        seconds: f64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Median evidence-verification time per quote type, on the shared test evidence.
+    Attest {
+        /// The external test-data directory.
+        #[arg(long, default_value = "../shared/testdata/external")]
+        testdata: std::path::PathBuf,
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Serialize)]
@@ -61,13 +79,33 @@ struct E2eReport {
 }
 
 pub async fn run(cmd: BenchCommand) -> ExitCode {
-    let BenchCommand::E2e { duration, clients, json } = cmd;
-    match e2e(Duration::from_secs(duration), clients.max(1), json).await {
-        Ok(report) => {
-            crate::output::print_json(&report);
-            ExitCode::SUCCESS
+    match cmd {
+        BenchCommand::E2e { duration, clients, json } => match e2e(Duration::from_secs(duration), clients.max(1), json).await {
+            Ok(report) => {
+                crate::output::print_json(&report);
+                ExitCode::SUCCESS
+            }
+            Err(e) => crate::output::finish(Err(e), json),
+        },
+        BenchCommand::Ring { seconds, json } => {
+            let per_case = Duration::from_secs_f64(seconds.clamp(0.05, 60.0));
+            match tokio::task::spawn_blocking(move || arcanum_ring::bench::run(per_case)).await {
+                Ok(report) => {
+                    crate::output::print_json(&report);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => crate::output::finish(Err(anyhow::anyhow!("ring bench failed: {e}")), json),
+            }
         }
-        Err(e) => crate::output::finish(Err(e), json),
+        BenchCommand::Attest { testdata, iterations, json } => {
+            match arcanum_attestation::bench::bench(&testdata, iterations.max(1)) {
+                Ok(report) => {
+                    crate::output::print_json(&report);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => crate::output::finish(Err(anyhow::anyhow!("{}: {e}", e.code())), json),
+            }
+        }
     }
 }
 

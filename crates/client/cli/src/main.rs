@@ -3,6 +3,7 @@
 //! whole networks of separate node processes; every client verb (contract, tx, block) goes through
 //! the Rust SDK. Every command takes `--json`.
 
+mod attest;
 mod bench;
 mod client_cmds;
 mod demo;
@@ -61,6 +62,11 @@ enum Command {
         #[command(subcommand)]
         action: client_cmds::BlockCommand,
     },
+    /// TEE evidence verification.
+    Attest {
+        #[command(subcommand)]
+        action: attest::AttestCommand,
+    },
     /// Benchmarks (load drivers that print JSON with --json).
     Bench {
         #[command(subcommand)]
@@ -89,6 +95,7 @@ fn main() -> ExitCode {
             Command::Contract { action } => client_cmds::contract(action).await,
             Command::Tx { action } => client_cmds::tx(action).await,
             Command::Block { action } => client_cmds::block(action).await,
+            Command::Attest { action } => attest::run(action),
             Command::Bench { action } => bench::run(action).await,
         }
     })
