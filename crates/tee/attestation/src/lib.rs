@@ -137,6 +137,30 @@ pub fn verify_evidence(evidence: &[u8], inputs: &VerifyInputs, now_unix: u64) ->
     }
 }
 
+/// An **unverified** view of evidence: what it claims, before any signature or collateral check.
+/// For display and triage only; never base a trust decision on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inspection {
+    pub platform: PlatformKind,
+    /// Quote version (DCAP), report version (SNP) or evidence version (simulation).
+    pub version: u32,
+    #[serde(with = "hex_bytes")]
+    pub measurement: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    pub report_data: Vec<u8>,
+    pub debug: bool,
+}
+
+/// Parses evidence (same decoding and bounds as [`verify_evidence`]) without verifying it.
+pub fn inspect_evidence(evidence: &[u8]) -> Result<Inspection, AttestError> {
+    let bytes = encoding::decode_evidence(evidence)?;
+    match encoding::detect(&bytes)? {
+        EvidenceKind::DcapQuote => dcap::inspect(&bytes),
+        EvidenceKind::SnpReport => snp::inspect(&bytes),
+        EvidenceKind::Simulated => sim::inspect(&bytes),
+    }
+}
+
 /// Detects the evidence type without verifying it (after the same decoding as
 /// [`verify_evidence`]).
 pub fn detect_evidence(evidence: &[u8]) -> Result<EvidenceKind, AttestError> {

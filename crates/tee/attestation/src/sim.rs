@@ -21,7 +21,7 @@ use arcanum_crypto::{PublicKey, SigningKey, domain, sha256, tagged_hash, verify_
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::encoding::SIM_MAGIC;
-use crate::{AttestError, PlatformKind, Verdict};
+use crate::{AttestError, Inspection, PlatformKind, Verdict};
 
 /// The only evidence version.
 pub const SIM_EVIDENCE_VERSION: u8 = 1;
@@ -136,6 +136,18 @@ impl SimEvidence {
         sig.copy_from_slice(&bytes[SIM_MAGIC.len() + BODY_LEN..]);
         Ok((ev, sig))
     }
+}
+
+/// Parses simulation evidence without verifying it.
+pub(crate) fn inspect(bytes: &[u8]) -> Result<Inspection, AttestError> {
+    let (ev, _) = SimEvidence::decode(bytes)?;
+    Ok(Inspection {
+        platform: PlatformKind::Simulated,
+        version: u32::from(ev.version),
+        measurement: ev.measurement.to_vec(),
+        report_data: ev.report_data.to_vec(),
+        debug: ev.debug,
+    })
 }
 
 /// Verifies simulation evidence against `vendor` (raw 32-byte Ed25519 key; `None` = default).

@@ -2,8 +2,9 @@
 //!
 //! Steps, in order (each failure has its own [`AttestError`] variant):
 //! 1. parse the quote ([`quote::parse`]) and the collateral;
-//! 2. collateral times: CRL nextUpdate (`CRL_EXPIRED`), TCB info and QE identity issue/next
-//!    update (`COLLATERAL_NOT_YET_VALID` / `COLLATERAL_EXPIRED`), CRL thisUpdate;
+//! 2. collateral times: root CRL nextUpdate (`CRL_EXPIRED`), TCB info and QE identity
+//!    issue/next update (`COLLATERAL_NOT_YET_VALID` / `COLLATERAL_EXPIRED`), PCK CRL nextUpdate,
+//!    CRL thisUpdate (`COLLATERAL_NOT_YET_VALID`);
 //! 3. TCB-info and QE-identity signing chains to the trust anchor, root CRL signed by the
 //!    anchor, certificate validity and revocation, then the collateral signatures;
 //! 4. PCK chain (from the quote, the collateral or `VerifyInputs::chain`) to the anchor; PCK CRL
@@ -34,13 +35,29 @@ use sha2::{Digest, Sha256};
 use x509_parser::certificate::X509Certificate;
 
 use crate::x509::{self as cx, parse_cert};
-use crate::{AttestError, PlatformKind, Verdict, VerifyInputs};
+use crate::{AttestError, Inspection, PlatformKind, Verdict, VerifyInputs};
 use collateral::{Collateral, TcbInfo, TcbStatus};
 use quote::{Body, EnclaveReport, Quote, TdReport};
 
 /// Intel SGX Root CA (production), DER. SHA-256
 /// `44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3`.
 pub const INTEL_SGX_ROOT_CA_DER: &[u8] = include_bytes!("intel_sgx_root_ca.der");
+
+/// Parses a quote without verifying it.
+pub(crate) fn inspect(evidence: &[u8]) -> Result<Inspection, AttestError> {
+    let q = quote::parse(evidence)?;
+    let (platform, measurement, report_data, debug) = match &q.body {
+        Body::Sgx(r) => (PlatformKind::Sgx, r.mr_enclave.to_vec(), r.report_data, r.attributes[0] & 0x02 != 0),
+        Body::Td(td) => (PlatformKind::Tdx, td.mr_td.to_vec(), td.report_data, td.td_attributes[0] & 0x01 != 0),
+    };
+    Ok(Inspection {
+        platform,
+        version: u32::from(q.version),
+        measurement,
+        report_data: report_data.to_vec(),
+        debug,
+    })
+}
 
 /// Verifies a DCAP quote; `evidence` is the decoded quote.
 pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result<Verdict, AttestError> {
@@ -263,11 +280,10 @@ fn check_collateral_times(
     let now_i = i64::try_from(now).unwrap_or(i64::MAX);
     let root_w = cx::crl_window(root_crl, "root CA CRL")?;
     let pck_w = cx::crl_window(pck_crl, "PCK CRL")?;
+    // This order (root CRL, TCB info, QE identity, PCK CRL) reproduces the verdicts recorded in
+    // `sgx_tdx_dcap/README.md`, where several items are out of date at once.
     if now_i > root_w.1 {
         return Err(AttestError::CrlExpired { what: "root CA CRL" });
-    }
-    if now_i > pck_w.1 {
-        return Err(AttestError::CrlExpired { what: "PCK CRL" });
     }
     let t = &coll.tcb_info;
     if now < t.issue_date {
@@ -282,6 +298,9 @@ fn check_collateral_times(
     }
     if now > qe.next_update {
         return Err(AttestError::CollateralExpired { what: "QE identity" });
+    }
+    if now_i > pck_w.1 {
+        return Err(AttestError::CrlExpired { what: "PCK CRL" });
     }
     if now_i < root_w.0 {
         return Err(AttestError::CollateralNotYetValid { what: "root CA CRL" });

@@ -23,7 +23,7 @@ use x509_parser::certificate::X509Certificate;
 use crate::der::{self, TAG_INTEGER, TAG_OCTET_STRING};
 use crate::encoding::SNP_REPORT_LEN;
 use crate::x509::{self as cx, parse_cert};
-use crate::{AttestError, PlatformKind, Verdict, VerifyInputs};
+use crate::{AttestError, Inspection, PlatformKind, Verdict, VerifyInputs};
 
 /// AMD root keys (ARK) shipped with the crate, PEM, per product.
 pub const BUILTIN_ARKS: &[(&str, &str)] = &[
@@ -199,17 +199,64 @@ fn find_builtin(list: &[(&str, &'static str)], product: &str) -> Option<&'static
     list.iter().find(|(p, _)| *p == product).map(|(_, pem)| *pem)
 }
 
-/// Verifies an SNP report; `evidence` is the decoded report.
-pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result<Verdict, AttestError> {
-    let report = parse(evidence)?;
-    let vcek_bytes = inputs.vcek.as_deref().ok_or(AttestError::MissingCollateral { what: "VCEK" })?;
-    let vcek_der = cx::der_or_pem_cert(vcek_bytes, "VCEK")?;
-    let vcek = parse_cert(&vcek_der, "VCEK")?;
+/// Parses a report without verifying it.
+pub(crate) fn inspect(evidence: &[u8]) -> Result<Inspection, AttestError> {
+    let r = parse(evidence)?;
+    Ok(Inspection {
+        platform: PlatformKind::SevSnp,
+        version: r.version,
+        measurement: r.measurement.to_vec(),
+        report_data: r.report_data.to_vec(),
+        debug: r.policy & DEBUG_POLICY_BIT != 0,
+    })
+}
+
+/// SNP guest policy bit 19: debugging allowed.
+const DEBUG_POLICY_BIT: u64 = 1 << 19;
+
+/// A VCEK whose chain verified, with what its extensions say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VcekSummary {
+    /// KDS product name, e.g. `Milan-B0`.
+    pub product_name: String,
+    /// Certificate serial number, hex (AMD KDS VCEKs have serial 0).
+    pub serial_hex: String,
+    pub bl_spl: u8,
+    pub tee_spl: u8,
+    pub snp_spl: u8,
+    pub ucode_spl: u8,
+    /// Turin and later.
+    pub fmc_spl: Option<u8>,
+    /// Chip id (64 bytes; 8 bytes for Turin).
+    pub hwid: Vec<u8>,
+}
+
+/// Verifies a VCEK (DER or PEM) up to a trusted ARK at `now`: see the module documentation for
+/// where the ASK/ARK and the trust anchor come from.
+pub fn verify_vcek_chain(
+    vcek: &[u8],
+    chain: Option<&[u8]>,
+    root: Option<&[u8]>,
+    now: u64,
+) -> Result<VcekSummary, AttestError> {
+    let vcek_der = cx::der_or_pem_cert(vcek, "VCEK")?;
+    let (summary, _) = verify_vcek_chain_der(&vcek_der, chain, root, now)?;
+    Ok(summary)
+}
+
+/// As [`verify_vcek_chain`], also returning the VCEK's public key (SEC1 point).
+fn verify_vcek_chain_der(
+    vcek_der: &[u8],
+    chain: Option<&[u8]>,
+    root: Option<&[u8]>,
+    now: u64,
+) -> Result<(VcekSummary, Vec<u8>), AttestError> {
+    let vcek = parse_cert(vcek_der, "VCEK")?;
     let info = vcek_info(&vcek)?;
-    let (product, stepping) = split_product(&info.product_name);
+    let (product, _) = split_product(&info.product_name);
 
     // ASK and ARK.
-    let chain_der: Vec<Vec<u8>> = match &inputs.chain {
+    let chain_der: Vec<Vec<u8>> = match chain {
         Some(pem) => cx::der_or_pem_certs(pem, "ASK/ARK chain")?,
         None => {
             let ask = find_builtin(BUILTIN_ASKS, product);
@@ -234,7 +281,7 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     let ark = parse_cert(&chain_der[1], "ARK")?;
 
     // Trust anchor.
-    let trusted = match &inputs.root {
+    let trusted = match root {
         Some(root) => {
             let root_der = cx::der_or_pem_cert(root, "trust anchor").map_err(|e| AttestError::TrustAnchorInvalid {
                 reason: e.to_string(),
@@ -262,9 +309,32 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     cx::check_validity(&ark, now, "ARK")?;
     cx::check_validity(&ask, now, "ASK")?;
     cx::check_validity(&vcek, now, "VCEK")?;
+    let key = vcek.public_key().subject_public_key.data.to_vec();
+    Ok((
+        VcekSummary {
+            product_name: info.product_name,
+            serial_hex: hex::encode(vcek.raw_serial()),
+            bl_spl: info.bl_spl,
+            tee_spl: info.tee_spl,
+            snp_spl: info.snp_spl,
+            ucode_spl: info.ucode_spl,
+            fmc_spl: info.fmc_spl,
+            hwid: info.hwid,
+        },
+        key,
+    ))
+}
+
+/// Verifies an SNP report; `evidence` is the decoded report.
+pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result<Verdict, AttestError> {
+    let report = parse(evidence)?;
+    let vcek_bytes = inputs.vcek.as_deref().ok_or(AttestError::MissingCollateral { what: "VCEK" })?;
+    let vcek_der = cx::der_or_pem_cert(vcek_bytes, "VCEK")?;
+    let (info, vcek_key) = verify_vcek_chain_der(&vcek_der, inputs.chain.as_deref(), inputs.root.as_deref(), now)?;
+    let (product, stepping) = split_product(&info.product_name);
 
     // Report signature.
-    if !verify_report_signature(evidence, &report, vcek.public_key().subject_public_key.data.as_ref()) {
+    if !verify_report_signature(evidence, &report, &vcek_key) {
         return Err(AttestError::ReportSignatureInvalid { what: "SEV-SNP report" });
     }
 
@@ -296,10 +366,11 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
         });
     }
 
-    let debug = report.policy & (1 << 19) != 0;
+    let debug = report.policy & DEBUG_POLICY_BIT != 0;
     let mut extra = BTreeMap::new();
     extra.insert("product".into(), product.to_string());
     extra.insert("product_name".into(), info.product_name.clone());
+    extra.insert("vcek_serial".into(), info.serial_hex.clone());
     if let Some(st) = stepping {
         extra.insert("stepping".into(), st.to_string());
         if let Some(n) = stepping_number(st) {
