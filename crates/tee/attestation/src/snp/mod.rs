@@ -150,7 +150,15 @@ pub(crate) fn vcek_info(cert: &X509Certificate<'_>) -> Result<VcekInfo, AttestEr
                 let v = der::exactly(ext.value, der::TAG_IA5_STRING).ok_or_else(|| vcek_bad("productName"))?;
                 product = Some(String::from_utf8(v.to_vec()).map_err(|_| vcek_bad("productName"))?);
             }
-            [4] => hwid = Some(der::exactly(ext.value, TAG_OCTET_STRING).ok_or_else(|| vcek_bad("hwID"))?.to_vec()),
+            // AMD KDS puts the raw chip id in the extension (64 bytes; 8 for Turin); accept a
+            // DER OCTET STRING around it too.
+            [4] => {
+                let v = match ext.value.len() {
+                    8 | 64 => ext.value,
+                    _ => der::exactly(ext.value, TAG_OCTET_STRING).ok_or_else(|| vcek_bad("hwID"))?,
+                };
+                hwid = Some(v.to_vec());
+            }
             [3, n @ 1..=9] => {
                 let v = der::exactly(ext.value, TAG_INTEGER)
                     .and_then(der::uint)
