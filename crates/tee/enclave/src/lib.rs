@@ -278,3 +278,6 @@ impl Ready {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
