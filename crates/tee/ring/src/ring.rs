@@ -265,8 +265,8 @@ impl Writer {
         let region = &s.region;
         // Bounded spin: any progress of the reader ends it.
         let seen = region.read_off().load(Ordering::Relaxed);
-        for _ in 0..s.spin {
-            sync::spin_loop();
+        for i in 0..s.spin {
+            sync::spin_loop_or_yield(i);
             if region.read_off().load(Ordering::Relaxed) != seen {
                 return Ok(());
             }
@@ -573,8 +573,8 @@ impl Reader {
     /// Sleeps until the write offset moves, the writer closes, or the deadline passes.
     fn wait_for_data(&mut self, deadline: Option<Instant>) -> Result<(), RingError> {
         let region = &self.region;
-        for _ in 0..self.spin {
-            sync::spin_loop();
+        for i in 0..self.spin {
+            sync::spin_loop_or_yield(i);
             if region.write_off().load(Ordering::Relaxed) != self.read_pos {
                 return Ok(());
             }
@@ -835,3 +835,4 @@ mod tests {
         );
     }
 }
+

@@ -64,10 +64,20 @@ impl<T> Mutex<T> {
     }
 }
 
-/// One iteration of a bounded spin.
-pub(crate) fn spin_loop() {
+/// Iteration `i` of a bounded spin: CPU pauses first; after that, every 8th iteration is a
+/// `sched_yield` so a peer thread sharing this CPU (an oversubscribed machine) gets to run.
+pub(crate) fn spin_loop_or_yield(i: u32) {
     #[cfg(not(loom))]
-    std::hint::spin_loop();
+    {
+        if i >= 64 && i % 8 == 7 {
+            std::thread::yield_now();
+        } else {
+            std::hint::spin_loop();
+        }
+    }
     #[cfg(loom)]
-    loom::thread::yield_now();
+    {
+        let _ = i;
+        loom::thread::yield_now();
+    }
 }
