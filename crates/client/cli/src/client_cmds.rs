@@ -103,6 +103,19 @@ pub enum ContractCommand {
 }
 
 #[derive(Subcommand)]
+pub enum PeerCommand {
+    /// Rotate a peer's hosted endorsement key (SPEC L7): its endorsement enclave generates a new
+    /// key, then an admin of the peer's organisation submits the signed rotation transaction.
+    RotateKey {
+        /// The peer's name, e.g. peer0.org1.
+        #[arg(long)]
+        peer: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+#[derive(Subcommand)]
 pub enum TxCommand {
     /// A transaction's receipt of commit: block, index and validation status.
     Get {
@@ -185,6 +198,39 @@ pub async fn contract(cmd: ContractCommand) -> ExitCode {
         }
     };
     report(&target, result)
+}
+
+pub async fn peer(cmd: PeerCommand) -> ExitCode {
+    let PeerCommand::RotateKey { peer, target } = cmd;
+    let r = async {
+        let layout = arcanum_msp::DevnetLayout::load(&target.devnet)?;
+        let signer = target.signer()?;
+        let endorsers = layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser);
+        Ok(rotate_key(&target.client()?, &signer, endorsers.map(|n| Client::new(n.url.clone())), &peer).await.map(|o| json!(o)))
+    }
+    .await;
+    report(&target, r)
+}
+
+/// Generates the new key in the first endorsement device that hosts `peer`, then submits the
+/// admin's rotation transaction and waits for its commit.
+pub async fn rotate_key(
+    gateway: &Client,
+    admin: &Signer,
+    endorsers: impl IntoIterator<Item = Client>,
+    peer: &str,
+) -> Result<arcanum_api::TxOutcome, arcanum_sdk::SdkError> {
+    let mut last = None;
+    for endorser in endorsers {
+        match endorser.generate_peer_key(peer).await {
+            Ok((peer_id, public_key)) => {
+                let tx = admin.sign(TxAction::RotateKey { peer: peer_id, public_key });
+                return gateway.execute(&tx, true).await;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| arcanum_sdk::SdkError::Protocol("no endorsement devices".into())))
 }
 
 pub async fn tx(cmd: TxCommand) -> ExitCode {

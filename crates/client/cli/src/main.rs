@@ -52,6 +52,11 @@ enum Command {
         #[command(subcommand)]
         action: client_cmds::ContractCommand,
     },
+    /// Peers' hosted keys.
+    Peer {
+        #[command(subcommand)]
+        action: client_cmds::PeerCommand,
+    },
     /// Transactions.
     Tx {
         #[command(subcommand)]
@@ -93,6 +98,7 @@ fn main() -> ExitCode {
             Command::Node { config } => output::finish(network::run_node(&config).await, false),
             Command::Policy { action } => client_cmds::policy(action),
             Command::Contract { action } => client_cmds::contract(action).await,
+            Command::Peer { action } => client_cmds::peer(action).await,
             Command::Tx { action } => client_cmds::tx(action).await,
             Command::Block { action } => client_cmds::block(action).await,
             Command::Attest { action } => attest::run(action),

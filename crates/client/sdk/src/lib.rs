@@ -187,6 +187,17 @@ impl Client {
         Self::json(self.get(&format!("{}?format=json", routes::ATTESTATION)).await?).await
     }
 
+    /// Asks an endorsement device's enclave for a new key for hosted peer `peer` (by name); it
+    /// signs only after a `RotateKey` transaction naming it commits.
+    pub async fn generate_peer_key(&self, peer: &str) -> Result<(IdentityId, arcanum_crypto::PublicKey), SdkError> {
+        let v: serde_json::Value = Self::json(self.post(&format!("{}?peer={peer}", routes::ROTATE_KEY), Vec::new()).await?).await?;
+        let bad = || SdkError::Protocol("malformed rotate-key answer".into());
+        let id = v["peer_id"].as_str().and_then(arcanum_crypto::Hash::from_hex).ok_or_else(bad)?;
+        let key_bytes = v["public_key"].as_str().and_then(|h| hex::decode(h).ok()).ok_or_else(bad)?;
+        let key = decode(&key_bytes, 4096).map_err(|_| bad())?;
+        Ok((IdentityId(id), key))
+    }
+
     /// The attestation service's recent verdicts.
     pub async fn attestation_verdicts(&self) -> Result<Vec<arcanum_api::AttestationVerdict>, SdkError> {
         Self::json(self.get(routes::ATTESTATIONS).await?).await

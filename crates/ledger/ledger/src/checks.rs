@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use arcanum_crypto::domain;
+use arcanum_crypto::{PublicKey, domain};
 use arcanum_policy::Signer;
 use arcanum_types::{ApiError, EndorsedTx, ErrorCode, Role, SignedTx, TxAction, limits};
 
@@ -33,6 +33,11 @@ pub fn check_shape(tx: &SignedTx) -> Result<(), ApiError> {
             }
             if let Err(e) = arcanum_policy::Policy::parse(policy) {
                 return Err(ApiError::new(ErrorCode::PolicyParseError, e.to_string()));
+            }
+        }
+        TxAction::RotateKey { public_key, .. } => {
+            if public_key.bytes.is_empty() || public_key.bytes.len() > 1024 {
+                return bad("malformed public key".into());
             }
         }
     }
@@ -72,12 +77,26 @@ pub(crate) fn check_client_with<'a>(config: &'a ChainConfig, tx: &SignedTx, veri
 /// Every endorsement is by a distinct consortium peer and verifies over the transaction's
 /// endorsement message. Returns the signers for policy evaluation.
 pub fn verify_endorsements(config: &ChainConfig, etx: &EndorsedTx) -> Result<Vec<Signer>, ApiError> {
-    verify_endorsements_with(config, etx, true)
+    verify_endorsements_with(config, etx, true, &|m: &Member| Ok(m.public_key.clone()))
+}
+
+/// [`verify_endorsements`] with each peer's current key from `key_of` (rotations on chain).
+pub fn verify_endorsements_with_keys(
+    config: &ChainConfig,
+    etx: &EndorsedTx,
+    key_of: &dyn Fn(&Member) -> Result<PublicKey, ApiError>,
+) -> Result<Vec<Signer>, ApiError> {
+    verify_endorsements_with(config, etx, true, key_of)
 }
 
 /// [`verify_endorsements`], with the signature checks optional (for ledgers that trust the
 /// orderer); the endorsers must still be distinct consortium peers.
-pub(crate) fn verify_endorsements_with(config: &ChainConfig, etx: &EndorsedTx, verify_signatures: bool) -> Result<Vec<Signer>, ApiError> {
+pub(crate) fn verify_endorsements_with(
+    config: &ChainConfig,
+    etx: &EndorsedTx,
+    verify_signatures: bool,
+    key_of: &dyn Fn(&Member) -> Result<PublicKey, ApiError>,
+) -> Result<Vec<Signer>, ApiError> {
     let bad = |m: String| Err(ApiError::new(ErrorCode::BadEndorsement, m));
     if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
         return bad("too many endorsements".into());
@@ -92,7 +111,7 @@ pub(crate) fn verify_endorsements_with(config: &ChainConfig, etx: &EndorsedTx, v
         if !seen.insert(e.endorser) {
             return bad(format!("peer {} endorsed twice", peer.name));
         }
-        if verify_signatures && peer.public_key.verify(domain::ENDORSEMENT, &msg, &e.signature).is_err() {
+        if verify_signatures && key_of(peer)?.verify(domain::ENDORSEMENT, &msg, &e.signature).is_err() {
             return bad(format!("endorsement by {} does not verify", peer.name));
         }
         signers.push(signer_of(peer));

@@ -49,6 +49,14 @@ pub fn definition_key(contract: &str) -> Vec<u8> {
     k
 }
 
+/// Where a peer's rotated endorsement key lives (absent: the certificate's key).
+pub fn peer_key_key(peer: &arcanum_types::IdentityId) -> Vec<u8> {
+    let mut k = LIFECYCLE_PREFIX.to_vec();
+    k.extend_from_slice(b"peerkey\0");
+    k.extend_from_slice(&peer.0.0);
+    k
+}
+
 /// Where code with this hash lives.
 pub fn code_key(code_hash: &Hash) -> Vec<u8> {
     let mut k = LIFECYCLE_PREFIX.to_vec();

@@ -11,7 +11,7 @@ use arcanum_types::{
 use parking_lot::Mutex;
 
 use crate::checks::{check_client_with, verify_endorsements_with};
-use crate::{ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key};
+use crate::{ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key, peer_key_key};
 
 /// The outcome of committing one block.
 #[derive(Clone, Debug)]
@@ -115,7 +115,7 @@ impl Ledger {
     /// The policy governing a transaction's action, read from `view`.
     pub fn policy_for(&self, view: &dyn StateView, action: &TxAction) -> Result<Arc<Policy>, ApiError> {
         match action {
-            TxAction::Deploy { .. } => Ok(Arc::new(self.config.lifecycle_policy.clone())),
+            TxAction::Deploy { .. } | TxAction::RotateKey { .. } => Ok(Arc::new(self.config.lifecycle_policy.clone())),
             TxAction::Invoke { contract, .. } => {
                 let def = view.contract(contract)?.ok_or_else(|| {
                     ApiError::new(ErrorCode::ContractNotFound, format!("contract {contract:?} is not deployed"))
@@ -125,14 +125,27 @@ impl Ledger {
         }
     }
 
+    /// A peer's current endorsement key in `view`: rotated on chain, or its certificate's.
+    pub fn peer_key(&self, view: &dyn StateView, peer: &crate::Member) -> Result<arcanum_crypto::PublicKey, ApiError> {
+        match view.get(&peer_key_key(&peer.id))? {
+            None => Ok(peer.public_key.clone()),
+            Some(v) => decode(&v.value, 4096).map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
+        }
+    }
+
+    /// A peer's current endorsement key at the tip.
+    pub fn peer_key_at_tip(&self, peer: &crate::Member) -> Result<arcanum_crypto::PublicKey, ApiError> {
+        self.peer_key(&Tip(self.store.as_ref()), peer)
+    }
+
+    /// Verifies an endorsed transaction's endorsements against the peers' keys at the tip.
+    pub fn verify_endorsements_at_tip(&self, etx: &EndorsedTx) -> Result<Vec<arcanum_policy::Signer>, ApiError> {
+        let tip = Tip(self.store.as_ref());
+        verify_endorsements_with(&self.config, etx, true, &|m| self.peer_key(&tip, m))
+    }
+
     /// The policy governing `action` at the current tip.
     pub fn policy_at_tip(&self, action: &TxAction) -> Result<Arc<Policy>, ApiError> {
-        struct Tip<'a>(&'a dyn LedgerStore);
-        impl StateView for Tip<'_> {
-            fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError> {
-                StateReader::get(self.0, key).map_err(storage_error)
-            }
-        }
         self.policy_for(&Tip(self.store.as_ref()), action)
     }
 
@@ -260,7 +273,7 @@ impl Ledger {
         if response.vote != Vote::Approve {
             return Err(ErrorCode::EndorsementRejected);
         }
-        let signers = verify_endorsements_with(&self.config, etx, verify).map_err(code)?;
+        let signers = verify_endorsements_with(&self.config, etx, verify, &|m| self.peer_key(view, m)).map_err(code)?;
         match &etx.tx.payload.action {
             TxAction::Invoke { contract, .. } => {
                 let ns = contract_prefix(contract);
@@ -281,6 +294,15 @@ impl Ledger {
                     return Err(ErrorCode::InvalidTx);
                 }
             }
+            TxAction::RotateKey { peer, public_key } => {
+                let target = self.config.member(peer).filter(|m| m.role == Role::Peer).ok_or(ErrorCode::InvalidTx)?;
+                if creator.role != Role::Admin || creator.msp_id != target.msp_id {
+                    return Err(ErrorCode::NotAdmin);
+                }
+                if response.rwset.writes != rotation_writes(peer, public_key) {
+                    return Err(ErrorCode::InvalidTx);
+                }
+            }
         }
         let policy = self.policy_for(view, &etx.tx.payload.action).map_err(code)?;
         let satisfied = policy.evaluate(&signers, &self.config.orgs).map_err(|_| ErrorCode::PolicyNotSatisfied)?;
@@ -295,6 +317,20 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// The store at its tip.
+struct Tip<'a>(&'a dyn LedgerStore);
+
+impl StateView for Tip<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, ApiError> {
+        StateReader::get(self.0, key).map_err(storage_error)
+    }
+}
+
+/// The write set a key rotation must produce.
+pub fn rotation_writes(peer: &arcanum_types::IdentityId, public_key: &arcanum_crypto::PublicKey) -> Vec<arcanum_types::KvWrite> {
+    vec![arcanum_types::KvWrite { key: peer_key_key(peer), value: Some(encode(public_key)) }]
 }
 
 /// The write set a deploy transaction must produce: its definition and its code.

@@ -40,6 +40,8 @@ pub mod routes {
     pub const ATTEST: &str = "/v1/attest";
     /// Attestation service: JSON list of recent verdicts.
     pub const ATTESTATIONS: &str = "/v1/attestations";
+    /// Endorsement devices: `POST ?peer=NAME` generates a new key for a hosted peer in the enclave.
+    pub const ROTATE_KEY: &str = "/v1/rotate-key";
     /// Endorsement devices: their current borsh `SignedReport` (`?format=json` for display).
     pub const ATTESTATION: &str = "/v1/attestation";
     /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`

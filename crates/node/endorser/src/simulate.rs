@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use arcanum_crypto::Hash;
-use arcanum_ledger::{Ledger, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes};
+use arcanum_ledger::{Ledger, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes, peer_key_key, rotation_writes};
 use arcanum_storage::StateReader;
 use arcanum_types::{
     ApiError, ErrorCode, Event, KvRead, KvWrite, ProposalResponse, RwSet, SignedTx, TxAction, Version, Vote, limits,
@@ -77,6 +77,20 @@ pub(crate) fn run(
             }
             contracts.compile(wasm)?;
             let rwset = RwSet { reads: vec![KvRead { key: def_key, version: None }], writes: deploy_writes(contract, wasm, policy) };
+            (rwset, Vec::new(), Vec::new())
+        }
+        TxAction::RotateKey { peer, public_key } => {
+            let target = ledger
+                .config()
+                .member(peer)
+                .filter(|m| m.role == arcanum_types::Role::Peer)
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidTx, format!("{peer} is not a consortium peer")))?;
+            if creator.role != arcanum_types::Role::Admin || creator.msp_id != target.msp_id {
+                return Err(ApiError::new(ErrorCode::NotAdmin, "rotating a peer's key needs an admin of its organisation"));
+            }
+            let key = peer_key_key(peer);
+            let current = StateView::get(view, &key)?.map(|v| v.version);
+            let rwset = RwSet { reads: vec![KvRead { key, version: current }], writes: rotation_writes(peer, public_key) };
             (rwset, Vec::new(), Vec::new())
         }
         TxAction::Invoke { contract, function, args } => {

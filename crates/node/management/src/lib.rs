@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use arcanum_crypto::{Hash, SigningKey};
 use arcanum_endorser::{EndorseRequest, EndorseResponse};
-use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers, verify_endorsements};
+use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers};
 use arcanum_types::{ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, encode, limits};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -369,14 +369,17 @@ impl<T: EndorserTransport> Management<T> {
             let attested = self.endorsers[idx].attested.lock();
             let keys = attested.as_ref().map(|a| &a.keys);
             for e in &resp.endorsements {
-                let key = self.ledger.config().member(&e.endorser).map(|m| &m.public_key);
-                if !key.is_some_and(|k| keys.is_some_and(|ks| ks.contains(k))) {
+                let key = self.ledger.config().member(&e.endorser).and_then(|m| self.ledger.peer_key_at_tip(m).ok());
+                if !key.is_some_and(|k| keys.is_some_and(|ks| ks.contains(&k))) {
+                    drop(attested);
+                    // A rotated key is bound only by a newer report: fetch it next time.
+                    *self.endorsers[idx].attested.lock() = None;
                     return Err(format!("peer {} is not hosted by an attested enclave", e.endorser));
                 }
             }
         }
         let etx = EndorsedTx { tx: req.tx.clone(), response: resp.response.clone(), endorsements: resp.endorsements.clone() };
-        verify_endorsements(self.ledger.config(), &etx).map(|_| ()).map_err(|e| e.message)
+        self.ledger.verify_endorsements_at_tip(&etx).map(|_| ()).map_err(|e| e.message)
     }
 
     /// Makes sure device `idx` has a valid attestation on record (when the consortium requires
@@ -415,7 +418,7 @@ impl<T: EndorserTransport> Management<T> {
         if etx.response.vote != Vote::Approve {
             return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
         }
-        let signers = verify_endorsements(self.ledger.config(), &etx)?;
+        let signers = self.ledger.verify_endorsements_at_tip(&etx)?;
         let policy = self.ledger.policy_at_tip(&etx.tx.payload.action)?;
         if !policy.evaluate(&signers, &self.ledger.config().orgs).unwrap_or(false) {
             return Err(ApiError::new(ErrorCode::PolicyNotSatisfied, "endorsements do not satisfy the contract's policy"));

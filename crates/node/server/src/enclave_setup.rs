@@ -27,6 +27,55 @@ pub struct EnclaveDevice {
     pub is_secure: bool,
     /// The latest signed attestation report (borsh), once issued.
     pub report: Arc<RwLock<Option<Vec<u8>>>>,
+    /// Wakes the attestation loop early (after a key change).
+    pub reattest: Arc<tokio::sync::Notify>,
+    /// The keys the enclave signs with, by peer.
+    pub hosted: RwLock<Vec<HostedPeer>>,
+    data_dir: PathBuf,
+}
+
+impl EnclaveDevice {
+    fn set_hosted(&self, hosted: Vec<HostedPeer>) {
+        self.signer.set_hosted(hosted.iter().map(|h| h.peer).collect());
+        *self.hosted.write() = hosted;
+    }
+
+    /// Has the enclave generate a new key for `peer` (pending until a rotation commits).
+    pub fn generate_key(&self, peer: IdentityId, algorithm: arcanum_crypto::Algorithm) -> Result<arcanum_crypto::PublicKey, arcanum_types::ApiError> {
+        match self.signer.call(&HostRequest::GenerateKey { peer, algorithm })? {
+            EnclaveResponse::PendingKey { public_key, blob, .. } => {
+                write_private(&self.data_dir.join(SEALED_KEYS), &blob)
+                    .map_err(|e| arcanum_types::ApiError::new(arcanum_types::ErrorCode::Internal, e.to_string()))?;
+                Ok(public_key)
+            }
+            other => Err(arcanum_types::ApiError::new(arcanum_types::ErrorCode::Internal, format!("unexpected enclave answer {other:?}"))),
+        }
+    }
+
+    /// After each block: a hosted peer whose key was rotated on chain switches to its pending
+    /// key in the enclave, and the device is attested again with the new key bound.
+    pub fn follow_rotations(&self, ledger: &arcanum_ledger::Ledger) {
+        let hosted = self.hosted.read().clone();
+        for h in hosted {
+            let Some(member) = ledger.config().member(&h.peer) else { continue };
+            let Ok(current) = ledger.peer_key_at_tip(member) else { continue };
+            if current == h.public_key {
+                continue;
+            }
+            match self.signer.call(&HostRequest::ActivateKey { peer: h.peer, public_key: current }) {
+                Ok(EnclaveResponse::Sealed { blob, hosted }) => {
+                    if let Err(e) = write_private(&self.data_dir.join(SEALED_KEYS), &blob) {
+                        tracing::error!(error = %e, "cannot persist the sealed key set");
+                    }
+                    tracing::info!(peer = %member.name, "rotated endorsement key activated in the enclave");
+                    self.set_hosted(hosted);
+                    self.reattest.notify_one();
+                }
+                Ok(other) => tracing::error!(answer = ?other, "unexpected enclave answer"),
+                Err(e) => tracing::warn!(peer = %member.name, error = %e, "rotated key is not pending in this enclave"),
+            }
+        }
+    }
 }
 
 fn enclave_binary(config: &NodeConfig) -> anyhow::Result<PathBuf> {
@@ -92,8 +141,8 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
         .collect();
     let sealed = std::fs::read(config.data_dir.join(SEALED_KEYS)).ok();
     let platform_secret = if is_secure { None } else { Some(sim_fuse(&config.data_dir)?) };
-    let mut hosted: Vec<IdentityId> = match call(&HostRequest::Init { platform_secret, sealed_keys: sealed, peers: peers.clone() })? {
-        EnclaveResponse::Ready { hosted, .. } => hosted.into_iter().map(|h| h.peer).collect(),
+    let mut hosted: Vec<HostedPeer> = match call(&HostRequest::Init { platform_secret, sealed_keys: sealed, peers: peers.clone() })? {
+        EnclaveResponse::Ready { hosted, .. } => hosted,
         other => return Err(unexpected("Init", other)),
     };
 
@@ -101,7 +150,7 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
     let missing: Vec<&str> = me
         .hosts
         .iter()
-        .filter(|name| consortium.peer_by_name(name).is_some_and(|p| !hosted.contains(&p.id)))
+        .filter(|name| consortium.peer_by_name(name).is_some_and(|p| !hosted.iter().any(|h| h.peer == p.id)))
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
@@ -114,24 +163,34 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
             match call(&request)? {
                 EnclaveResponse::Sealed { blob, hosted: now } => {
                     write_private(&config.data_dir.join(SEALED_KEYS), &blob)?;
-                    hosted = now.into_iter().map(|h| h.peer).collect();
+                    hosted = now;
                 }
                 other => return Err(unexpected("ImportKey", other)),
             }
         }
         tracing::info!(count = hosted.len(), "hosted keys imported into the enclave and sealed");
     }
-    signer.set_hosted(hosted);
-    Ok(EnclaveDevice { process, signer, measurement, is_secure, report: Arc::new(RwLock::new(None)) })
+    let device = EnclaveDevice {
+        process,
+        signer,
+        measurement,
+        is_secure,
+        report: Arc::new(RwLock::new(None)),
+        reattest: Arc::new(tokio::sync::Notify::new()),
+        hosted: RwLock::new(Vec::new()),
+        data_dir: config.data_dir.clone(),
+    };
+    device.set_hosted(hosted);
+    Ok(device)
 }
 
 /// Keeps a fresh attestation report: evidence from the enclave, a report from the service,
 /// renewed at half its lifetime (retried every second while the service is unreachable).
-pub async fn keep_attested(signer: Arc<EnclaveSigner>, report: Arc<RwLock<Option<Vec<u8>>>>, subject: String, service_url: String, http: reqwest::Client) {
+pub async fn keep_attested(device: Arc<EnclaveDevice>, subject: String, service_url: String, http: reqwest::Client) {
     loop {
-        let wait = match attest_once(&signer, &subject, &service_url, &http).await {
+        let wait = match attest_once(&device.signer, &subject, &service_url, &http).await {
             Ok((bytes, ttl)) => {
-                *report.write() = Some(bytes);
+                *device.report.write() = Some(bytes);
                 Duration::from_secs((ttl / 2).max(1))
             }
             Err(e) => {
@@ -139,7 +198,10 @@ pub async fn keep_attested(signer: Arc<EnclaveSigner>, report: Arc<RwLock<Option
                 Duration::from_secs(1)
             }
         };
-        tokio::time::sleep(wait).await;
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = device.reattest.notified() => {}
+        }
     }
 }
 

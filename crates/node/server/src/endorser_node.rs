@@ -29,7 +29,39 @@ pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>, device: Arc<Enclav
     Router::new()
         .route(routes::ENDORSE, post(endorse))
         .route(routes::ATTESTATION, get(attestation))
+        .route(routes::ROTATE_KEY, post(rotate_key))
         .with_state(EndorserState { endorser, replica, device })
+}
+
+#[derive(serde::Deserialize)]
+struct RotateQuery {
+    /// The hosted peer's name.
+    peer: String,
+}
+
+/// Has the enclave generate a new key for a hosted peer; it signs only once an admin's
+/// `RotateKey` transaction naming it commits. Answers the new public key (borsh, hex).
+async fn rotate_key(State(s): State<EndorserState>, Query(q): Query<RotateQuery>) -> HttpResult<axum::Json<serde_json::Value>> {
+    let member = s
+        .endorser
+        .ledger()
+        .config()
+        .members
+        .values()
+        .find(|m| m.name == q.peer && m.role == arcanum_types::Role::Peer)
+        .cloned()
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no peer named {:?}", q.peer)))?;
+    if !s.device.hosted.read().iter().any(|h| h.peer == member.id) {
+        return Err(ApiError::new(ErrorCode::EndorserUnavailable, format!("{} is not hosted here", q.peer)).into());
+    }
+    let device = s.device.clone();
+    let algorithm = member.public_key.algorithm;
+    let public_key = crate::http::blocking(move || device.generate_key(member.id, algorithm)).await?;
+    Ok(axum::Json(serde_json::json!({
+        "peer": q.peer,
+        "peer_id": member.id.to_string(),
+        "public_key": hex::encode(arcanum_types::encode(&public_key)),
+    })))
 }
 
 #[derive(serde::Deserialize)]

@@ -200,15 +200,23 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
         }
         NodeRole::Endorser => {
             let (c, cfg) = (consortium.clone(), config.clone());
-            let device = tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c)).await??;
+            let device = Arc::new(tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c)).await??);
             let endorser = Arc::new(Endorser::new(ledger.clone(), device.signer.clone()));
             if let Some(a) = consortium.attestation() {
                 let url = a.member.url.clone().unwrap_or_default();
-                tokio::spawn(enclave_setup::keep_attested(device.signer.clone(), device.report.clone(), config.name.clone(), url, http.clone()));
+                tokio::spawn(enclave_setup::keep_attested(device.clone(), config.name.clone(), url, http.clone()));
             }
             let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
             tokio::spawn(replica.clone().keep_caught_up(http.clone(), mgmt_url.clone(), Duration::from_secs(5)));
-            endorser_node::router(endorser, replica.clone(), Arc::new(device)).merge(replica::router(replica))
+            // Key rotations take effect in the enclave once their transaction commits.
+            let (d, l, mut tip) = (device.clone(), ledger.clone(), replica.subscribe_tip());
+            tokio::spawn(async move {
+                while tip.changed().await.is_ok() {
+                    let (d, l) = (d.clone(), l.clone());
+                    let _ = tokio::task::spawn_blocking(move || d.follow_rotations(&l)).await;
+                }
+            });
+            endorser_node::router(endorser, replica.clone(), device).merge(replica::router(replica))
         }
         NodeRole::Attestation => {
             let a = consortium.attestation().context("the consortium has no [attestation] section")?;

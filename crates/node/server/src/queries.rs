@@ -93,6 +93,7 @@ pub fn block_json(block: &Block, receipts: &[arcanum_types::TxReceipt], ledger: 
                 action: match &etx.tx.payload.action {
                     TxAction::Invoke { function, .. } => format!("invoke {function}"),
                     TxAction::Deploy { .. } => "deploy".into(),
+                    TxAction::RotateKey { .. } => "rotate key".into(),
                 },
                 contract: etx.tx.payload.action.contract().to_owned(),
                 endorsers: etx.endorsements.iter().map(|e| name(&e.endorser)).collect(),

@@ -11,13 +11,18 @@ pub enum TxAction {
     /// Admin transaction: install WebAssembly `wasm` as `contract`, endorsed under the
     /// consortium's lifecycle policy, and governed afterwards by endorsement `policy` (L4 DSL).
     Deploy { contract: String, wasm: Vec<u8>, policy: String },
+    /// Admin transaction (SPEC L7): from now on, `peer`'s endorsements verify under `public_key`
+    /// (a key generated inside its endorsement enclave), endorsed under the lifecycle policy.
+    /// The creator must be an admin of the peer's organisation.
+    RotateKey { peer: IdentityId, public_key: arcanum_crypto::PublicKey },
 }
 
 impl TxAction {
-    /// The contract this action targets.
+    /// The contract this action targets (`_lifecycle` for a key rotation).
     pub fn contract(&self) -> &str {
         match self {
             TxAction::Invoke { contract, .. } | TxAction::Deploy { contract, .. } => contract,
+            TxAction::RotateKey { .. } => "_lifecycle",
         }
     }
 }

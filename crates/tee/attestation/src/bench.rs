@@ -41,7 +41,10 @@ fn cases(dir: &Path) -> Result<[Case; 4], AttestError> {
     let sgx = Case {
         evidence: read(dir, "sgx_tdx_dcap/dcap-qvl/sgx_quote")?,
         inputs: VerifyInputs {
-            collateral: Some(read(dir, "sgx_tdx_dcap/dcap-qvl/sgx_quote_collateral.json")?),
+            collateral: Some(read(
+                dir,
+                "sgx_tdx_dcap/dcap-qvl/sgx_quote_collateral.json",
+            )?),
             ..VerifyInputs::default()
         },
         now: 1_752_919_277,
@@ -49,7 +52,10 @@ fn cases(dir: &Path) -> Result<[Case; 4], AttestError> {
     let tdx = Case {
         evidence: read(dir, "sgx_tdx_dcap/dcap-qvl/tdx_quote")?,
         inputs: VerifyInputs {
-            collateral: Some(read(dir, "sgx_tdx_dcap/dcap-qvl/tdx_quote_collateral.json")?),
+            collateral: Some(read(
+                dir,
+                "sgx_tdx_dcap/dcap-qvl/tdx_quote_collateral.json",
+            )?),
             ..VerifyInputs::default()
         },
         now: 1_752_919_234,

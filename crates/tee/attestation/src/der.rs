@@ -19,7 +19,9 @@ pub(crate) fn read_tlv(buf: &[u8]) -> Option<(u8, &[u8], &[u8])> {
         if n == 0 || n > 4 || rest.len() < n {
             return None;
         }
-        let len = rest[..n].iter().fold(0usize, |acc, &b| (acc << 8) | b as usize);
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, &b| (acc << 8) | b as usize);
         (len, &rest[n..])
     };
     if rest.len() < len {
@@ -45,7 +47,11 @@ pub(crate) fn uint(content: &[u8]) -> Option<u64> {
     if content.is_empty() || content[0] & 0x80 != 0 {
         return None;
     }
-    let c = if content.len() > 1 && content[0] == 0 { &content[1..] } else { content };
+    let c = if content.len() > 1 && content[0] == 0 {
+        &content[1..]
+    } else {
+        content
+    };
     if c.len() > 8 {
         return None;
     }
@@ -58,8 +64,14 @@ mod tests {
 
     #[test]
     fn tlv_and_integers() {
-        assert_eq!(read_tlv(&[0x02, 0x01, 0x05, 0xFF]), Some((0x02, &[5u8][..], &[0xFFu8][..])));
-        assert_eq!(read_tlv(&[0x04, 0x81, 0x02, 1, 2]), Some((0x04, &[1u8, 2][..], &[][..])));
+        assert_eq!(
+            read_tlv(&[0x02, 0x01, 0x05, 0xFF]),
+            Some((0x02, &[5u8][..], &[0xFFu8][..]))
+        );
+        assert_eq!(
+            read_tlv(&[0x04, 0x81, 0x02, 1, 2]),
+            Some((0x04, &[1u8, 2][..], &[][..]))
+        );
         assert_eq!(read_tlv(&[0x04, 0x82, 0x00]), None);
         assert_eq!(read_tlv(&[0x04, 0x05, 1]), None);
         assert_eq!(read_tlv(&[0x04, 0x80]), None);
@@ -68,7 +80,10 @@ mod tests {
         assert_eq!(uint(&[0x80]), None);
         assert_eq!(uint(&[]), None);
         assert_eq!(uint(&[1, 2, 3, 4, 5, 6, 7, 8, 9]), None);
-        assert_eq!(exactly(&[0x16, 0x01, b'a'], TAG_IA5_STRING), Some(&b"a"[..]));
+        assert_eq!(
+            exactly(&[0x16, 0x01, b'a'], TAG_IA5_STRING),
+            Some(&b"a"[..])
+        );
         assert_eq!(exactly(&[0x16, 0x01, b'a', 0], TAG_IA5_STRING), None);
     }
 }

@@ -42,6 +42,9 @@ pub fn decode_evidence(input: &[u8]) -> Result<Cow<'_, [u8]>, AttestError> {
         return Err(AttestError::EvidenceEmpty);
     }
     let (text, explicit) = strip_text_wrapping(trimmed)?;
+    if explicit && text.trim_ascii().is_empty() {
+        return Err(AttestError::EvidenceEmpty);
+    }
     let looks_hex = !text.is_empty()
         && text
             .iter()
@@ -52,7 +55,7 @@ pub fn decode_evidence(input: &[u8]) -> Result<Cow<'_, [u8]>, AttestError> {
             .copied()
             .filter(|b| !b.is_ascii_whitespace())
             .collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(AttestError::malformed("odd number of hex digits"));
         }
         Cow::Owned(hex::decode(&digits).map_err(|_| AttestError::malformed("invalid hex"))?)
@@ -103,16 +106,16 @@ pub fn detect(evidence: &[u8]) -> Result<EvidenceKind, AttestError> {
         let version = u16::from_le_bytes([evidence[0], evidence[1]]);
         let key_type = u16::from_le_bytes([evidence[2], evidence[3]]);
         let tee_type = u32::from_le_bytes([evidence[4], evidence[5], evidence[6], evidence[7]]);
-        if (3..=5).contains(&version) && (2..=3).contains(&key_type) && (tee_type == 0 || tee_type == 0x81)
+        if (3..=5).contains(&version)
+            && (2..=3).contains(&key_type)
+            && (tee_type == 0 || tee_type == 0x81)
         {
             return Ok(EvidenceKind::DcapQuote);
         }
         let snp_version = u32::from_le_bytes([evidence[0], evidence[1], evidence[2], evidence[3]]);
         if (2..=5).contains(&snp_version) {
             // SIGNATURE_ALGO (offset 0x34) is 1 (ECDSA P-384/SHA-384) in every SNP report.
-            let sig_algo_ok = evidence
-                .get(0x34..0x38)
-                .is_some_and(|b| b == [1, 0, 0, 0]);
+            let sig_algo_ok = evidence.get(0x34..0x38).is_some_and(|b| b == [1, 0, 0, 0]);
             if sig_algo_ok || evidence.len() == SNP_REPORT_LEN {
                 return Ok(EvidenceKind::SnpReport);
             }
@@ -154,7 +157,10 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
-    pub(crate) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], AttestError> {
+    pub(crate) fn array<const N: usize>(
+        &mut self,
+        what: &'static str,
+    ) -> Result<[u8; N], AttestError> {
         let s = self.take(N, what)?;
         let mut out = [0u8; N];
         out.copy_from_slice(s);
@@ -184,15 +190,28 @@ mod tests {
             b"\"03000200\"",
             b"\"0x03000200\"",
         ] {
-            assert_eq!(decode_evidence(form).map(|c| c.into_owned()), Ok(raw.to_vec()), "{form:?}");
+            assert_eq!(
+                decode_evidence(form).map(|c| c.into_owned()),
+                Ok(raw.to_vec()),
+                "{form:?}"
+            );
         }
-        assert_eq!(decode_evidence(&raw).map(|c| c.into_owned()), Ok(raw.to_vec()));
+        assert_eq!(
+            decode_evidence(&raw).map(|c| c.into_owned()),
+            Ok(raw.to_vec())
+        );
     }
 
     #[test]
     fn rejects_bad_text() {
-        assert_eq!(decode_evidence(b"   ").map(|_| ()), Err(AttestError::EvidenceEmpty));
-        assert_eq!(decode_evidence(b"\"\"").map(|_| ()), Err(AttestError::EvidenceEmpty));
+        assert_eq!(
+            decode_evidence(b"   ").map(|_| ()),
+            Err(AttestError::EvidenceEmpty)
+        );
+        assert_eq!(
+            decode_evidence(b"\"\"").map(|_| ()),
+            Err(AttestError::EvidenceEmpty)
+        );
         assert_eq!(
             decode_evidence(b"0x123").map_err(|e| e.code()),
             Err("EVIDENCE_MALFORMED")
@@ -210,11 +229,20 @@ mod tests {
     #[test]
     fn size_bounds() {
         let big = vec![0u8; MAX_EVIDENCE_BYTES + 1];
-        assert_eq!(decode_evidence(&big).map_err(|e| e.code()), Err("EVIDENCE_TOO_LARGE"));
+        assert_eq!(
+            decode_evidence(&big).map_err(|e| e.code()),
+            Err("EVIDENCE_TOO_LARGE")
+        );
         let big_hex = vec![b'0'; 2 * (MAX_EVIDENCE_BYTES + 1)];
-        assert_eq!(decode_evidence(&big_hex).map_err(|e| e.code()), Err("EVIDENCE_TOO_LARGE"));
+        assert_eq!(
+            decode_evidence(&big_hex).map_err(|e| e.code()),
+            Err("EVIDENCE_TOO_LARGE")
+        );
         let huge = vec![b'0'; MAX_ENCODED_EVIDENCE_BYTES + 1];
-        assert_eq!(decode_evidence(&huge).map_err(|e| e.code()), Err("EVIDENCE_TOO_LARGE"));
+        assert_eq!(
+            decode_evidence(&huge).map_err(|e| e.code()),
+            Err("EVIDENCE_TOO_LARGE")
+        );
         let ok = vec![1u8; MAX_EVIDENCE_BYTES];
         assert!(decode_evidence(&ok).is_ok());
     }
@@ -231,7 +259,10 @@ mod tests {
                 have: 1
             })
         );
-        assert_eq!(r.take(usize::MAX, "c").map(|_| ()).map_err(|e| e.code()), Err("EVIDENCE_TRUNCATED"));
+        assert_eq!(
+            r.take(usize::MAX, "c").map(|_| ()).map_err(|e| e.code()),
+            Err("EVIDENCE_TRUNCATED")
+        );
         assert_eq!(r.rest(), &[3]);
     }
 }

@@ -47,7 +47,18 @@ pub use report::{AttestationReport, SignedReport, issue, key_binding, verify_rep
 
 /// The TEE platform that produced evidence.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, BorshSerialize, BorshDeserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    BorshSerialize,
+    BorshDeserialize,
 )]
 #[borsh(use_discriminant = true)]
 pub enum PlatformKind {
@@ -128,7 +139,11 @@ mod hex_bytes {
 ///
 /// Detects the type (DCAP quote, SEV-SNP report, simulation evidence) and runs that verifier;
 /// see [`dcap`], [`snp`] and [`sim`] for the steps and [`VerifyInputs`] for what each needs.
-pub fn verify_evidence(evidence: &[u8], inputs: &VerifyInputs, now_unix: u64) -> Result<Verdict, AttestError> {
+pub fn verify_evidence(
+    evidence: &[u8],
+    inputs: &VerifyInputs,
+    now_unix: u64,
+) -> Result<Verdict, AttestError> {
     let bytes = encoding::decode_evidence(evidence)?;
     match encoding::detect(&bytes)? {
         EvidenceKind::DcapQuote => dcap::verify(&bytes, inputs, now_unix),

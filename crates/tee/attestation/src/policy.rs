@@ -62,8 +62,12 @@ pub fn tcb_rank(status: &str) -> Option<u8> {
 
 fn normalize_hex(s: &str) -> Option<String> {
     let s = s.trim();
-    let s = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
-    (!s.is_empty() && s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| s.to_ascii_lowercase())
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    (!s.is_empty() && s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| s.to_ascii_lowercase())
 }
 
 impl AttestationPolicy {
@@ -74,7 +78,11 @@ impl AttestationPolicy {
                 reason: format!("unknown min_tcb_status {:?}", self.min_tcb_status),
             });
         }
-        if let Some(bad) = self.allowed_measurements.iter().find(|m| normalize_hex(m).is_none()) {
+        if let Some(bad) = self
+            .allowed_measurements
+            .iter()
+            .find(|m| normalize_hex(m).is_none())
+        {
             return Err(AttestError::PolicyInvalid {
                 reason: format!("allowed measurement {bad:?} is not hex"),
             });
@@ -113,7 +121,11 @@ impl AttestationPolicy {
             }
         }
         if let (Some(expected), PlatformKind::SevSnp) = (&self.expected_product, verdict.platform) {
-            let actual = verdict.extra.get("product_name").cloned().unwrap_or_default();
+            let actual = verdict
+                .extra
+                .get("product_name")
+                .cloned()
+                .unwrap_or_default();
             let (a_name, a_step) = split_product(&actual);
             let (e_name, e_step) = split_product(expected);
             let name_ok = a_name.eq_ignore_ascii_case(e_name);

@@ -65,7 +65,9 @@ impl SignedReport {
                 reason: format!("{} bytes, more than {MAX_SIGNED_REPORT_BYTES}", bytes.len()),
             });
         }
-        SignedReport::try_from_slice(bytes).map_err(|e| AttestError::ReportMalformed { reason: e.to_string() })
+        SignedReport::try_from_slice(bytes).map_err(|e| AttestError::ReportMalformed {
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -92,7 +94,9 @@ pub fn key_binding(keys: &[PublicKey]) -> [u8; 64] {
 }
 
 fn report_bytes(report: &AttestationReport) -> Result<Vec<u8>, AttestError> {
-    borsh::to_vec(report).map_err(|e| AttestError::ReportMalformed { reason: e.to_string() })
+    borsh::to_vec(report).map_err(|e| AttestError::ReportMalformed {
+        reason: e.to_string(),
+    })
 }
 
 /// Issues a signed report for a verdict that has passed the service's policy (the caller runs
@@ -107,14 +111,20 @@ pub fn issue(
     ttl_secs: u64,
 ) -> Result<SignedReport, AttestError> {
     if bound_keys.is_empty() {
-        return Err(AttestError::InvalidArgument { reason: "no keys to bind" });
+        return Err(AttestError::InvalidArgument {
+            reason: "no keys to bind",
+        });
     }
     if ttl_secs == 0 {
-        return Err(AttestError::InvalidArgument { reason: "ttl_secs must be positive" });
+        return Err(AttestError::InvalidArgument {
+            reason: "ttl_secs must be positive",
+        });
     }
     let expires_at = now
         .checked_add(ttl_secs)
-        .ok_or(AttestError::InvalidArgument { reason: "now + ttl_secs overflows" })?;
+        .ok_or(AttestError::InvalidArgument {
+            reason: "now + ttl_secs overflows",
+        })?;
     let binding = key_binding(bound_keys);
     if verdict.report_data.as_slice() != binding.as_slice() {
         return Err(AttestError::KeyBindingMismatch);
@@ -135,7 +145,9 @@ pub fn issue(
     };
     let bytes = report_bytes(&report)?;
     if bytes.len() > MAX_SIGNED_REPORT_BYTES / 2 {
-        return Err(AttestError::InvalidArgument { reason: "report too large" });
+        return Err(AttestError::InvalidArgument {
+            reason: "report too large",
+        });
     }
     let signature = issuer
         .try_sign(domain::ATTESTATION_REPORT_SIGNATURE, &bytes)
@@ -164,8 +176,14 @@ pub fn verify_report<'a>(
     let bytes = report_bytes(r)?;
     signed
         .issuer
-        .verify(domain::ATTESTATION_REPORT_SIGNATURE, &bytes, &signed.signature)
-        .map_err(|_| AttestError::ReportSignatureInvalid { what: "attestation report" })?;
+        .verify(
+            domain::ATTESTATION_REPORT_SIGNATURE,
+            &bytes,
+            &signed.signature,
+        )
+        .map_err(|_| AttestError::ReportSignatureInvalid {
+            what: "attestation report",
+        })?;
     if r.version != REPORT_VERSION {
         return Err(AttestError::ReportMalformed {
             reason: format!("report version {}", r.version),
@@ -180,10 +198,10 @@ pub fn verify_report<'a>(
     if r.report_data != key_binding(&r.bound_keys) {
         return Err(AttestError::KeyBindingMismatch);
     }
-    if let Some(expected) = expected_keys {
-        if expected.is_empty() || !expected.iter().all(|k| r.bound_keys.contains(k)) {
-            return Err(AttestError::KeyMismatch);
-        }
+    if let Some(expected) = expected_keys
+        && (expected.is_empty() || !expected.iter().all(|k| r.bound_keys.contains(k)))
+    {
+        return Err(AttestError::KeyMismatch);
     }
     Ok(r)
 }
@@ -196,8 +214,14 @@ mod tests {
     #[test]
     fn key_binding_hashes_borsh_of_the_keys() {
         let keys = vec![
-            PublicKey { algorithm: Algorithm::Ed25519, bytes: vec![1; 32] },
-            PublicKey { algorithm: Algorithm::P256, bytes: vec![4; 65] },
+            PublicKey {
+                algorithm: Algorithm::Ed25519,
+                bytes: vec![1; 32],
+            },
+            PublicKey {
+                algorithm: Algorithm::P256,
+                bytes: vec![4; 65],
+            },
         ];
         assert_eq!(encode_keys(&keys), borsh::to_vec(&keys).expect("borsh"));
         let b = key_binding(&keys);

@@ -122,7 +122,9 @@ impl SimEvidence {
             });
         }
         if bytes.len() > SIM_EVIDENCE_LEN {
-            return Err(AttestError::malformed("bytes after the simulation evidence signature"));
+            return Err(AttestError::malformed(
+                "bytes after the simulation evidence signature",
+            ));
         }
         let body = &bytes[SIM_MAGIC.len()..SIM_MAGIC.len() + BODY_LEN];
         let ev = SimEvidence::try_from_slice(body)
@@ -157,7 +159,10 @@ pub(crate) fn verify(bytes: &[u8], vendor: Option<&[u8]>) -> Result<Verdict, Att
         Some(pk) if pk.len() == 32 => pk,
         Some(pk) => {
             return Err(AttestError::TrustAnchorInvalid {
-                reason: format!("simulated vendor key must be 32 raw bytes, got {}", pk.len()),
+                reason: format!(
+                    "simulated vendor key must be 32 raw bytes, got {}",
+                    pk.len()
+                ),
             });
         }
         None => &default_pk.bytes,
@@ -194,7 +199,10 @@ mod tests {
     #[test]
     fn body_is_borsh() {
         let ev = SimEvidence::new([7; 32], [9; 64], true);
-        assert_eq!(borsh::to_vec(&ev).expect("borsh").as_slice(), &ev.body()[..]);
+        assert_eq!(
+            borsh::to_vec(&ev).expect("borsh").as_slice(),
+            &ev.body()[..]
+        );
         let signed = ev.sign(&vendor_key());
         assert_eq!(signed.len(), SIM_EVIDENCE_LEN);
         assert_eq!(SimEvidence::decode(&signed).map(|(e, _)| e), Ok(ev));
@@ -210,7 +218,9 @@ mod tests {
     fn non_ed25519_vendor_key_is_an_error() {
         let key = SigningKey::generate(Algorithm::P256, &mut rand_core::OsRng).expect("P-256 key");
         assert_eq!(
-            SimEvidence::new([0; 32], [0; 64], false).try_sign(&key).map_err(|e| e.code()),
+            SimEvidence::new([0; 32], [0; 64], false)
+                .try_sign(&key)
+                .map_err(|e| e.code()),
             Err("INVALID_ARGUMENT")
         );
     }

@@ -48,7 +48,10 @@ pub(crate) fn der_or_pem_cert(bytes: &[u8], what: &'static str) -> Result<Vec<u8
 }
 
 /// Accepts one or more certificates as DER (a single one) or PEM.
-pub(crate) fn der_or_pem_certs(bytes: &[u8], what: &'static str) -> Result<Vec<Vec<u8>>, AttestError> {
+pub(crate) fn der_or_pem_certs(
+    bytes: &[u8],
+    what: &'static str,
+) -> Result<Vec<Vec<u8>>, AttestError> {
     if bytes.first() == Some(&0x30) {
         return Ok(vec![bytes.to_vec()]);
     }
@@ -61,7 +64,7 @@ pub(crate) fn parse_cert<'a>(
     what: &'static str,
 ) -> Result<X509Certificate<'a>, AttestError> {
     match X509Certificate::from_der(der) {
-        Ok((rest, cert)) if rest.is_empty() => Ok(cert),
+        Ok(([], cert)) => Ok(cert),
         Ok(_) => Err(AttestError::CertMalformed {
             what,
             reason: "trailing bytes after certificate".into(),
@@ -79,7 +82,7 @@ pub(crate) fn parse_crl<'a>(
     what: &'static str,
 ) -> Result<CertificateRevocationList<'a>, AttestError> {
     match CertificateRevocationList::from_der(der) {
-        Ok((rest, crl)) if rest.is_empty() => Ok(crl),
+        Ok(([], crl)) => Ok(crl),
         Ok(_) => Err(AttestError::CollateralMalformed {
             what,
             reason: "trailing bytes after CRL".into(),
@@ -100,7 +103,9 @@ const OID_P256: &str = "1.2.840.10045.3.1.7";
 const OID_P384: &str = "1.3.132.0.34";
 /// DER of the AlgorithmIdentifier for SHA-384 (with and without NULL parameters), as it appears
 /// inside RSASSA-PSS parameters.
-const SHA384_OID_DER: &[u8] = &[0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02];
+const SHA384_OID_DER: &[u8] = &[
+    0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+];
 
 /// Which curve an EC public key is on, if it is an EC key.
 fn ec_curve(spki: &SubjectPublicKeyInfo<'_>) -> Option<&'static str> {
@@ -127,7 +132,8 @@ pub(crate) fn verify_x509_signature(
 ) -> bool {
     let key = issuer.subject_public_key.data.as_ref();
     let alg_oid = alg.algorithm.to_id_string();
-    let scheme: &'static dyn lc::VerificationAlgorithm = match (alg_oid.as_str(), ec_curve(issuer)) {
+    let scheme: &'static dyn lc::VerificationAlgorithm = match (alg_oid.as_str(), ec_curve(issuer))
+    {
         (OID_ECDSA_SHA256, Some(OID_P256)) => &lc::ECDSA_P256_SHA256_ASN1,
         (OID_ECDSA_SHA384, Some(OID_P256)) => &lc::ECDSA_P256_SHA384_ASN1,
         (OID_ECDSA_SHA256, Some(OID_P384)) => &lc::ECDSA_P384_SHA256_ASN1,
@@ -140,7 +146,9 @@ pub(crate) fn verify_x509_signature(
         }
         _ => return false,
     };
-    lc::UnparsedPublicKey::new(scheme, key).verify(msg, sig).is_ok()
+    lc::UnparsedPublicKey::new(scheme, key)
+        .verify(msg, sig)
+        .is_ok()
 }
 
 /// RSASSA-PSS parameters must name SHA-384 (hash and MGF1); the salt length (48) is enforced by
@@ -158,7 +166,10 @@ fn pss_params_are_sha384(alg: &x509_parser::x509::AlgorithmIdentifier<'_>) -> bo
 }
 
 /// Verifies that `child` is signed by the holder of `issuer`.
-pub(crate) fn cert_signed_by(child: &X509Certificate<'_>, issuer: &SubjectPublicKeyInfo<'_>) -> bool {
+pub(crate) fn cert_signed_by(
+    child: &X509Certificate<'_>,
+    issuer: &SubjectPublicKeyInfo<'_>,
+) -> bool {
     verify_x509_signature(
         &child.signature_algorithm,
         issuer,
@@ -168,7 +179,10 @@ pub(crate) fn cert_signed_by(child: &X509Certificate<'_>, issuer: &SubjectPublic
 }
 
 /// Verifies that `crl` is signed by the holder of `issuer`.
-pub(crate) fn crl_signed_by(crl: &CertificateRevocationList<'_>, issuer: &SubjectPublicKeyInfo<'_>) -> bool {
+pub(crate) fn crl_signed_by(
+    crl: &CertificateRevocationList<'_>,
+    issuer: &SubjectPublicKeyInfo<'_>,
+) -> bool {
     verify_x509_signature(
         &crl.signature_algorithm,
         issuer,
@@ -275,7 +289,13 @@ pub(crate) fn verify_chain(
 /// Parses `YYYY-MM-DDTHH:MM:SS[.fff]Z` (also `+00:00`) into Unix seconds.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || (b[10] != b'T' && b[10] != b't') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || (b[10] != b'T' && b[10] != b't')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u64> {
@@ -285,7 +305,14 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
         }
         part.parse().ok()
     };
-    let (y, mo, d, h, mi, se) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, se) = (
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+    );
     let mut rest = &s[19..];
     if let Some(frac) = rest.strip_prefix('.') {
         let digits = frac.bytes().take_while(|c| c.is_ascii_digit()).count();
@@ -297,7 +324,8 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<u64> {
     if rest != "Z" && rest != "z" && rest != "+00:00" {
         return None;
     }
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 || y < 1970 {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 || y < 1970
+    {
         return None;
     }
     // Days from civil (Howard Hinnant), for the proleptic Gregorian calendar.
@@ -322,9 +350,23 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_rfc3339("2025-06-19T10:56:11Z"), Some(1_750_330_571));
         assert_eq!(parse_rfc3339("2025-07-19T10:01:18Z"), Some(1_752_919_278));
-        assert_eq!(parse_rfc3339("2024-02-29T00:00:00.123Z"), Some(1_709_164_800));
-        assert_eq!(parse_rfc3339("2024-02-29T00:00:00+00:00"), Some(1_709_164_800));
-        for bad in ["", "2025-06-19", "2025-13-01T00:00:00Z", "2025-06-19T10:56:11", "2025-06-19T10:56:11+01:00", "x025-06-19T10:56:11Z", "2025-06-19T10:56:11.Z"] {
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00.123Z"),
+            Some(1_709_164_800)
+        );
+        assert_eq!(
+            parse_rfc3339("2024-02-29T00:00:00+00:00"),
+            Some(1_709_164_800)
+        );
+        for bad in [
+            "",
+            "2025-06-19",
+            "2025-13-01T00:00:00Z",
+            "2025-06-19T10:56:11",
+            "2025-06-19T10:56:11+01:00",
+            "x025-06-19T10:56:11Z",
+            "2025-06-19T10:56:11.Z",
+        ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }

@@ -55,10 +55,11 @@ fn hex_field(what: &'static str, s: &str) -> Result<Vec<u8>, AttestError> {
 
 fn sig_field(what: &'static str, s: &str) -> Result<[u8; 64], AttestError> {
     let v = hex_field(what, s)?;
-    v.try_into().map_err(|v: Vec<u8>| AttestError::CollateralMalformed {
-        what,
-        reason: format!("signature is {} bytes, expected 64 (r||s)", v.len()),
-    })
+    v.try_into()
+        .map_err(|v: Vec<u8>| AttestError::CollateralMalformed {
+            what,
+            reason: format!("signature is {} bytes, expected 64 (r||s)", v.len()),
+        })
 }
 
 impl Collateral {
@@ -155,10 +156,11 @@ fn status_field(what: &'static str, s: &str) -> Result<TcbStatus, AttestError> {
 
 fn hex_array<const N: usize>(what: &'static str, s: &str) -> Result<[u8; N], AttestError> {
     let v = hex_field(what, s)?;
-    v.try_into().map_err(|v: Vec<u8>| AttestError::CollateralMalformed {
-        what,
-        reason: format!("{} bytes, expected {N}", v.len()),
-    })
+    v.try_into()
+        .map_err(|v: Vec<u8>| AttestError::CollateralMalformed {
+            what,
+            reason: format!("{} bytes, expected {N}", v.len()),
+        })
 }
 
 /// One TCB level of a TCB info.
@@ -266,10 +268,12 @@ fn svn_u8(v: &Value) -> Result<u8, AttestError> {
 
 fn components(v: Option<&Value>) -> Result<Option<[u8; 16]>, AttestError> {
     let Some(v) = v else { return Ok(None) };
-    let arr = v.as_array().ok_or_else(|| AttestError::CollateralMalformed {
-        what: TCB,
-        reason: "TCB components are not an array".into(),
-    })?;
+    let arr = v
+        .as_array()
+        .ok_or_else(|| AttestError::CollateralMalformed {
+            what: TCB,
+            reason: "TCB components are not an array".into(),
+        })?;
     if arr.len() != 16 {
         return Err(AttestError::CollateralMalformed {
             what: TCB,
@@ -283,7 +287,10 @@ fn components(v: Option<&Value>) -> Result<Option<[u8; 16]>, AttestError> {
     Ok(Some(out))
 }
 
-fn parse_tcb(v: &Value, version: u32) -> Result<([u8; 16], u16, Option<[u8; 16]>), AttestError> {
+/// `(SGX components, PCE SVN, TDX components)` of one level's `tcb` object.
+type ParsedTcb = ([u8; 16], u16, Option<[u8; 16]>);
+
+fn parse_tcb(v: &Value, version: u32) -> Result<ParsedTcb, AttestError> {
     let pce_svn = v
         .get("pcesvn")
         .and_then(Value::as_u64)
@@ -305,10 +312,13 @@ fn parse_tcb(v: &Value, version: u32) -> Result<([u8; 16], u16, Option<[u8; 16]>
         let mut sgx = [0u8; 16];
         for (i, o) in sgx.iter_mut().enumerate() {
             let key = format!("sgxtcbcomp{:02}svn", i + 1);
-            *o = svn_u8(v.get(&key).ok_or_else(|| AttestError::CollateralMalformed {
-                what: TCB,
-                reason: format!("missing {key}"),
-            })?)?;
+            *o = svn_u8(
+                v.get(&key)
+                    .ok_or_else(|| AttestError::CollateralMalformed {
+                        what: TCB,
+                        reason: format!("missing {key}"),
+                    })?,
+            )?;
         }
         Ok((sgx, pce_svn, None))
     }
@@ -334,7 +344,7 @@ fn module(j: TdxModuleJson) -> Result<TdxModule, AttestError> {
             Ok((svn, status_field(W, &l.tcb_status)?, l.advisory_ids))
         })
         .collect::<Result<Vec<_>, AttestError>>()?;
-    levels.sort_by(|a, b| b.0.cmp(&a.0));
+    levels.sort_by_key(|l| std::cmp::Reverse(l.0));
     Ok(TdxModule {
         id: j.id,
         mrsigner: hex_array(W, &j.mrsigner)?,
@@ -453,9 +463,15 @@ impl QeIdentity {
         let mut levels = j
             .tcb_levels
             .into_iter()
-            .map(|l| Ok((l.tcb.isvsvn, status_field(W, &l.tcb_status)?, l.advisory_ids)))
+            .map(|l| {
+                Ok((
+                    l.tcb.isvsvn,
+                    status_field(W, &l.tcb_status)?,
+                    l.advisory_ids,
+                ))
+            })
             .collect::<Result<Vec<_>, AttestError>>()?;
-        levels.sort_by(|a, b| b.0.cmp(&a.0));
+        levels.sort_by_key(|l| std::cmp::Reverse(l.0));
         Ok(QeIdentity {
             id: j.id,
             issue_date: date(W, &j.issue_date)?,
@@ -480,11 +496,25 @@ mod tests {
         use TcbStatus::*;
         assert_eq!(UpToDate.converge(OutOfDate), OutOfDate);
         assert_eq!(SwHardeningNeeded.converge(OutOfDate), OutOfDate);
-        assert_eq!(ConfigurationNeeded.converge(OutOfDate), OutOfDateConfigurationNeeded);
-        assert_eq!(ConfigurationAndSwHardeningNeeded.converge(UpToDate), ConfigurationAndSwHardeningNeeded);
+        assert_eq!(
+            ConfigurationNeeded.converge(OutOfDate),
+            OutOfDateConfigurationNeeded
+        );
+        assert_eq!(
+            ConfigurationAndSwHardeningNeeded.converge(UpToDate),
+            ConfigurationAndSwHardeningNeeded
+        );
         assert_eq!(UpToDate.converge(Revoked), Revoked);
         assert_eq!(OutOfDate.converge(UpToDate), OutOfDate);
-        for s in [UpToDate, SwHardeningNeeded, ConfigurationNeeded, ConfigurationAndSwHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, Revoked] {
+        for s in [
+            UpToDate,
+            SwHardeningNeeded,
+            ConfigurationNeeded,
+            ConfigurationAndSwHardeningNeeded,
+            OutOfDate,
+            OutOfDateConfigurationNeeded,
+            Revoked,
+        ] {
             assert_eq!(TcbStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(TcbStatus::parse("uptodate"), None);

@@ -47,8 +47,18 @@ pub const INTEL_SGX_ROOT_CA_DER: &[u8] = include_bytes!("intel_sgx_root_ca.der")
 pub(crate) fn inspect(evidence: &[u8]) -> Result<Inspection, AttestError> {
     let q = quote::parse(evidence)?;
     let (platform, measurement, report_data, debug) = match &q.body {
-        Body::Sgx(r) => (PlatformKind::Sgx, r.mr_enclave.to_vec(), r.report_data, r.attributes[0] & 0x02 != 0),
-        Body::Td(td) => (PlatformKind::Tdx, td.mr_td.to_vec(), td.report_data, td.td_attributes[0] & 0x01 != 0),
+        Body::Sgx(r) => (
+            PlatformKind::Sgx,
+            r.mr_enclave.to_vec(),
+            r.report_data,
+            r.attributes[0] & 0x02 != 0,
+        ),
+        Body::Td(td) => (
+            PlatformKind::Tdx,
+            td.mr_td.to_vec(),
+            td.report_data,
+            td.td_attributes[0] & 0x01 != 0,
+        ),
     };
     Ok(Inspection {
         platform,
@@ -60,23 +70,32 @@ pub(crate) fn inspect(evidence: &[u8]) -> Result<Inspection, AttestError> {
 }
 
 /// Verifies a DCAP quote; `evidence` is the decoded quote.
-pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result<Verdict, AttestError> {
+pub(crate) fn verify(
+    evidence: &[u8],
+    inputs: &VerifyInputs,
+    now: u64,
+) -> Result<Verdict, AttestError> {
     let q = quote::parse(evidence)?;
     let coll_bytes = inputs
         .collateral
         .as_deref()
-        .ok_or(AttestError::MissingCollateral { what: "DCAP collateral" })?;
+        .ok_or(AttestError::MissingCollateral {
+            what: "DCAP collateral",
+        })?;
     let coll = Collateral::parse(coll_bytes)?;
 
     let anchor_der = match &inputs.root {
-        Some(root) => cx::der_or_pem_cert(root, "trust anchor").map_err(|e| AttestError::TrustAnchorInvalid {
-            reason: e.to_string(),
+        Some(root) => cx::der_or_pem_cert(root, "trust anchor").map_err(|e| {
+            AttestError::TrustAnchorInvalid {
+                reason: e.to_string(),
+            }
         })?,
         None => INTEL_SGX_ROOT_CA_DER.to_vec(),
     };
-    let anchor = parse_cert(&anchor_der, "trust anchor").map_err(|e| AttestError::TrustAnchorInvalid {
-        reason: e.to_string(),
-    })?;
+    let anchor =
+        parse_cert(&anchor_der, "trust anchor").map_err(|e| AttestError::TrustAnchorInvalid {
+            reason: e.to_string(),
+        })?;
 
     let root_crl = cx::parse_crl(&coll.root_ca_crl, "root CA CRL")?;
     let pck_crl = cx::parse_crl(&coll.pck_crl, "PCK CRL")?;
@@ -85,7 +104,10 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     check_collateral_times(&coll, &root_crl, &pck_crl, now)?;
 
     // ---- 3. TCB info and QE identity ----
-    let tcb_chain_der = cx::pem_certs(coll.tcb_info_issuer_chain.as_bytes(), "TCB info issuer chain")?;
+    let tcb_chain_der = cx::pem_certs(
+        coll.tcb_info_issuer_chain.as_bytes(),
+        "TCB info issuer chain",
+    )?;
     let tcb_chain = parse_all(&tcb_chain_der, "TCB info issuer chain")?;
     cx::verify_chain(&tcb_chain, &anchor, "TCB info issuer chain")?;
     cx::check_validity(&anchor, now, "trust anchor")?;
@@ -96,9 +118,18 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
         });
     }
     if cx::is_revoked(&root_crl, &anchor) {
-        return Err(AttestError::CertRevoked { what: "trust anchor" });
+        return Err(AttestError::CertRevoked {
+            what: "trust anchor",
+        });
     }
-    check_certs(&tcb_chain, &anchor, &root_crl, None, now, "TCB info issuer chain")?;
+    check_certs(
+        &tcb_chain,
+        &anchor,
+        &root_crl,
+        None,
+        now,
+        "TCB info issuer chain",
+    )?;
     verify_p256_fixed(
         tcb_chain[0].public_key().subject_public_key.data.as_ref(),
         coll.tcb_info_raw.as_bytes(),
@@ -107,17 +138,29 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     .then_some(())
     .ok_or(AttestError::CollateralSignatureInvalid { what: "TCB info" })?;
 
-    let qe_chain_der = cx::pem_certs(coll.qe_identity_issuer_chain.as_bytes(), "QE identity issuer chain")?;
+    let qe_chain_der = cx::pem_certs(
+        coll.qe_identity_issuer_chain.as_bytes(),
+        "QE identity issuer chain",
+    )?;
     let qe_chain = parse_all(&qe_chain_der, "QE identity issuer chain")?;
     cx::verify_chain(&qe_chain, &anchor, "QE identity issuer chain")?;
-    check_certs(&qe_chain, &anchor, &root_crl, None, now, "QE identity issuer chain")?;
+    check_certs(
+        &qe_chain,
+        &anchor,
+        &root_crl,
+        None,
+        now,
+        "QE identity issuer chain",
+    )?;
     verify_p256_fixed(
         qe_chain[0].public_key().subject_public_key.data.as_ref(),
         coll.qe_identity_raw.as_bytes(),
         &coll.qe_identity_signature,
     )
     .then_some(())
-    .ok_or(AttestError::CollateralSignatureInvalid { what: "QE identity" })?;
+    .ok_or(AttestError::CollateralSignatureInvalid {
+        what: "QE identity",
+    })?;
 
     // ---- 4. PCK chain ----
     let pck_pem: &[u8] = if q.cert_type == quote::CERT_TYPE_PCK_CHAIN {
@@ -141,7 +184,14 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
             reason: "not signed by the PCK certificate's issuer".into(),
         });
     }
-    check_certs(&pck_chain, &anchor, &root_crl, Some(&pck_crl), now, "PCK chain")?;
+    check_certs(
+        &pck_chain,
+        &anchor,
+        &root_crl,
+        Some(&pck_crl),
+        now,
+        "PCK chain",
+    )?;
     let pck = &pck_chain[0];
     let pck_ext = pck::parse(pck)?;
 
@@ -157,7 +207,9 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     h.update(q.attestation_key);
     h.update(q.qe_auth_data);
     let digest: [u8; 32] = h.finalize().into();
-    if q.qe_report.report_data[..32] != digest || q.qe_report.report_data[32..].iter().any(|&b| b != 0) {
+    if q.qe_report.report_data[..32] != digest
+        || q.qe_report.report_data[32..].iter().any(|&b| b != 0)
+    {
         return Err(AttestError::QeReportDataMismatch);
     }
     let (qe_status, qe_advisories) = check_qe_identity(&q, &coll)?;
@@ -185,16 +237,27 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
             reason: "TCB info PCE id is not the PCK's".into(),
         });
     }
-    let expected_id = if q.tee_type == quote::TEE_TYPE_TDX { "TDX" } else { "SGX" };
+    let expected_id = if q.tee_type == quote::TEE_TYPE_TDX {
+        "TDX"
+    } else {
+        "SGX"
+    };
     if tcb.id != expected_id || (expected_id == "TDX" && tcb.version < 3) {
         return Err(AttestError::TcbInfoMismatch {
-            reason: format!("{} quote with {} TCB info v{}", expected_id, tcb.id, tcb.version),
+            reason: format!(
+                "{} quote with {} TCB info v{}",
+                expected_id, tcb.id, tcb.version
+            ),
         });
     }
     let (mut status, mut advisories, tcb_date) = match &q.body {
         Body::Sgx(_) => {
             let level = find_level(tcb, &pck_ext, None)?;
-            (level.status, level.advisories.clone(), level.tcb_date.clone())
+            (
+                level.status,
+                level.advisories.clone(),
+                level.tcb_date.clone(),
+            )
         }
         Body::Td(td) => tdx_tcb(tcb, &pck_ext, td)?,
     };
@@ -221,11 +284,21 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     let (platform, measurement, report_data, debug) = match &q.body {
         Body::Sgx(r) => {
             sgx_extra(r, &mut extra);
-            (PlatformKind::Sgx, r.mr_enclave.to_vec(), r.report_data, r.attributes[0] & 0x02 != 0)
+            (
+                PlatformKind::Sgx,
+                r.mr_enclave.to_vec(),
+                r.report_data,
+                r.attributes[0] & 0x02 != 0,
+            )
         }
         Body::Td(td) => {
             tdx_extra(td, &mut extra);
-            (PlatformKind::Tdx, td.mr_td.to_vec(), td.report_data, td.td_attributes[0] & 0x01 != 0)
+            (
+                PlatformKind::Tdx,
+                td.mr_td.to_vec(),
+                td.report_data,
+                td.td_attributes[0] & 0x01 != 0,
+            )
         }
     };
     Ok(Verdict {
@@ -240,7 +313,10 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     })
 }
 
-fn parse_all<'a>(ders: &'a [Vec<u8>], what: &'static str) -> Result<Vec<X509Certificate<'a>>, AttestError> {
+fn parse_all<'a>(
+    ders: &'a [Vec<u8>],
+    what: &'static str,
+) -> Result<Vec<X509Certificate<'a>>, AttestError> {
     ders.iter().map(|d| parse_cert(d, what)).collect()
 }
 
@@ -283,7 +359,9 @@ fn check_collateral_times(
     // This order (root CRL, TCB info, QE identity, PCK CRL) reproduces the verdicts recorded in
     // `sgx_tdx_dcap/README.md`, where several items are out of date at once.
     if now_i > root_w.1 {
-        return Err(AttestError::CrlExpired { what: "root CA CRL" });
+        return Err(AttestError::CrlExpired {
+            what: "root CA CRL",
+        });
     }
     let t = &coll.tcb_info;
     if now < t.issue_date {
@@ -294,16 +372,22 @@ fn check_collateral_times(
     }
     let qe = &coll.qe_identity;
     if now < qe.issue_date {
-        return Err(AttestError::CollateralNotYetValid { what: "QE identity" });
+        return Err(AttestError::CollateralNotYetValid {
+            what: "QE identity",
+        });
     }
     if now > qe.next_update {
-        return Err(AttestError::CollateralExpired { what: "QE identity" });
+        return Err(AttestError::CollateralExpired {
+            what: "QE identity",
+        });
     }
     if now_i > pck_w.1 {
         return Err(AttestError::CrlExpired { what: "PCK CRL" });
     }
     if now_i < root_w.0 {
-        return Err(AttestError::CollateralNotYetValid { what: "root CA CRL" });
+        return Err(AttestError::CollateralNotYetValid {
+            what: "root CA CRL",
+        });
     }
     if now_i < pck_w.0 {
         return Err(AttestError::CollateralNotYetValid { what: "PCK CRL" });
@@ -318,20 +402,35 @@ fn verify_p256_fixed(key: &[u8], msg: &[u8], sig: &[u8; 64]) -> bool {
         .is_ok()
 }
 
-fn check_qe_identity(q: &Quote<'_>, coll: &Collateral) -> Result<(TcbStatus, Vec<String>), AttestError> {
+fn check_qe_identity(
+    q: &Quote<'_>,
+    coll: &Collateral,
+) -> Result<(TcbStatus, Vec<String>), AttestError> {
     let id = &coll.qe_identity;
-    let expected = if q.tee_type == quote::TEE_TYPE_TDX { "TD_QE" } else { "QE" };
+    let expected = if q.tee_type == quote::TEE_TYPE_TDX {
+        "TD_QE"
+    } else {
+        "QE"
+    };
     if id.id != expected {
-        return Err(AttestError::QeIdentityMismatch { field: "id (QE identity is for another TEE type)" });
+        return Err(AttestError::QeIdentityMismatch {
+            field: "id (QE identity is for another TEE type)",
+        });
     }
     let r = &q.qe_report;
     // Intel QVL reads the JSON hex in report byte order, so compare bytes, not big-endian ints.
     let misc = r.misc_select.to_le_bytes();
     if (0..4).any(|i| misc[i] & id.miscselect_mask[i] != id.miscselect[i] & id.miscselect_mask[i]) {
-        return Err(AttestError::QeIdentityMismatch { field: "MISCSELECT" });
+        return Err(AttestError::QeIdentityMismatch {
+            field: "MISCSELECT",
+        });
     }
-    if (0..16).any(|i| r.attributes[i] & id.attributes_mask[i] != id.attributes[i] & id.attributes_mask[i]) {
-        return Err(AttestError::QeIdentityMismatch { field: "ATTRIBUTES" });
+    if (0..16).any(|i| {
+        r.attributes[i] & id.attributes_mask[i] != id.attributes[i] & id.attributes_mask[i]
+    }) {
+        return Err(AttestError::QeIdentityMismatch {
+            field: "ATTRIBUTES",
+        });
     }
     if r.mr_signer != id.mrsigner {
         return Err(AttestError::QeIdentityMismatch { field: "MRSIGNER" });
@@ -358,14 +457,21 @@ fn find_level<'a>(
     tcb.levels
         .iter()
         .find(|l| {
-            let sgx_ok = l.sgx.iter().zip(&pck.tcb_components).all(|(need, have)| have >= need)
+            let sgx_ok = l
+                .sgx
+                .iter()
+                .zip(&pck.tcb_components)
+                .all(|(need, have)| have >= need)
                 && pck.pce_svn >= l.pce_svn;
             let tdx_ok = match (tee_tcb_svn, &l.tdx) {
                 (None, _) => true,
                 (Some(_), None) => false,
                 (Some(svn), Some(need)) => {
                     let skip = if svn[1] > 0 { 2 } else { 0 };
-                    svn.iter().zip(need).skip(skip).all(|(have, need)| have >= need)
+                    svn.iter()
+                        .zip(need)
+                        .skip(skip)
+                        .all(|(have, need)| have >= need)
                 }
             };
             sgx_ok && tdx_ok
@@ -381,9 +487,12 @@ fn tdx_tcb(
     let level = find_level(tcb, pck, Some(&td.tee_tcb_svn))?;
     let (mut status, mut advisories) = (level.status, level.advisories.clone());
     // TDX module: base identity, overridden by the identity for the module version.
-    let mut module = tcb.tdx_module.as_ref().ok_or_else(|| AttestError::TcbInfoMismatch {
-        reason: "TDX TCB info without tdxModule".into(),
-    })?;
+    let mut module = tcb
+        .tdx_module
+        .as_ref()
+        .ok_or_else(|| AttestError::TcbInfoMismatch {
+            reason: "TDX TCB info without tdxModule".into(),
+        })?;
     let version = td.tee_tcb_svn[1];
     if version > 0 {
         let want = format!("TDX_{version:02X}");
@@ -415,7 +524,8 @@ fn tdx_tcb(
         });
     }
     let attrs_ok = (0..8).all(|i| {
-        td.seam_attributes[i] & module.attributes_mask[i] == module.attributes[i] & module.attributes_mask[i]
+        td.seam_attributes[i] & module.attributes_mask[i]
+            == module.attributes[i] & module.attributes_mask[i]
     });
     if !attrs_ok {
         return Err(AttestError::TdxModuleMismatch {

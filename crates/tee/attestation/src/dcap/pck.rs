@@ -30,10 +30,14 @@ fn bad(reason: &str) -> AttestError {
 }
 
 /// `SEQUENCE { OID, value }` pairs of a SEQUENCE's content.
-fn pairs(mut content: &[u8]) -> Result<Vec<(&[u8], u8, &[u8])>, AttestError> {
+/// `(OID content, value tag, value content)`.
+type Entry<'a> = (&'a [u8], u8, &'a [u8]);
+
+fn pairs(mut content: &[u8]) -> Result<Vec<Entry<'_>>, AttestError> {
     let mut out = Vec::new();
     while !content.is_empty() {
-        let (seq, rest) = der::expect(content, TAG_SEQUENCE).ok_or_else(|| bad("expected SEQUENCE"))?;
+        let (seq, rest) =
+            der::expect(content, TAG_SEQUENCE).ok_or_else(|| bad("expected SEQUENCE"))?;
         content = rest;
         let (oid, rest) = der::expect(seq, TAG_OID).ok_or_else(|| bad("expected OID"))?;
         let (tag, value, rest) = der::read_tlv(rest).ok_or_else(|| bad("missing value"))?;
@@ -54,14 +58,18 @@ fn small_uint(tag: u8, value: &[u8], want: u8, max: u64) -> Result<u64, AttestEr
     if tag != want {
         return Err(bad("unexpected value type"));
     }
-    der::uint(value).filter(|&v| v <= max).ok_or_else(|| bad("integer out of range"))
+    der::uint(value)
+        .filter(|&v| v <= max)
+        .ok_or_else(|| bad("integer out of range"))
 }
 
 fn octets<const N: usize>(tag: u8, value: &[u8]) -> Result<[u8; N], AttestError> {
     if tag != TAG_OCTET_STRING {
         return Err(bad("expected OCTET STRING"));
     }
-    value.try_into().map_err(|_| bad("OCTET STRING of the wrong length"))
+    value
+        .try_into()
+        .map_err(|_| bad("OCTET STRING of the wrong length"))
 }
 
 /// Extracts the SGX extension from a PCK certificate.
@@ -73,7 +81,8 @@ pub(crate) fn parse(cert: &X509Certificate<'_>) -> Result<PckExtension, AttestEr
         .ok_or_else(|| bad("missing"))?;
     let content = der::exactly(ext.value, TAG_SEQUENCE).ok_or_else(|| bad("not a SEQUENCE"))?;
     let mut tcb_components: [Option<u8>; 16] = [None; 16];
-    let (mut pce_svn, mut cpu_svn, mut pce_id, mut fmspc, mut sgx_type) = (None, None, None, None, None);
+    let (mut pce_svn, mut cpu_svn, mut pce_id, mut fmspc, mut sgx_type) =
+        (None, None, None, None, None);
     for (oid, tag, value) in pairs(content)? {
         match sub_arcs(oid) {
             Some([2]) => {
@@ -86,7 +95,9 @@ pub(crate) fn parse(cert: &X509Certificate<'_>) -> Result<PckExtension, AttestEr
                             tcb_components[(*n - 1) as usize] =
                                 Some(small_uint(tag, value, TAG_INTEGER, 255)? as u8);
                         }
-                        Some([2, 17]) => pce_svn = Some(small_uint(tag, value, TAG_INTEGER, 65535)? as u16),
+                        Some([2, 17]) => {
+                            pce_svn = Some(small_uint(tag, value, TAG_INTEGER, 65535)? as u16)
+                        }
                         Some([2, 18]) => cpu_svn = Some(octets::<16>(tag, value)?),
                         _ => {}
                     }

@@ -145,7 +145,7 @@ impl TdReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Body {
     Sgx(EnclaveReport),
-    Td(TdReport),
+    Td(Box<TdReport>),
 }
 
 /// A parsed quote. Slices point into the caller's buffer.
@@ -194,7 +194,10 @@ pub(crate) fn parse(b: &[u8]) -> Result<Quote<'_>, AttestError> {
         (3, TEE_TYPE_SGX) | (4, TEE_TYPE_SGX) => Body::Sgx(EnclaveReport::parse(
             r.take(ENCLAVE_REPORT_LEN, "SGX enclave report")?,
         )?),
-        (4, TEE_TYPE_TDX) => Body::Td(TdReport::parse(r.take(TD10_REPORT_LEN, "TD report")?, false)?),
+        (4, TEE_TYPE_TDX) => Body::Td(Box::new(TdReport::parse(
+            r.take(TD10_REPORT_LEN, "TD report")?,
+            false,
+        )?)),
         (5, TEE_TYPE_SGX) | (5, TEE_TYPE_TDX) => {
             let body_type = r.u16("quote v5 body descriptor")?;
             let size = r.u32("quote v5 body descriptor")? as usize;
@@ -204,7 +207,9 @@ pub(crate) fn parse(b: &[u8]) -> Result<Quote<'_>, AttestError> {
                 (3, TEE_TYPE_TDX) => (TD15_REPORT_LEN, false),
                 _ => {
                     return Err(AttestError::UnsupportedEvidence {
-                        reason: format!("quote v5 body type {body_type} for TEE type {tee_type:#x}"),
+                        reason: format!(
+                            "quote v5 body type {body_type} for TEE type {tee_type:#x}"
+                        ),
                     });
                 }
             };
@@ -217,7 +222,7 @@ pub(crate) fn parse(b: &[u8]) -> Result<Quote<'_>, AttestError> {
             if sgx {
                 Body::Sgx(EnclaveReport::parse(raw)?)
             } else {
-                Body::Td(TdReport::parse(raw, body_type == 3)?)
+                Body::Td(Box::new(TdReport::parse(raw, body_type == 3)?))
             }
         }
         _ => {
@@ -231,7 +236,9 @@ pub(crate) fn parse(b: &[u8]) -> Result<Quote<'_>, AttestError> {
     let sig_data = r.take(sig_data_len, "signature data")?;
     let trailing = r.rest();
     if trailing.iter().any(|&x| x != 0) {
-        return Err(AttestError::malformed("non-zero bytes after the quote's signature data"));
+        return Err(AttestError::malformed(
+            "non-zero bytes after the quote's signature data",
+        ));
     }
 
     let mut s = Reader::new(sig_data);

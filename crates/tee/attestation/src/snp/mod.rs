@@ -147,7 +147,8 @@ pub(crate) fn vcek_info(cert: &X509Certificate<'_>) -> Result<VcekInfo, AttestEr
         };
         match arcs {
             [2] => {
-                let v = der::exactly(ext.value, der::TAG_IA5_STRING).ok_or_else(|| vcek_bad("productName"))?;
+                let v = der::exactly(ext.value, der::TAG_IA5_STRING)
+                    .ok_or_else(|| vcek_bad("productName"))?;
                 product = Some(String::from_utf8(v.to_vec()).map_err(|_| vcek_bad("productName"))?);
             }
             // AMD KDS puts the raw chip id in the extension (64 bytes; 8 for Turin); accept a
@@ -155,7 +156,9 @@ pub(crate) fn vcek_info(cert: &X509Certificate<'_>) -> Result<VcekInfo, AttestEr
             [4] => {
                 let v = match ext.value.len() {
                     8 | 64 => ext.value,
-                    _ => der::exactly(ext.value, TAG_OCTET_STRING).ok_or_else(|| vcek_bad("hwID"))?,
+                    _ => {
+                        der::exactly(ext.value, TAG_OCTET_STRING).ok_or_else(|| vcek_bad("hwID"))?
+                    }
                 };
                 hwid = Some(v.to_vec());
             }
@@ -191,7 +194,11 @@ pub(crate) fn split_product(name: &str) -> (&str, Option<&str>) {
 /// The machine stepping of a KDS stepping suffix: its trailing digit ("B0" → 0, "B1" → 1), as
 /// go-sev-guest reads Milan/Genoa product names.
 pub(crate) fn stepping_number(suffix: &str) -> Option<u8> {
-    suffix.chars().last()?.to_digit(10).and_then(|d| u8::try_from(d).ok())
+    suffix
+        .chars()
+        .last()?
+        .to_digit(10)
+        .and_then(|d| u8::try_from(d).ok())
 }
 
 /// `(bootloader, tee, snp, microcode, fmc)` of a TCB_VERSION, per product layout.
@@ -204,7 +211,9 @@ fn tcb_parts(tcb: &[u8; 8], product: &str) -> (u8, u8, u8, u8, Option<u8>) {
 }
 
 fn find_builtin(list: &[(&str, &'static str)], product: &str) -> Option<&'static str> {
-    list.iter().find(|(p, _)| *p == product).map(|(_, pem)| *pem)
+    list.iter()
+        .find(|(p, _)| *p == product)
+        .map(|(_, pem)| *pem)
 }
 
 /// Parses a report without verifying it.
@@ -275,7 +284,11 @@ fn verify_vcek_chain_der(
                     v.extend(cx::pem_certs(ark.as_bytes(), "built-in ARK")?);
                     v
                 }
-                _ => return Err(AttestError::MissingCollateral { what: "ASK/ARK chain (unknown product)" }),
+                _ => {
+                    return Err(AttestError::MissingCollateral {
+                        what: "ASK/ARK chain (unknown product)",
+                    });
+                }
             }
         }
     };
@@ -291,28 +304,40 @@ fn verify_vcek_chain_der(
     // Trust anchor.
     let trusted = match root {
         Some(root) => {
-            let root_der = cx::der_or_pem_cert(root, "trust anchor").map_err(|e| AttestError::TrustAnchorInvalid {
-                reason: e.to_string(),
+            let root_der = cx::der_or_pem_cert(root, "trust anchor").map_err(|e| {
+                AttestError::TrustAnchorInvalid {
+                    reason: e.to_string(),
+                }
             })?;
             root_der == chain_der[1]
         }
         None => BUILTIN_ARKS.iter().any(|(_, pem)| {
-            cx::pem_certs(pem.as_bytes(), "built-in ARK").is_ok_and(|v| v.first() == Some(&chain_der[1]))
+            cx::pem_certs(pem.as_bytes(), "built-in ARK")
+                .is_ok_and(|v| v.first() == Some(&chain_der[1]))
         }),
     };
 
     // Signatures: ARK self-signed, ASK by ARK, VCEK by ASK.
     if !cx::cert_signed_by(&ark, ark.public_key()) {
-        return Err(AttestError::CertChainInvalid { what: "ARK", reason: "not self-signed".into() });
+        return Err(AttestError::CertChainInvalid {
+            what: "ARK",
+            reason: "not self-signed".into(),
+        });
     }
     if !trusted {
         return Err(AttestError::UntrustedRoot { what: "ARK" });
     }
     if !cx::cert_signed_by(&ask, ark.public_key()) {
-        return Err(AttestError::CertChainInvalid { what: "ASK", reason: "not signed by the ARK".into() });
+        return Err(AttestError::CertChainInvalid {
+            what: "ASK",
+            reason: "not signed by the ARK".into(),
+        });
     }
     if !cx::cert_signed_by(&vcek, ask.public_key()) {
-        return Err(AttestError::CertChainInvalid { what: "VCEK", reason: "not signed by the ASK".into() });
+        return Err(AttestError::CertChainInvalid {
+            what: "VCEK",
+            reason: "not signed by the ASK".into(),
+        });
     }
     cx::check_validity(&ark, now, "ARK")?;
     cx::check_validity(&ask, now, "ASK")?;
@@ -334,16 +359,30 @@ fn verify_vcek_chain_der(
 }
 
 /// Verifies an SNP report; `evidence` is the decoded report.
-pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result<Verdict, AttestError> {
+pub(crate) fn verify(
+    evidence: &[u8],
+    inputs: &VerifyInputs,
+    now: u64,
+) -> Result<Verdict, AttestError> {
     let report = parse(evidence)?;
-    let vcek_bytes = inputs.vcek.as_deref().ok_or(AttestError::MissingCollateral { what: "VCEK" })?;
+    let vcek_bytes = inputs
+        .vcek
+        .as_deref()
+        .ok_or(AttestError::MissingCollateral { what: "VCEK" })?;
     let vcek_der = cx::der_or_pem_cert(vcek_bytes, "VCEK")?;
-    let (info, vcek_key) = verify_vcek_chain_der(&vcek_der, inputs.chain.as_deref(), inputs.root.as_deref(), now)?;
+    let (info, vcek_key) = verify_vcek_chain_der(
+        &vcek_der,
+        inputs.chain.as_deref(),
+        inputs.root.as_deref(),
+        now,
+    )?;
     let (product, stepping) = split_product(&info.product_name);
 
     // Report signature.
     if !verify_report_signature(evidence, &report, &vcek_key) {
-        return Err(AttestError::ReportSignatureInvalid { what: "SEV-SNP report" });
+        return Err(AttestError::ReportSignatureInvalid {
+            what: "SEV-SNP report",
+        });
     }
 
     // VCEK ↔ report binding.
@@ -353,7 +392,9 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
         _ => false,
     };
     if !hw_ok {
-        return Err(AttestError::VcekMismatch { reason: "VCEK hwID is not the report's CHIP_ID".into() });
+        return Err(AttestError::VcekMismatch {
+            reason: "VCEK hwID is not the report's CHIP_ID".into(),
+        });
     }
     let (bl, tee, snp, ucode, fmc) = tcb_parts(&report.reported_tcb, product);
     let spl_ok = bl == info.bl_spl
@@ -395,7 +436,10 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
     extra.insert("family_id".into(), hex::encode(report.family_id));
     extra.insert("image_id".into(), hex::encode(report.image_id));
     extra.insert("id_key_digest".into(), hex::encode(report.id_key_digest));
-    extra.insert("author_key_digest".into(), hex::encode(report.author_key_digest));
+    extra.insert(
+        "author_key_digest".into(),
+        hex::encode(report.author_key_digest),
+    );
     Ok(Verdict {
         platform: PlatformKind::SevSnp,
         measurement: report.measurement.to_vec(),
@@ -410,7 +454,11 @@ pub(crate) fn verify(evidence: &[u8], inputs: &VerifyInputs, now: u64) -> Result
 
 /// ECDSA P-384/SHA-384 over `report[..0x2A0]` with little-endian `r`, `s`.
 fn verify_report_signature(raw: &[u8], report: &Report, vcek_key: &[u8]) -> bool {
-    if report.r[48..].iter().chain(&report.s[48..]).any(|&b| b != 0) {
+    if report.r[48..]
+        .iter()
+        .chain(&report.s[48..])
+        .any(|&b| b != 0)
+    {
         return false;
     }
     let mut sig = [0u8; 96];
@@ -433,8 +481,14 @@ mod tests {
         assert_eq!(split_product("Turin"), ("Turin", None));
         assert_eq!(stepping_number("B1"), Some(1));
         assert_eq!(stepping_number(""), None);
-        assert_eq!(tcb_parts(&[3, 0, 0, 0, 0, 0, 8, 0x73], "Milan"), (3, 0, 8, 0x73, None));
-        assert_eq!(tcb_parts(&[1, 2, 3, 4, 0, 0, 0, 9], "Turin"), (2, 3, 4, 9, Some(1)));
+        assert_eq!(
+            tcb_parts(&[3, 0, 0, 0, 0, 0, 8, 0x73], "Milan"),
+            (3, 0, 8, 0x73, None)
+        );
+        assert_eq!(
+            tcb_parts(&[1, 2, 3, 4, 0, 0, 0, 9], "Turin"),
+            (2, 3, 4, 9, Some(1))
+        );
     }
 
     #[test]

@@ -21,13 +21,22 @@ fn set(quote: &str, collateral: &str) -> (Vec<u8>, VerifyInputs) {
 }
 
 fn sgx_quote() -> (Vec<u8>, VerifyInputs) {
-    set(&format!("{QVL}/sgx_quote"), &format!("{QVL}/sgx_quote_collateral.json"))
+    set(
+        &format!("{QVL}/sgx_quote"),
+        &format!("{QVL}/sgx_quote_collateral.json"),
+    )
 }
 fn tdx_quote() -> (Vec<u8>, VerifyInputs) {
-    set(&format!("{QVL}/tdx_quote"), &format!("{QVL}/tdx_quote_collateral.json"))
+    set(
+        &format!("{QVL}/tdx_quote"),
+        &format!("{QVL}/tdx_quote_collateral.json"),
+    )
 }
 fn near_quote() -> (Vec<u8>, VerifyInputs) {
-    set(&format!("{QVL}/near_quote_hex.txt"), &format!("{QVL}/near_quote_collateral.json"))
+    set(
+        &format!("{QVL}/near_quote_hex.txt"),
+        &format!("{QVL}/near_quote_collateral.json"),
+    )
 }
 
 fn ok(v: Result<Verdict, arcanum_attestation::AttestError>) -> Verdict {
@@ -44,7 +53,10 @@ fn embedded_root_is_intels_production_root() {
         hex::encode(Sha256::digest(INTEL_SGX_ROOT_CA_DER)),
         "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
     );
-    assert_eq!(INTEL_SGX_ROOT_CA_DER, read(&format!("{AUT}/intel_sgx_root_ca.der")).as_slice());
+    assert_eq!(
+        INTEL_SGX_ROOT_CA_DER,
+        read(&format!("{AUT}/intel_sgx_root_ca.der")).as_slice()
+    );
 }
 
 #[test]
@@ -54,8 +66,14 @@ fn dcap_qvl_sgx_quote_is_configuration_and_sw_hardening_needed() {
     assert_eq!(v.platform, PlatformKind::Sgx);
     assert_eq!(v.tcb_status, "ConfigurationAndSWHardeningNeeded");
     assert_eq!(v.advisories, strings(&["INTEL-SA-00289", "INTEL-SA-00615"]));
-    assert_eq!(hex::encode(&v.measurement), "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
-    assert_eq!(v.extra["mrsigner"], "815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6");
+    assert_eq!(
+        hex::encode(&v.measurement),
+        "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"
+    );
+    assert_eq!(
+        v.extra["mrsigner"],
+        "815f42f11cf64430c30bab7816ba596a1da0130c3b028b673133a66cf9a3e0e6"
+    );
     assert_eq!(v.extra["isv_prod_id"], "0");
     assert_eq!(v.extra["isv_svn"], "0");
     assert_eq!(v.extra["attributes"], "0500000000000000e700000000000000");
@@ -102,7 +120,10 @@ fn dcap_qvl_tdx_quote_v5_outdated_has_no_matching_tcb_level() {
         &format!("{QVL}/tdx_quote_outdated"),
         &format!("{QVL}/tdx_quote_outdated_collateral.json"),
     );
-    assert_eq!(code_of(verify(&q, &inputs, 1_774_003_274)), "TCB_LEVEL_NOT_FOUND");
+    assert_eq!(
+        code_of(verify(&q, &inputs, 1_774_003_274)),
+        "TCB_LEVEL_NOT_FOUND"
+    );
     let i = inspect_evidence(&q).expect("parses");
     assert_eq!(i.version, 5);
     assert_eq!(
@@ -142,14 +163,25 @@ fn parse_only_quotes() {
         let m = hex::encode(&i.measurement);
         assert!(m.starts_with(prefix) && m.ends_with(suffix), "{file}: {m}");
         // No collateral: refused with a precise code.
-        assert_eq!(code_of(verify(&q, &VerifyInputs::default(), 1_752_919_234)), "MISSING_COLLATERAL");
+        assert_eq!(
+            code_of(verify(&q, &VerifyInputs::default(), 1_752_919_234)),
+            "MISSING_COLLATERAL"
+        );
         // Collateral for another FMSPC: the TCB info does not describe this platform.
         let (_, inputs) = near_quote();
-        assert_eq!(code_of(verify(&q, &inputs, 1_759_388_630)), "TCB_INFO_MISMATCH", "{file}");
+        assert_eq!(
+            code_of(verify(&q, &inputs, 1_759_388_630)),
+            "TCB_INFO_MISMATCH",
+            "{file}"
+        );
         // Collateral for the same FMSPC (b0c06f000000, like `tdx_quote`): the chain and
         // signatures verify, but the platform meets none of its TCB levels.
         let (_, inputs) = tdx_quote();
-        assert_eq!(code_of(verify(&q, &inputs, 1_752_919_234)), "TCB_LEVEL_NOT_FOUND", "{file}");
+        assert_eq!(
+            code_of(verify(&q, &inputs, 1_752_919_234)),
+            "TCB_LEVEL_NOT_FOUND",
+            "{file}"
+        );
     }
     let i = inspect_evidence(&read(&format!("{AUT}/quotev5.dat"))).expect("parses");
     assert_eq!((i.platform, i.version), (PlatformKind::Tdx, 5));
@@ -161,21 +193,33 @@ fn parse_only_quotes() {
 
 #[test]
 fn automata_quotev3_is_sw_hardening_needed() {
-    let (q, inputs) = set(&format!("{AUT}/quotev3.hex"), &format!("{AUT}/DERIVED_collateral_quotev3_0825.json"));
+    let (q, inputs) = set(
+        &format!("{AUT}/quotev3.hex"),
+        &format!("{AUT}/DERIVED_collateral_quotev3_0825.json"),
+    );
     let v = ok(verify(&q, &inputs, 1_755_236_700));
     assert_eq!(v.platform, PlatformKind::Sgx);
     assert_eq!(v.tcb_status, "SWHardeningNeeded");
     assert_eq!(v.advisories, strings(&["INTEL-SA-00615"]));
     assert_eq!(v.extra["qe_tcb_status"], "UpToDate");
-    assert_eq!(hex::encode(&v.measurement), "a4f45c39dac622cb1dd32ddb35a52ec92db41d0fa88a1c911c49e59c534f61cd");
-    assert_eq!(v.extra["mrsigner"], "8f2dbc0f9c5d3378d596974b2deed1f93223cc49242899f83809bcc92546132c");
+    assert_eq!(
+        hex::encode(&v.measurement),
+        "a4f45c39dac622cb1dd32ddb35a52ec92db41d0fa88a1c911c49e59c534f61cd"
+    );
+    assert_eq!(
+        v.extra["mrsigner"],
+        "8f2dbc0f9c5d3378d596974b2deed1f93223cc49242899f83809bcc92546132c"
+    );
     assert_eq!(v.extra["fmspc"], "00606a000000");
     assert_eq!(v.report_data, vec![0u8; 64]);
     // Inside the window too.
     assert!(verify(&q, &inputs, 1_755_236_486).is_ok());
     assert!(verify(&q, &inputs, 1_757_824_606).is_ok());
     // Two minutes before the PCK CRL's thisUpdate: this verifier checks thisUpdate.
-    assert_eq!(code_of(verify(&q, &inputs, 1_755_236_400)), "COLLATERAL_NOT_YET_VALID");
+    assert_eq!(
+        code_of(verify(&q, &inputs, 1_755_236_400)),
+        "COLLATERAL_NOT_YET_VALID"
+    );
 }
 
 #[test]
@@ -201,11 +245,17 @@ fn automata_quotev4_with_zero_padding_is_out_of_date() {
 
 #[test]
 fn trailing_non_zero_bytes_are_rejected() {
-    let (q, inputs) = set(&format!("{AUT}/quotev4.hex"), &format!("{AUT}/DERIVED_collateral_quotev4_0625.json"));
+    let (q, inputs) = set(
+        &format!("{AUT}/quotev4.hex"),
+        &format!("{AUT}/DERIVED_collateral_quotev4_0625.json"),
+    );
     let mut raw = unhex(std::str::from_utf8(&q).expect("ascii").trim());
     assert_eq!(raw.len(), 8000);
     *raw.last_mut().expect("non-empty") = 1;
-    assert_eq!(code_of(verify(&raw, &inputs, 1_749_095_100)), "EVIDENCE_MALFORMED");
+    assert_eq!(
+        code_of(verify(&raw, &inputs, 1_749_095_100)),
+        "EVIDENCE_MALFORMED"
+    );
     // The exact 4935-byte quote, without padding, verifies the same.
     raw.truncate(4935);
     let v = ok(verify(&raw, &inputs, 1_749_095_100));
@@ -226,7 +276,10 @@ fn intel_sample_collateral(with_pck_chain: bool) -> Vec<u8> {
         (body, v["signature"].as_str().expect("sig").to_string())
     }
     let (tcb, tcb_sig) = cut(read_str(&format!("{INTEL}/tcbInfo.json")).trim(), "tcbInfo");
-    let (qe, qe_sig) = cut(read_str(&format!("{INTEL}/qeIdentity.json")).trim(), "enclaveIdentity");
+    let (qe, qe_sig) = cut(
+        read_str(&format!("{INTEL}/qeIdentity.json")).trim(),
+        "enclaveIdentity",
+    );
     let tcb_chain = read_str(&format!("{INTEL}/tcbSignChain.pem"));
     let mut c = serde_json::json!({
         "pck_crl_issuer_chain": read_str(&format!("{INTEL}/pckSignChain.pem")),
@@ -272,13 +325,28 @@ fn intel_qvl_sample_is_up_to_date_under_its_test_root() {
     // The PCK chain may also come through `VerifyInputs::chain`.
     let via_chain = VerifyInputs {
         collateral: Some(intel_sample_collateral(false)),
-        chain: Some([read(&format!("{INTEL}/pckCert.pem")), read(&format!("{INTEL}/pckSignChain.pem"))].concat()),
+        chain: Some(
+            [
+                read(&format!("{INTEL}/pckCert.pem")),
+                read(&format!("{INTEL}/pckSignChain.pem")),
+            ]
+            .concat(),
+        ),
         root: Some(root),
         ..VerifyInputs::default()
     };
-    assert_eq!(ok(verify(&q, &via_chain, 1_700_000_000)).tcb_status, "UpToDate");
-    let no_chain = VerifyInputs { chain: None, ..via_chain };
-    assert_eq!(code_of(verify(&q, &no_chain, 1_700_000_000)), "MISSING_COLLATERAL");
+    assert_eq!(
+        ok(verify(&q, &via_chain, 1_700_000_000)).tcb_status,
+        "UpToDate"
+    );
+    let no_chain = VerifyInputs {
+        chain: None,
+        ..via_chain
+    };
+    assert_eq!(
+        code_of(verify(&q, &no_chain, 1_700_000_000)),
+        "MISSING_COLLATERAL"
+    );
 }
 
 #[test]
@@ -290,7 +358,10 @@ fn intel_qvl_sample_under_the_production_root_is_untrusted() {
             root,
             ..VerifyInputs::default()
         };
-        assert_eq!(code_of(verify(&q, &inputs, 1_700_000_000)), "UNTRUSTED_ROOT");
+        assert_eq!(
+            code_of(verify(&q, &inputs, 1_700_000_000)),
+            "UNTRUSTED_ROOT"
+        );
     }
 }
 
@@ -298,9 +369,15 @@ fn intel_qvl_sample_under_the_production_root_is_untrusted() {
 fn real_quotes_under_the_intel_test_root_are_untrusted() {
     let (q, mut inputs) = sgx_quote();
     inputs.root = Some(read(&format!("{INTEL}/trustedRootCaCert.pem")));
-    assert_eq!(code_of(verify(&q, &inputs, 1_752_919_277)), "UNTRUSTED_ROOT");
+    assert_eq!(
+        code_of(verify(&q, &inputs, 1_752_919_277)),
+        "UNTRUSTED_ROOT"
+    );
     inputs.root = Some(b"not a certificate".to_vec());
-    assert_eq!(code_of(verify(&q, &inputs, 1_752_919_277)), "TRUST_ANCHOR_INVALID");
+    assert_eq!(
+        code_of(verify(&q, &inputs, 1_752_919_277)),
+        "TRUST_ANCHOR_INVALID"
+    );
 }
 
 #[test]
@@ -313,8 +390,14 @@ fn collateral_time_window_is_enforced() {
     ] {
         assert!(verify(&q, &inputs, start).is_ok());
         assert!(verify(&q, &inputs, end).is_ok());
-        assert_eq!(code_of(verify(&q, &inputs, start - 40 * DAY)), "COLLATERAL_NOT_YET_VALID");
-        assert_eq!(code_of(verify(&q, &inputs, end + DAY)), "COLLATERAL_EXPIRED");
+        assert_eq!(
+            code_of(verify(&q, &inputs, start - 40 * DAY)),
+            "COLLATERAL_NOT_YET_VALID"
+        );
+        assert_eq!(
+            code_of(verify(&q, &inputs, end + DAY)),
+            "COLLATERAL_EXPIRED"
+        );
         assert_eq!(code_of(verify(&q, &inputs, 1_790_000_000)), "CRL_EXPIRED");
     }
 }
@@ -331,19 +414,38 @@ fn tampered_quotes_are_rejected() {
     let now = 1_752_919_277;
     // Header (QE SVN) and body bytes (MRENCLAVE, report data): quote signature.
     for at in [8, 48 + 64, 48 + 320, 48 + 383] {
-        assert_eq!(code_of(verify(&flip(&q, at), &inputs, now)), "QUOTE_SIGNATURE_INVALID", "byte {at}");
+        assert_eq!(
+            code_of(verify(&flip(&q, at), &inputs, now)),
+            "QUOTE_SIGNATURE_INVALID",
+            "byte {at}"
+        );
     }
     // The signature itself (after the 4-byte length at 432).
-    assert_eq!(code_of(verify(&flip(&q, 436), &inputs, now)), "QUOTE_SIGNATURE_INVALID");
-    assert_eq!(code_of(verify(&flip(&q, 436 + 63), &inputs, now)), "QUOTE_SIGNATURE_INVALID");
+    assert_eq!(
+        code_of(verify(&flip(&q, 436), &inputs, now)),
+        "QUOTE_SIGNATURE_INVALID"
+    );
+    assert_eq!(
+        code_of(verify(&flip(&q, 436 + 63), &inputs, now)),
+        "QUOTE_SIGNATURE_INVALID"
+    );
     // The attestation key: the QE report no longer commits to it.
-    assert_eq!(code_of(verify(&flip(&q, 436 + 64), &inputs, now)), "QE_REPORT_DATA_MISMATCH");
+    assert_eq!(
+        code_of(verify(&flip(&q, 436 + 64), &inputs, now)),
+        "QE_REPORT_DATA_MISMATCH"
+    );
     // The QE report: its PCK signature.
-    assert_eq!(code_of(verify(&flip(&q, 436 + 128 + 64), &inputs, now)), "QE_REPORT_SIGNATURE_INVALID");
+    assert_eq!(
+        code_of(verify(&flip(&q, 436 + 128 + 64), &inputs, now)),
+        "QE_REPORT_SIGNATURE_INVALID"
+    );
     // The TDX quote: TD report bytes (MRTD, report data).
     let (t, tin) = tdx_quote();
     for at in [48 + 136, 48 + 520] {
-        assert_eq!(code_of(verify(&flip(&t, at), &tin, 1_752_919_234)), "QUOTE_SIGNATURE_INVALID");
+        assert_eq!(
+            code_of(verify(&flip(&t, at), &tin, 1_752_919_234)),
+            "QUOTE_SIGNATURE_INVALID"
+        );
     }
 }
 
@@ -362,23 +464,44 @@ fn tampered_collateral_is_rejected() {
     let (q, inputs) = sgx_quote();
     let now = 1_752_919_277;
     let edited = edit_collateral(&inputs, |c| {
-        let t = c["tcb_info"].as_str().expect("str").replacen("\"tcbType\":0", "\"tcbType\":1", 1);
+        let t = c["tcb_info"]
+            .as_str()
+            .expect("str")
+            .replacen("\"tcbType\":0", "\"tcbType\":1", 1);
         c["tcb_info"] = t.into();
     });
-    assert_eq!(code_of(verify(&q, &edited, now)), "COLLATERAL_SIGNATURE_INVALID");
+    assert_eq!(
+        code_of(verify(&q, &edited, now)),
+        "COLLATERAL_SIGNATURE_INVALID"
+    );
     let edited = edit_collateral(&inputs, |c| {
-        let t = c["qe_identity"].as_str().expect("str").replacen("\"isvprodid\":1", "\"isvprodid\": 1", 1);
+        let t = c["qe_identity"].as_str().expect("str").replacen(
+            "\"isvprodid\":1",
+            "\"isvprodid\": 1",
+            1,
+        );
         c["qe_identity"] = t.into();
     });
-    assert_eq!(code_of(verify(&q, &edited, now)), "COLLATERAL_SIGNATURE_INVALID");
+    assert_eq!(
+        code_of(verify(&q, &edited, now)),
+        "COLLATERAL_SIGNATURE_INVALID"
+    );
     // PCK CRL replaced by the root CA CRL: not issued by the PCK's issuer.
     let edited = edit_collateral(&inputs, |c| c["pck_crl"] = c["root_ca_crl"].clone());
     assert_eq!(code_of(verify(&q, &edited, now)), "CRL_INVALID");
     let edited = edit_collateral(&inputs, |c| c["pck_crl"] = "zz".into());
     assert_eq!(code_of(verify(&q, &edited, now)), "COLLATERAL_MALFORMED");
-    let edited = edit_collateral(&inputs, |c| c["tcb_info_signature"] = "00".repeat(64).into());
-    assert_eq!(code_of(verify(&q, &edited, now)), "COLLATERAL_SIGNATURE_INVALID");
-    let broken = VerifyInputs { collateral: Some(b"{".to_vec()), ..inputs.clone() };
+    let edited = edit_collateral(&inputs, |c| {
+        c["tcb_info_signature"] = "00".repeat(64).into()
+    });
+    assert_eq!(
+        code_of(verify(&q, &edited, now)),
+        "COLLATERAL_SIGNATURE_INVALID"
+    );
+    let broken = VerifyInputs {
+        collateral: Some(b"{".to_vec()),
+        ..inputs.clone()
+    };
     assert_eq!(code_of(verify(&q, &broken, now)), "COLLATERAL_MALFORMED");
     // TDX collateral for an SGX quote: its PCK CRL is another CA's.
     let (_, tin) = tdx_quote();
@@ -389,6 +512,10 @@ fn tampered_collateral_is_rejected() {
 fn truncated_quotes_give_precise_errors() {
     let (q, inputs) = sgx_quote();
     for len in [8, 47, 48, 431, 432, 500, 1000, q.len() - 1] {
-        assert_eq!(code_of(verify(&q[..len], &inputs, 1_752_919_277)), "EVIDENCE_TRUNCATED", "len {len}");
+        assert_eq!(
+            code_of(verify(&q[..len], &inputs, 1_752_919_277)),
+            "EVIDENCE_TRUNCATED",
+            "len {len}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests for arcanum-attestation, on the real external evidence in
 //! `shared/testdata/external/{sgx_tdx_dcap,sev_snp}` (each README's verdicts, asserted exactly).
 
+mod bench;
 mod dcap;
 mod detect;
 mod policy;

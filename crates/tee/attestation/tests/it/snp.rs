@@ -67,9 +67,15 @@ fn virtee_milan_report_is_valid() {
     assert!(!v.debug);
     assert!(v.is_secure);
     // With the KDS cert_chain, and with the Milan ARK as explicit root: same verdict.
-    let with_chain = VerifyInputs { chain: Some(read(&format!("{VIR}/cert_chain_milan"))), ..inputs.clone() };
+    let with_chain = VerifyInputs {
+        chain: Some(read(&format!("{VIR}/cert_chain_milan"))),
+        ..inputs.clone()
+    };
     assert_eq!(ok(verify(&r, &with_chain, NOW)), v);
-    let with_root = VerifyInputs { root: Some(read(&format!("{VIR}/builtin_milan_ark.pem"))), ..with_chain };
+    let with_root = VerifyInputs {
+        root: Some(read(&format!("{VIR}/builtin_milan_ark.pem"))),
+        ..with_chain
+    };
     assert_eq!(ok(verify(&r, &with_root, NOW)), v);
     // The virtee report passes a no-debug policy.
     assert_eq!(AttestationPolicy::default().check(&v), Ok(()));
@@ -77,26 +83,56 @@ fn virtee_milan_report_is_valid() {
 
 #[test]
 fn vcek_chains_verify_and_serial_zero_parses() {
-    let milan = verify_vcek_chain(&read(&format!("{VIR}/vcek_milan.der")), None, None, NOW).expect("milan_chain");
+    let milan = verify_vcek_chain(&read(&format!("{VIR}/vcek_milan.der")), None, None, NOW)
+        .expect("milan_chain");
     assert_eq!(milan.product_name, "Milan-B0");
     assert_eq!(milan.serial_hex, "00");
-    assert_eq!((milan.bl_spl, milan.tee_spl, milan.snp_spl, milan.ucode_spl), (3, 0, 8, 115));
+    assert_eq!(
+        (milan.bl_spl, milan.tee_spl, milan.snp_spl, milan.ucode_spl),
+        (3, 0, 8, 115)
+    );
     assert_eq!(milan.hwid.len(), 64);
     // milan_ca_stack / turin_ca_stack.
     let chain = read(&format!("{VIR}/cert_chain_milan"));
-    assert!(verify_vcek_chain(&read(&format!("{VIR}/vcek_milan.der")), Some(&chain), None, NOW).is_ok());
+    assert!(
+        verify_vcek_chain(
+            &read(&format!("{VIR}/vcek_milan.der")),
+            Some(&chain),
+            None,
+            NOW
+        )
+        .is_ok()
+    );
     let turin_chain = read(&format!("{VIR}/cert_chain_turin"));
-    let turin = verify_vcek_chain(&read(&format!("{VIR}/vcek_turin.der")), Some(&turin_chain), None, 1_740_000_000)
-        .expect("turin_ca_stack");
+    let turin = verify_vcek_chain(
+        &read(&format!("{VIR}/vcek_turin.der")),
+        Some(&turin_chain),
+        None,
+        1_740_000_000,
+    )
+    .expect("turin_ca_stack");
     assert_eq!(turin.product_name, "Turin");
     assert_eq!(turin.hwid, hex::decode("1e550a8ee5cf9f4d").expect("hex"));
     assert_eq!(turin.fmc_spl, Some(0));
     assert_eq!(turin.ucode_spl, 9);
     // Built-in Turin chain.
-    assert!(verify_vcek_chain(&read(&format!("{VIR}/vcek_turin.der")), None, None, 1_740_000_000).is_ok());
+    assert!(
+        verify_vcek_chain(
+            &read(&format!("{VIR}/vcek_turin.der")),
+            None,
+            None,
+            1_740_000_000
+        )
+        .is_ok()
+    );
     // go-sev-guest's VCEK at its test time: chain of 3 (VCEK, ASK, ARK).
-    let g = verify_vcek_chain(&read(&format!("{GO}/vcek.testcer")), Some(&read(&format!("{GO}/ask_ark_milan.pem"))), None, GO_NOW)
-        .expect("go chain");
+    let g = verify_vcek_chain(
+        &read(&format!("{GO}/vcek.testcer")),
+        Some(&read(&format!("{GO}/ask_ark_milan.pem"))),
+        None,
+        GO_NOW,
+    )
+    .expect("go chain");
     assert_eq!((g.bl_spl, g.tee_spl, g.snp_spl, g.ucode_spl), (2, 0, 5, 68));
     // The Turin chain served by go-sev-guest is the same as virtee's.
     assert_eq!(read(&format!("{GO}/ask_ark_turin_vcek.pem")), turin_chain);
@@ -120,14 +156,21 @@ fn tampered_report_is_rejected() {
     let mut raw = hex::decode(String::from_utf8(r).expect("ascii").trim()).expect("hex");
     assert_eq!(raw.len(), 1184);
     raw[21] ^= 0x80;
-    assert_eq!(code_of(verify(&raw, &inputs, NOW)), "REPORT_SIGNATURE_INVALID");
+    assert_eq!(
+        code_of(verify(&raw, &inputs, NOW)),
+        "REPORT_SIGNATURE_INVALID"
+    );
     raw[21] ^= 0x80;
     assert!(verify(&raw, &inputs, NOW).is_ok());
     // Signature bytes, including the zero upper half of r.
     for at in [0x2A0, 0x2A0 + 71, 0x2E8 + 5] {
         let mut m = raw.clone();
         m[at] ^= 0x01;
-        assert_eq!(code_of(verify(&m, &inputs, NOW)), "REPORT_SIGNATURE_INVALID", "byte {at:#x}");
+        assert_eq!(
+            code_of(verify(&m, &inputs, NOW)),
+            "REPORT_SIGNATURE_INVALID",
+            "byte {at:#x}"
+        );
     }
 }
 
@@ -135,15 +178,31 @@ fn tampered_report_is_rejected() {
 fn cross_paired_vceks_and_chains_are_rejected() {
     // Milan VCEK under the Turin or Genoa ASK/ARK.
     let (r, inputs) = milan();
-    for chain in [format!("{VIR}/cert_chain_turin"), format!("{GO}/ask_ark_genoa.pem")] {
-        let i = VerifyInputs { chain: Some(read(&chain)), ..inputs.clone() };
-        assert_eq!(code_of(verify(&r, &i, NOW)), "CERT_CHAIN_INVALID", "{chain}");
+    for chain in [
+        format!("{VIR}/cert_chain_turin"),
+        format!("{GO}/ask_ark_genoa.pem"),
+    ] {
+        let i = VerifyInputs {
+            chain: Some(read(&chain)),
+            ..inputs.clone()
+        };
+        assert_eq!(
+            code_of(verify(&r, &i, NOW)),
+            "CERT_CHAIN_INVALID",
+            "{chain}"
+        );
     }
     // Report and VCEK from different chips.
-    let i = VerifyInputs { vcek: Some(read(&format!("{GO}/vcek.testcer"))), ..inputs.clone() };
+    let i = VerifyInputs {
+        vcek: Some(read(&format!("{GO}/vcek.testcer"))),
+        ..inputs.clone()
+    };
     assert_eq!(code_of(verify(&r, &i, NOW)), "REPORT_SIGNATURE_INVALID");
     let (g, gi) = go();
-    let i = VerifyInputs { vcek: Some(read(&format!("{VIR}/vcek_milan.der"))), ..gi };
+    let i = VerifyInputs {
+        vcek: Some(read(&format!("{VIR}/vcek_milan.der"))),
+        ..gi
+    };
     assert_eq!(code_of(verify(&g, &i, NOW)), "REPORT_SIGNATURE_INVALID");
 }
 
@@ -160,10 +219,16 @@ fn foreign_root_is_untrusted() {
 fn certificate_validity_is_enforced() {
     let (r, inputs) = milan();
     // VCEK valid 2023-04-03T19:23:43Z .. 2030-04-03T19:23:43Z.
-    assert_eq!(code_of(verify(&r, &inputs, 1_680_549_822)), "CERT_NOT_YET_VALID");
+    assert_eq!(
+        code_of(verify(&r, &inputs, 1_680_549_822)),
+        "CERT_NOT_YET_VALID"
+    );
     assert!(verify(&r, &inputs, 1_680_549_823).is_ok());
     assert_eq!(code_of(verify(&r, &inputs, 1_901_474_624)), "CERT_EXPIRED");
-    assert_eq!(code_of(verify(&r, &VerifyInputs::default(), NOW)), "MISSING_COLLATERAL");
+    assert_eq!(
+        code_of(verify(&r, &VerifyInputs::default(), NOW)),
+        "MISSING_COLLATERAL"
+    );
 }
 
 #[test]
@@ -188,17 +253,33 @@ fn go_sev_guest_debug_report_is_valid_and_policy_rejects_debug() {
         "3ac3fe21e13fb0990eb28a802e3fb6a29483a6b0753590c951bdd3b8e53786184ca39e359669a2b76a1936776b564ea464cdce40c05f63c9b610c5068b006b5d"
     );
     // A no-debug policy rejects it; allowing debug accepts it.
-    assert_eq!(AttestationPolicy::default().check(&v).map_err(|e| e.code()), Err("DEBUG_NOT_ALLOWED"));
-    let debug_ok = AttestationPolicy { allow_debug: true, ..AttestationPolicy::default() };
+    assert_eq!(
+        AttestationPolicy::default().check(&v).map_err(|e| e.code()),
+        Err("DEBUG_NOT_ALLOWED")
+    );
+    let debug_ok = AttestationPolicy {
+        allow_debug: true,
+        ..AttestationPolicy::default()
+    };
     assert_eq!(debug_ok.check(&v), Ok(()));
     // Product Milan, stepping 0 (happy path); expected stepping 12 rejects.
     for expected in ["Milan", "Milan-0", "Milan-B0", "milan"] {
-        let p = AttestationPolicy { expected_product: Some(expected.into()), ..debug_ok.clone() };
+        let p = AttestationPolicy {
+            expected_product: Some(expected.into()),
+            ..debug_ok.clone()
+        };
         assert_eq!(p.check(&v), Ok(()), "{expected}");
     }
     for expected in ["Milan-12", "Genoa", "Milan-B1", "Turin-0"] {
-        let p = AttestationPolicy { expected_product: Some(expected.into()), ..debug_ok.clone() };
-        assert_eq!(p.check(&v).map_err(|e| e.code()), Err("PRODUCT_MISMATCH"), "{expected}");
+        let p = AttestationPolicy {
+            expected_product: Some(expected.into()),
+            ..debug_ok.clone()
+        };
+        assert_eq!(
+            p.check(&v).map_err(|e| e.code()),
+            Err("PRODUCT_MISMATCH"),
+            "{expected}"
+        );
     }
     // At NOW too (the VCEK is valid 2022-09-24..2029-09-24).
     assert!(verify(&g, &inputs, NOW).is_ok());
@@ -209,12 +290,22 @@ fn truncated_and_oversized_reports() {
     let raw = read(&format!("{GO}/attestation.bin"));
     let (_, inputs) = go();
     for len in [0x38, 0x100, 1183] {
-        assert_eq!(code_of(verify(&raw[..len], &inputs, GO_NOW)), "EVIDENCE_TRUNCATED", "len {len}");
+        assert_eq!(
+            code_of(verify(&raw[..len], &inputs, GO_NOW)),
+            "EVIDENCE_TRUNCATED",
+            "len {len}"
+        );
     }
     let mut long = raw.clone();
     long.push(0);
-    assert_eq!(code_of(verify(&long, &inputs, GO_NOW)), "EVIDENCE_MALFORMED");
+    assert_eq!(
+        code_of(verify(&long, &inputs, GO_NOW)),
+        "EVIDENCE_MALFORMED"
+    );
     let mut v9 = raw.clone();
     v9[0] = 4;
-    assert_eq!(code_of(verify(&v9, &inputs, GO_NOW)), "UNSUPPORTED_EVIDENCE");
+    assert_eq!(
+        code_of(verify(&v9, &inputs, GO_NOW)),
+        "UNSUPPORTED_EVIDENCE"
+    );
 }
