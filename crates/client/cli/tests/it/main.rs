@@ -30,7 +30,14 @@ fn demo_runs_the_whole_story_across_processes() {
     );
     assert_eq!(report["ok"], true);
     assert_eq!(report["consistent"], true);
-    assert_eq!(report["processes"].as_array().map(Vec::len), Some(7), "1 management + 2 endorsers + 4 peers");
+    assert_eq!(report["processes"].as_array().map(Vec::len), Some(8), "1 management + 2 endorsers + 4 peers + attestation");
+    let attestations = report["attestations"].as_array().expect("attestations");
+    assert_eq!(attestations.len(), 2, "both endorsement enclaves attested");
+    for a in attestations {
+        assert_eq!(a["platform"], "simulated");
+        assert_eq!(a["is_secure"], false);
+        assert_eq!(a["bound_keys"], 3, "device key + two hosted peer keys");
+    }
     let expected = [
         ("unlisted client", "CLIENT_NOT_ALLOWED"),
         ("bad client signature", "BAD_CLIENT_SIGNATURE"),
@@ -52,6 +59,7 @@ fn demo_runs_the_whole_story_across_processes() {
     assert!(roots.iter().all(|r| r["state_root"] == roots[0]["state_root"] && r["height"] == roots[0]["height"]));
     let steps = report["steps"].as_array().expect("steps");
     assert!(steps.iter().any(|s| s["step"] == "crash and restart"), "the crash/restart step ran");
+    assert!(steps.iter().any(|s| s["step"] == "rotate a hosted key"), "the key rotation step ran");
     assert!(steps.iter().any(|s| s["detail"].as_str().is_some_and(|d| d.contains("bob = 200"))));
 }
 
@@ -83,7 +91,7 @@ fn devnet_and_client_verbs() {
     let d = dir.path().to_str().expect("utf-8 path");
     let (out, layout) = run(&["devnet", "init", "--dir", d, "--json"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(layout["nodes"].as_array().map(Vec::len), Some(7));
+    assert_eq!(layout["nodes"].as_array().map(Vec::len), Some(8));
     let child = arcanum().args(["devnet", "up", "--dir", d]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     let mut up = DevnetUp(child);
     wait_for_file(&dir.path().join("endpoints.json"), &mut up.0);
@@ -157,4 +165,47 @@ fn policy_check_prints_verdicts_and_stable_errors() {
     let (out, v) = run(&["policy", "check", "--policy", "OR('Org1.peer')", "--signers", "Org1", "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["error"]["code"], "BAD_SIGNER");
+}
+
+fn external(path: &str) -> String {
+    format!("{}/../../../../shared/testdata/external/{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn attest_verify_prints_verdicts_with_stable_codes() {
+    let dcap = |f: &str| external(&format!("sgx_tdx_dcap/dcap-qvl/{f}"));
+    let (out, v) = run(&["attest", "verify", "--evidence", &dcap("sgx_quote"), "--collateral", &dcap("sgx_quote_collateral.json"), "--now", "1752919277", "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["platform"], "sgx");
+    assert_eq!(v["tcb_status"], "ConfigurationAndSWHardeningNeeded");
+    assert_eq!(v["advisories"], serde_json::json!(["INTEL-SA-00289", "INTEL-SA-00615"]));
+    assert_eq!(v["measurement"], "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
+    assert_eq!(v["debug"], false);
+    assert!(v["error"].is_null());
+
+    let (out, v) = run(&["attest", "verify", "--evidence", &dcap("tdx_quote_outdated"), "--collateral", &dcap("tdx_quote_outdated_collateral.json"), "--now", "1774003274", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["error"]["code"], "TCB_LEVEL_NOT_FOUND");
+
+    let snp = |f: &str| external(&format!("sev_snp/go-sev-guest/{f}"));
+    let policy = tempfile::NamedTempFile::new().expect("policy file");
+    std::fs::write(policy.path(), r#"{"allowed_measurements":[],"min_tcb_status":"OutOfDate","allow_debug":false,"allow_simulation":false,"expected_product":null}"#).expect("write");
+    let (out, v) = run(&["attest", "verify", "--evidence", &snp("attestation.bin"), "--vcek", &snp("vcek.testcer"), "--chain", &snp("ask_ark_milan.pem"), "--now", "1700000000", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{v}");
+    assert_eq!(v["platform"], "sev-snp");
+    assert_eq!(v["debug"], true);
+    let (out, v) = run(&["attest", "verify", "--evidence", &snp("attestation.bin"), "--vcek", &snp("vcek.testcer"), "--chain", &snp("ask_ark_milan.pem"), "--now", "1700000000", "--policy", policy.path().to_str().expect("path"), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(v["error"]["code"], "DEBUG_NOT_ALLOWED");
+
+    let (out, v) = run(&["attest", "verify", "--evidence", "/nonexistent", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(v["error"]["code"], "USAGE");
+    let garbage = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(garbage.path(), b"not evidence at all").expect("write");
+    let (out, v) = run(&["attest", "verify", "--evidence", garbage.path().to_str().expect("path"), "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(v["error"]["code"].is_string());
 }
