@@ -281,3 +281,43 @@ pub const ALL_CODES: &[&str] = &[
     "SIGNING_FAILED",
     "BENCH_INPUT",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn codes_are_unique_stable_and_documented() {
+        let set: BTreeSet<_> = ALL_CODES.iter().collect();
+        assert_eq!(set.len(), ALL_CODES.len());
+        for c in ALL_CODES {
+            assert!(
+                c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+                "{c}"
+            );
+        }
+        let samples = [
+            AttestError::EvidenceEmpty,
+            AttestError::UnknownEvidenceType,
+            AttestError::QuoteSignatureInvalid,
+            AttestError::TcbLevelNotFound,
+            AttestError::ForeignIssuer,
+            AttestError::KeyMismatch,
+            AttestError::SimulationNotAllowed,
+            AttestError::ReportSignatureInvalid { what: "x" },
+            AttestError::VcekMismatch { reason: "x".into() },
+        ];
+        for e in samples {
+            assert!(ALL_CODES.contains(&e.code()), "{}", e.code());
+        }
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../docs/design/attestation.md"
+        ))
+        .expect("design doc");
+        for c in ALL_CODES {
+            assert!(doc.contains(&format!("`{c}`")), "{c} is not documented");
+        }
+    }
+}
