@@ -169,16 +169,18 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         format!("{transfers} × 10 alice → bob, each endorsed by Org1 and Org2 peers; bob = {}", balance.result.unwrap_or_default()),
     );
 
-    // L7: rotate peer0.org1's hosted key by a signed admin transaction; the next transfer is
-    // endorsed under the new key, generated inside its endorsement enclave.
+    // L7: rotate the endorsing Org1 peer's hosted key by a signed admin transaction; the next
+    // transfer is endorsed under the new key, generated inside its endorsement enclave.
+    let last = gateway.block_json(gateway.height().await?.height).await?;
+    let peer = last.txs[0].endorsers.iter().find_map(|e| e.strip_prefix("Org1.")).context("no Org1 endorsement")?.to_owned();
     let endorsers = net.layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser).map(|n| Client::new(n.url.clone()));
-    let rotated = crate::client_cmds::rotate_key(&gateway, &admin, endorsers, "peer0.org1").await?;
+    let rotated = crate::client_cmds::rotate_key(&gateway, &admin, endorsers, &peer).await?;
     expect_valid(&rotated.status, "key rotation")?;
     let after = gateway.execute(&alice.invoke("asset", "transfer", &["alice", "bob", "1"]), true).await?;
     expect_valid(&after.status, "transfer after the key rotation")?;
     story.step(
         "rotate a hosted key",
-        format!("peer0.org1's key regenerated in its enclave, rotated by admin.org1 (block {}); the next transfer commits VALID under it", rotated.block.unwrap_or(0)),
+        format!("{peer}'s key regenerated in its enclave, rotated by admin.org1 (block {}); the next transfer commits VALID under it", rotated.block.unwrap_or(0)),
     );
 
     // Rejections, each with its stable code.

@@ -136,3 +136,53 @@ async fn forged_endorsement_is_rejected_by_every_peer() {
         assert_eq!(root.height, tip.height + 1);
     }
 }
+
+/// SPEC L7: a peer's hosted key is regenerated in its enclave and rotated by an admin of its
+/// organisation; endorsements then verify under the new key at every peer. An admin of another
+/// organisation may not rotate it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosted_keys_rotate_by_admin_transaction() {
+    let net = Net::start(DevnetSpec::default()).await.expect("net");
+    deploy_asset(&net).await;
+    let height = transfers(&net, 1).await;
+    let gw = net.gateway();
+    // The Org1 peer that endorses transfers.
+    let shown = gw.block_json(height).await.expect("block");
+    let org1_peer = shown.txs[0].endorsers.iter().find_map(|e| e.strip_prefix("Org1.")).expect("an Org1 endorser").to_owned();
+    let endorsers: Vec<arcanum_sdk::Client> = net
+        .layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == arcanum_msp::NodeRole::Endorser)
+        .map(|n| arcanum_sdk::Client::new(n.url.clone()))
+        .collect();
+    let mut generated = None;
+    for e in &endorsers {
+        if let Ok(k) = e.generate_peer_key(&org1_peer).await {
+            generated = Some(k);
+        }
+    }
+    let (peer, public_key) = generated.expect("an endorser hosts the peer");
+
+    let outsider = net.signer("admin.org2").expect("admin of Org2");
+    let err = gw.execute(&outsider.sign(TxAction::RotateKey { peer, public_key: public_key.clone() }), true).await.expect_err("refused");
+    assert_eq!(err.code(), arcanum_types::ErrorCode::NotAdmin);
+
+    let admin = net.signer("admin.org1").expect("admin of Org1");
+    let rotated = gw.execute(&admin.sign(TxAction::RotateKey { peer, public_key: public_key.clone() }), true).await.expect("rotation");
+    assert_eq!(rotated.status, "VALID");
+
+    // The next transfers are endorsed by the new key and valid everywhere.
+    let alice = net.signer("client0.org1").expect("client");
+    let mut last = 0;
+    for _ in 0..3 {
+        let out = gw.execute(&alice.invoke("asset", "transfer", &["alice", "bob", "1"]), true).await.expect("transfer");
+        assert_eq!(out.status, "VALID");
+        last = out.block.expect("block");
+    }
+    let block = gw.block(last).await.expect("block");
+    let endorsement = block.txs[0].endorsements.iter().find(|e| e.endorser == peer).expect("the rotated peer endorsed");
+    let msg = block.txs[0].endorsement_message();
+    assert!(public_key.verify(arcanum_crypto::domain::ENDORSEMENT, &msg, &endorsement.signature).is_ok(), "signed by the rotated key");
+    assert_roots_agree(&net, last).await;
+}
