@@ -212,8 +212,9 @@ pub async fn peer(cmd: PeerCommand) -> ExitCode {
     report(&target, r)
 }
 
-/// Generates the new key in the first endorsement device that hosts `peer`, then submits the
-/// admin's rotation transaction and waits for its commit.
+/// Generates the new key in the first endorsement device that hosts `peer`, submits the admin's
+/// rotation transaction, waits for its commit, and then (when the device is attested) for the
+/// device's new attestation report binding the new key.
 pub async fn rotate_key(
     gateway: &Client,
     admin: &Signer,
@@ -224,8 +225,24 @@ pub async fn rotate_key(
     for endorser in endorsers {
         match endorser.generate_peer_key(peer).await {
             Ok((peer_id, public_key)) => {
+                let bound = hex::encode(arcanum_types::encode(&public_key));
                 let tx = admin.sign(TxAction::RotateKey { peer: peer_id, public_key });
-                return gateway.execute(&tx, true).await;
+                let outcome = gateway.execute(&tx, true).await?;
+                if outcome.status == "VALID" && endorser.attestation_summary().await.is_ok() {
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+                    loop {
+                        let summary = endorser.attestation_summary().await?;
+                        let keys = summary["bound_keys"].as_array().cloned().unwrap_or_default();
+                        if keys.iter().any(|k| k.as_str() == Some(bound.as_str())) {
+                            break;
+                        }
+                        if std::time::Instant::now() > deadline {
+                            return Err(arcanum_sdk::SdkError::Protocol("the device was not re-attested with the new key".into()));
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    }
+                }
+                return Ok(outcome);
             }
             Err(e) => last = Some(e),
         }

@@ -117,7 +117,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
                 &summary["measurement"].as_str().unwrap_or("?").chars().take(16).collect::<String>(),
                 summary["tcb_status"].as_str().unwrap_or("?"),
                 summary["is_secure"],
-                summary["bound_keys"],
+                summary["bound_keys"].as_array().map(Vec::len).unwrap_or(0),
             ),
         );
         attestations.push(summary);

@@ -87,7 +87,7 @@ async fn attestation(State(s): State<EndorserState>, Query(f): Query<Format>) ->
         "tcb_status": r.tcb_status,
         "is_secure": r.is_secure,
         "debug": r.debug,
-        "bound_keys": r.bound_keys.len(),
+        "bound_keys": r.bound_keys.iter().map(|k| hex::encode(arcanum_types::encode(k))).collect::<Vec<_>>(),
         "issued_at": r.issued_at,
         "expires_at": r.expires_at,
         "issuer": hex::encode(&signed.issuer.bytes),

@@ -53,6 +53,9 @@ pub const MIN_CAPACITY: u64 = 16;
 /// Largest allowed capacity of the data area (1 GiB).
 pub const MAX_CAPACITY: u64 = 1 << 30;
 
+// The fixed fields end before the first concurrently written one.
+const _: () = assert!(OFF_CAPACITY + 8 <= OFF_WRITE);
+
 /// Checks a data-area capacity: a power of two in `[MIN_CAPACITY, MAX_CAPACITY]`.
 pub fn valid_capacity(capacity: u64) -> bool {
     capacity.is_power_of_two() && (MIN_CAPACITY..=MAX_CAPACITY).contains(&capacity)
@@ -83,7 +86,6 @@ mod tests {
                 assert!(a.abs_diff(*b) >= 128);
             }
         }
-        assert!(OFF_CAPACITY + 8 <= OFF_WRITE);
     }
 
     #[test]

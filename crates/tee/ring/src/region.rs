@@ -213,7 +213,7 @@ mod real {
         }
 
         fn u64_at(&self, off: usize) -> &AtomicU64 {
-            debug_assert!(off % 8 == 0 && off + 8 <= HEADER_SIZE);
+            debug_assert!(off.is_multiple_of(8) && off + 8 <= HEADER_SIZE);
             // SAFETY: `off` is one of the layout constants: 8-aligned (the mapping is page
             // aligned) and inside the header. The mapping lives as long as `&self`, and the
             // memory is only ever accessed atomically at this offset.
@@ -221,7 +221,7 @@ mod real {
         }
 
         fn u32_at(&self, off: usize) -> &AtomicU32 {
-            debug_assert!(off % 4 == 0 && off + 4 <= HEADER_SIZE);
+            debug_assert!(off.is_multiple_of(4) && off + 4 <= HEADER_SIZE);
             // SAFETY: as in `u64_at`, with 4-byte alignment.
             unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(off).cast()) }
         }
