@@ -252,8 +252,7 @@ mod tests {
         let fds = enclave.into_fds().expect("into_fds");
         let encoded = fds.encode();
         assert_eq!(encoded.split(',').count(), 6);
-        let mut enclave =
-            EnclaveEnd::from_fds(fds, &RingOptions::default()).expect("from_fds");
+        let mut enclave = EnclaveEnd::from_fds(fds, &RingOptions::default()).expect("from_fds");
         // Handing over did not close the rings.
         assert_eq!(enclave.recv(None).expect("recv"), b"before handover");
         enclave.send(b"after", None).expect("send");
@@ -262,7 +261,14 @@ mod tests {
 
     #[test]
     fn bad_fd_lists_are_refused() {
-        for bad in ["", "1,2,3", "1,1,2,3,4,5", "-1,2,3,4,5,6", "a,b,c,d,e,f", "1,2,3,4,5,6,7"] {
+        for bad in [
+            "",
+            "1,2,3",
+            "1,1,2,3,4,5",
+            "-1,2,3,4,5,6",
+            "a,b,c,d,e,f",
+            "1,2,3,4,5,6,7",
+        ] {
             // SAFETY: every input is refused before any fd is taken over.
             let r = unsafe { DuplexFds::from_encoded(bad) };
             assert!(matches!(r, Err(RingError::InvalidConfig(_))), "{bad}");

@@ -46,10 +46,16 @@ impl std::fmt::Display for CorruptReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CorruptReason::TruncatedPrefix { available } => {
-                write!(f, "only {available} published bytes, less than a length prefix")
+                write!(
+                    f,
+                    "only {available} published bytes, less than a length prefix"
+                )
             }
             CorruptReason::TruncatedPayload { len, available } => {
-                write!(f, "length prefix says {len} bytes but only {available} were published")
+                write!(
+                    f,
+                    "length prefix says {len} bytes but only {available} were published"
+                )
             }
         }
     }
@@ -93,7 +99,10 @@ impl std::fmt::Display for HeaderError {
             }
             HeaderError::NotSealed => f.write_str("memfd is not sealed against shrinking"),
             HeaderError::BadInitialOffsets { read, write } => {
-                write!(f, "inconsistent initial offsets (read {read}, write {write})")
+                write!(
+                    f,
+                    "inconsistent initial offsets (read {read}, write {write})"
+                )
             }
         }
     }
@@ -249,7 +258,10 @@ mod tests {
             RingError::Corrupt(CorruptReason::TruncatedPrefix { available: 1 }),
             RingError::BadHeader(HeaderError::BadMagic),
             RingError::InvalidConfig("x"),
-            RingError::Os { call: "x", errno: 1 },
+            RingError::Os {
+                call: "x",
+                errno: 1,
+            },
         ];
         let mut codes: Vec<_> = all.iter().map(RingError::code).collect();
         assert!(codes.iter().all(|c| c.starts_with("RING_")));

@@ -27,8 +27,7 @@ mod real {
     use super::*;
     use crate::error::{HeaderError, RingError};
     use crate::layout::{
-        self, HEADER_SIZE, OFF_CLOSED, OFF_READ, OFF_READER_SLEEPING, OFF_WRITE,
-        OFF_WRITER_WAITING,
+        self, HEADER_SIZE, OFF_CLOSED, OFF_READ, OFF_READER_SLEEPING, OFF_WRITE, OFF_WRITER_WAITING,
     };
     use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
     use rustix::fs::{MemfdFlags, SealFlags};
@@ -239,7 +238,11 @@ mod real {
             // and cannot overlap the mapping.
             unsafe {
                 std::ptr::copy_nonoverlapping(src.as_ptr(), self.data().add(pos), first);
-                std::ptr::copy_nonoverlapping(src.as_ptr().add(first), self.data(), src.len() - first);
+                std::ptr::copy_nonoverlapping(
+                    src.as_ptr().add(first),
+                    self.data(),
+                    src.len() - first,
+                );
             }
         }
 

@@ -717,7 +717,12 @@ pub fn channel(capacity: u64, options: &RingOptions) -> Result<(Writer, Reader),
     let reader_region = RingRegion::map(peer_fd)?;
     let data = Event::new()?;
     let space = Event::new()?;
-    let writer = Writer::new(writer_region, data.try_clone()?, space.try_clone()?, options)?;
+    let writer = Writer::new(
+        writer_region,
+        data.try_clone()?,
+        space.try_clone()?,
+        options,
+    )?;
     let reader = Reader::new(reader_region, data, space, options)?;
     Ok((writer, reader))
 }
@@ -835,4 +840,3 @@ mod tests {
         );
     }
 }
-

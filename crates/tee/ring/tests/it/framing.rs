@@ -85,7 +85,10 @@ fn thousands_of_laps_with_blocking_calls() {
     });
     for i in 0..5000u32 {
         let b = i.to_le_bytes();
-        assert_eq!(reader.recv(crate::LONG).expect("recv"), vec![b[0], b[1], b[2]]);
+        assert_eq!(
+            reader.recv(crate::LONG).expect("recv"),
+            vec![b[0], b[1], b[2]]
+        );
     }
     assert_eq!(t.join().expect("join"), Ok(()));
     assert_eq!(reader.recv(crate::LONG), Err(RingError::Closed));

@@ -86,7 +86,11 @@ fn rewound_read_offset_is_reported_as_tampering() {
             found: 0,
         })
     );
-    assert_eq!(raw.read_offset(), 19, "the reader still published its own offset");
+    assert_eq!(
+        raw.read_offset(),
+        19,
+        "the reader still published its own offset"
+    );
 }
 
 #[test]
@@ -157,7 +161,9 @@ fn writer_detects_read_offset_games() {
     let (writer, raw) = writer_vs_raw(64);
     writer.try_send(b"abc").expect("send");
     raw.set_read(7);
-    writer.try_send(b"d").expect("reader consumed the first frame");
+    writer
+        .try_send(b"d")
+        .expect("reader consumed the first frame");
     raw.set_read(0);
     assert_eq!(
         writer.try_send(b"e"),
@@ -208,17 +214,25 @@ fn region_header_is_validated_when_mapping() {
         Some(RingError::BadHeader(HeaderError::BadMagic))
     );
     assert_eq!(
-        map_after(|r| r.poke(layout::OFF_VERSION, &9u32.to_le_bytes()).expect("poke")).err(),
+        map_after(|r| r
+            .poke(layout::OFF_VERSION, &9u32.to_le_bytes())
+            .expect("poke"))
+        .err(),
         Some(RingError::BadHeader(HeaderError::UnsupportedVersion(9)))
     );
     assert_eq!(
-        map_after(|r| r.poke(layout::OFF_CAPACITY, &100u64.to_le_bytes()).expect("poke")).err(),
+        map_after(|r| r
+            .poke(layout::OFF_CAPACITY, &100u64.to_le_bytes())
+            .expect("poke"))
+        .err(),
         Some(RingError::BadHeader(HeaderError::BadCapacity(100)))
     );
     // A larger (valid) capacity than the file holds would let accesses run off the mapping.
     assert_eq!(
-        map_after(|r| r.poke(layout::OFF_CAPACITY, &(1u64 << 20).to_le_bytes()).expect("poke"))
-            .err(),
+        map_after(|r| r
+            .poke(layout::OFF_CAPACITY, &(1u64 << 20).to_le_bytes())
+            .expect("poke"))
+        .err(),
         Some(RingError::BadHeader(HeaderError::SizeMismatch {
             expected: layout::HEADER_SIZE as u64 + (1 << 20),
             actual: layout::HEADER_SIZE as u64 + 64,
