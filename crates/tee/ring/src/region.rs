@@ -313,6 +313,12 @@ mod model {
         capacity: u64,
     }
 
+    // SAFETY: the model stands for memory shared between processes; every access to the
+    // cells goes through loom, which reports unsynchronised ones, and the rest are atomics.
+    unsafe impl Send for Shared {}
+    // SAFETY: as above.
+    unsafe impl Sync for Shared {}
+
     /// Loom model of a region: the same fields, as loom atomics, and a data area of loom
     /// cells so that unsynchronised byte accesses are reported as races.
     #[derive(Clone)]

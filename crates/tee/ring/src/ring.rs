@@ -192,15 +192,15 @@ impl Writer {
     pub fn try_send(&self, payload: &[u8]) -> Result<(), RingError> {
         let s = &*self.shared;
         let len = payload.len() as u64;
+        let mut st = s.state.lock();
+        if let Some(e) = &st.poisoned {
+            return Err(e.clone());
+        }
         if len > u64::from(s.max_frame) {
             return Err(RingError::FrameTooLarge {
                 len,
                 max: s.max_frame,
             });
-        }
-        let mut st = s.state.lock();
-        if let Some(e) = &st.poisoned {
-            return Err(e.clone());
         }
         if st.closed || s.region.closed().load(Ordering::Acquire) & READER_CLOSED != 0 {
             return Err(RingError::Closed);

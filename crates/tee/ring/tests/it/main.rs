@@ -1,5 +1,7 @@
 //! Integration tests of `arcanum-ring`: framing and wraparound properties, hostile peers,
 //! region validation, multi-writer stress, and a real second process.
+//! (Not built under `--cfg loom`, where the crate only has the model types.)
+#![cfg(not(loom))]
 
 mod cross_process;
 mod framing;
