@@ -56,20 +56,33 @@ fn apply(p: &TxPayload, edit: &PayloadEdit) -> TxPayload {
                     function: policy,
                     args: vec![],
                 },
+                TxAction::RotateKey { peer, public_key } => TxAction::Deploy {
+                    contract: peer.to_string(),
+                    wasm: public_key.bytes,
+                    policy: String::new(),
+                },
             }
         }
         PayloadEdit::Contract(c) => match &mut p.action {
             TxAction::Invoke { contract, .. } | TxAction::Deploy { contract, .. } => {
                 contract.push(*c)
             }
+            TxAction::RotateKey { peer, .. } => peer.0.0[(u32::from(*c) % 32) as usize] ^= 0x80,
         },
         PayloadEdit::FunctionOrWasm(b) => match &mut p.action {
             TxAction::Invoke { function, .. } => function.push(char::from(b'a' + b % 26)),
             TxAction::Deploy { wasm, .. } => wasm.push(*b),
+            TxAction::RotateKey { public_key, .. } => public_key.bytes.push(*b),
         },
         PayloadEdit::ArgsOrPolicy(extra) => match &mut p.action {
             TxAction::Invoke { args, .. } => args.push(extra.clone()),
             TxAction::Deploy { policy, .. } => policy.push_str(&format!("{extra:?}")),
+            TxAction::RotateKey { public_key, .. } => {
+                public_key.algorithm = match public_key.algorithm {
+                    arcanum_crypto::Algorithm::Ed25519 => arcanum_crypto::Algorithm::P256,
+                    _ => arcanum_crypto::Algorithm::Ed25519,
+                }
+            }
         },
     }
     p

@@ -1,9 +1,10 @@
 //! proptest strategies for the domain types.
 
+use arcanum_crypto::Algorithm;
 use arcanum_types::{
     Block, BlockHeader, EndorsedTx, Endorsement, ErrorCode, Event, Hash, IdentityId, KvRead,
-    KvWrite, ProposalResponse, RwSet, Signature, SignedTx, TxAction, TxPayload, TxReceipt,
-    TxStatus, Version, Vote,
+    KvWrite, ProposalResponse, PublicKey, RwSet, Signature, SignedTx, TxAction, TxPayload,
+    TxReceipt, TxStatus, Version, Vote,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -25,6 +26,15 @@ pub fn text() -> impl Strategy<Value = String> {
     ".{0,12}"
 }
 
+pub fn public_key() -> impl Strategy<Value = PublicKey> {
+    let algorithm = prop_oneof![
+        Just(Algorithm::Ed25519),
+        Just(Algorithm::P256),
+        Just(Algorithm::Rsa2048)
+    ];
+    (algorithm, bytes(72)).prop_map(|(algorithm, bytes)| PublicKey { algorithm, bytes })
+}
+
 pub fn signature() -> impl Strategy<Value = Signature> {
     bytes(80).prop_map(Signature)
 }
@@ -43,6 +53,8 @@ pub fn action() -> impl Strategy<Value = TxAction> {
             wasm,
             policy
         }),
+        (identity(), public_key())
+            .prop_map(|(peer, public_key)| TxAction::RotateKey { peer, public_key }),
     ]
 }
 
