@@ -9,4 +9,6 @@ mod endorsements;
 mod happy;
 mod harness;
 mod props;
+mod rotation;
+mod trust;
 mod tx_codes;
