@@ -19,7 +19,7 @@ pub const LARGE: usize = 64 * 1024;
 /// Ring capacity used for the small-message case.
 pub const SMALL_RING_CAPACITY: u64 = 256 * 1024;
 /// Ring capacity used for the large-message case.
-pub const LARGE_RING_CAPACITY: u64 = 1 << 20;
+pub const LARGE_RING_CAPACITY: u64 = 4 << 20;
 
 /// Results, in messages or bytes per second.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
