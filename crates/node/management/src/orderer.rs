@@ -47,15 +47,17 @@ impl<T: EndorserTransport> Management<T> {
         }
         match result {
             Ok(summary) => {
-                // The new height first: a submitter that sends its next transaction as soon as it
-                // hears back must have it endorsed against this block's state.
+                // The new height and the block's summary first: a submitter that sends its next
+                // transaction as soon as it hears back must have it endorsed against this block's
+                // state, and subscribers see the block before any submitter does.
                 self.tip.send_replace(summary.height);
+                let summary = Arc::new(summary);
+                // No subscribers is fine.
+                let _ = self.commits.send(summary.clone());
                 for (reply, receipt) in replies.into_iter().zip(summary.receipts.iter()) {
                     // A submitter that stopped waiting is fine.
                     let _ = reply.send(Ok(receipt.clone()));
                 }
-                // No subscribers is fine.
-                let _ = self.commits.send(Arc::new(summary));
             }
             Err(e) => {
                 tracing::error!(error = %e, "block commit failed");
