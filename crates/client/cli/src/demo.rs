@@ -122,6 +122,23 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         );
         attestations.push(summary);
     }
+    // The client checks each device's signed report itself, against the consortium's
+    // attestation service key; a report checked against any other issuer is refused.
+    let consortium = arcanum_msp::Consortium::load(&net.layout.consortium, arcanum_server::now_unix())?;
+    if let Some(service) = consortium.attestation() {
+        let now = arcanum_server::now_unix();
+        for node in net.layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser) {
+            let device = Client::new(node.url.clone());
+            let report = device.verified_attestation(&service.member.public_key, now, None).await?;
+            let foreign = arcanum_crypto::SigningKey::generate(arcanum_crypto::Algorithm::Ed25519, &mut rand::rngs::OsRng)?.public_key();
+            let refused = device.verified_attestation(&foreign, now, None).await.map(|_| "accepted".to_owned());
+            story.step(
+                &format!("verify {}'s report", node.name),
+                format!("issuer and signature good, expires in {} s", report.expires_at.saturating_sub(now)),
+            );
+            story.expect_code(&format!("{}'s report checked against a foreign issuer", node.name), "REPORT_INVALID", refused);
+        }
+    }
     if let Some(url) = attestation_url {
         let verdicts = Client::new(url).attestation_verdicts().await?;
         let accepted = verdicts.iter().filter(|v| v.accepted).count();

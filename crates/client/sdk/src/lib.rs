@@ -198,6 +198,23 @@ impl Client {
         Ok((IdentityId(id), key))
     }
 
+    /// An endorsement device's signed attestation report, verified against the attestation
+    /// service's key `issuer` at `now`: issuer, signature, validity window and (if given) the keys
+    /// it must bind. Expired, foreign and mismatched reports fail with their precise codes.
+    pub async fn verified_attestation(
+        &self,
+        issuer: &arcanum_crypto::PublicKey,
+        now: u64,
+        expected_keys: Option<&[arcanum_crypto::PublicKey]>,
+    ) -> Result<arcanum_attestation::AttestationReport, SdkError> {
+        let bytes = self.get(routes::ATTESTATION).await?.bytes().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        let signed: arcanum_attestation::SignedReport =
+            decode(&bytes, 1024 * 1024).map_err(|e| SdkError::Protocol(e.to_string()))?;
+        arcanum_attestation::verify_report(&signed, std::slice::from_ref(issuer), now, expected_keys)
+            .cloned()
+            .map_err(|e| SdkError::Api(ApiError::new(ErrorCode::ReportInvalid, format!("{}: {e}", e.code()))))
+    }
+
     /// The attestation service's recent verdicts.
     pub async fn attestation_verdicts(&self) -> Result<Vec<arcanum_api::AttestationVerdict>, SdkError> {
         Self::json(self.get(routes::ATTESTATIONS).await?).await

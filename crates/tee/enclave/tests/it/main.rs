@@ -43,3 +43,28 @@ fn the_enclave_process_is_confined_and_answers_over_the_rings() {
     }
     assert!(matches!(client.call(&HostRequest::Shutdown).expect("shutdown"), EnclaveResponse::Ok));
 }
+
+/// Garbage from the host is answered with a precise error, and the enclave keeps serving.
+#[test]
+fn garbage_frames_get_a_precise_error() {
+    use arcanum_enclave_protocol::{Envelope, decode_frame, encode_frame};
+    // The enclave accepts frames up to MAX_FRAME, so its rings must hold one.
+    let (mut host, enclave) = arcanum_ring::Duplex::create(8 << 20).expect("rings");
+    let fds = enclave.into_fds().expect("fds");
+    fds.set_inheritable().expect("inheritable");
+    let mut child = std::process::Command::new(binary()).arg("--ring-fds").arg(fds.encode()).spawn().expect("spawn");
+    drop(fds);
+    let timeout = Some(std::time::Duration::from_secs(10));
+    for garbage in [vec![], vec![0xff; 3], vec![9; 1000]] {
+        host.send(&garbage, timeout).expect("send");
+        let answer: Envelope<EnclaveResponse> = decode_frame(&host.recv(timeout).expect("answer")).expect("decodes");
+        assert_eq!(answer.id, 0);
+        assert!(matches!(answer.body, EnclaveResponse::Error { ref code, .. } if code == "MALFORMED_FRAME"), "{:?}", answer.body);
+    }
+    host.send(&encode_frame(7, &HostRequest::Hello { version: PROTOCOL_VERSION }), timeout).expect("send");
+    let answer: Envelope<EnclaveResponse> = decode_frame(&host.recv(timeout).expect("answer")).expect("decodes");
+    assert_eq!(answer.id, 7);
+    assert!(matches!(answer.body, EnclaveResponse::Hello { .. }));
+    let _ = child.kill();
+    let _ = child.wait();
+}
