@@ -23,12 +23,22 @@ impl Net {
     pub async fn start(spec: DevnetSpec) -> anyhow::Result<Net> {
         let dir = tempfile::tempdir()?;
         let count = (1 + spec.endorsers + spec.orgs.len() * spec.peers_per_org) as u16;
-        let spec = DevnetSpec { base_port: arcanum_server::free_port_range(count)?, ..spec };
-        let layout = arcanum_msp::generate_devnet(dir.path(), &spec, arcanum_server::now_unix(), &mut rand::rngs::OsRng)?;
+        let spec = DevnetSpec {
+            base_port: arcanum_server::free_port_range(count)?,
+            ..spec
+        };
+        let layout = arcanum_msp::generate_devnet(
+            dir.path(),
+            &spec,
+            arcanum_server::now_unix(),
+            &mut rand::rngs::OsRng,
+        )?;
         let (shutdown, _) = watch::channel(false);
         for node in &layout.nodes {
             let config = NodeConfig::load(&node.config)?;
-            let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", node.name))?;
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {}", node.name))?;
             let mut stop = shutdown.subscribe();
             let name = node.name.clone();
             tokio::spawn(async move {
@@ -40,7 +50,11 @@ impl Net {
                 }
             });
         }
-        let net = Net { layout, _dir: dir, shutdown };
+        let net = Net {
+            layout,
+            _dir: dir,
+            shutdown,
+        };
         for node in &net.layout.nodes {
             net.wait_healthy(&node.url, Duration::from_secs(20)).await?;
         }
@@ -69,7 +83,12 @@ impl Net {
     }
 
     pub fn peers(&self) -> Vec<Client> {
-        self.layout.nodes.iter().filter(|n| n.role == NodeRole::Peer).map(|n| Client::new(n.url.clone())).collect()
+        self.layout
+            .nodes
+            .iter()
+            .filter(|n| n.role == NodeRole::Peer)
+            .map(|n| Client::new(n.url.clone()))
+            .collect()
     }
 
     pub fn signer(&self, name: &str) -> anyhow::Result<Signer> {

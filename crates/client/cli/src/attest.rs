@@ -44,17 +44,38 @@ fn read(path: &Option<PathBuf>) -> anyhow::Result<Option<Vec<u8>>> {
 }
 
 fn load_policy(path: &PathBuf) -> anyhow::Result<AttestationPolicy> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
     serde_json::from_str(&text)
         .or_else(|_| toml::from_str(&text))
-        .map_err(|e| anyhow::anyhow!("{} is neither a JSON nor a TOML attestation policy: {e}", path.display()))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{} is neither a JSON nor a TOML attestation policy: {e}",
+                path.display()
+            )
+        })
 }
 
 pub fn run(cmd: AttestCommand) -> ExitCode {
-    let AttestCommand::Verify { evidence, collateral, vcek, chain, root, now, policy, json } = cmd;
+    let AttestCommand::Verify {
+        evidence,
+        collateral,
+        vcek,
+        chain,
+        root,
+        now,
+        policy,
+        json,
+    } = cmd;
     let setup = (|| {
-        let evidence = std::fs::read(&evidence).map_err(|e| anyhow::anyhow!("reading {}: {e}", evidence.display()))?;
-        let inputs = VerifyInputs { collateral: read(&collateral)?, vcek: read(&vcek)?, chain: read(&chain)?, root: read(&root)? };
+        let evidence = std::fs::read(&evidence)
+            .map_err(|e| anyhow::anyhow!("reading {}: {e}", evidence.display()))?;
+        let inputs = VerifyInputs {
+            collateral: read(&collateral)?,
+            vcek: read(&vcek)?,
+            chain: read(&chain)?,
+            root: read(&root)?,
+        };
         let policy = policy.as_ref().map(load_policy).transpose()?;
         Ok::<_, anyhow::Error>((evidence, inputs, policy))
     })();

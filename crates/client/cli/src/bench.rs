@@ -80,7 +80,11 @@ struct E2eReport {
 
 pub async fn run(cmd: BenchCommand) -> ExitCode {
     match cmd {
-        BenchCommand::E2e { duration, clients, json } => match e2e(Duration::from_secs(duration), clients.max(1), json).await {
+        BenchCommand::E2e {
+            duration,
+            clients,
+            json,
+        } => match e2e(Duration::from_secs(duration), clients.max(1), json).await {
             Ok(report) => {
                 crate::output::print_json(&report);
                 ExitCode::SUCCESS
@@ -94,18 +98,22 @@ pub async fn run(cmd: BenchCommand) -> ExitCode {
                     crate::output::print_json(&report);
                     ExitCode::SUCCESS
                 }
-                Err(e) => crate::output::finish(Err(anyhow::anyhow!("ring bench failed: {e}")), json),
-            }
-        }
-        BenchCommand::Attest { testdata, iterations, json } => {
-            match arcanum_attestation::bench::bench(&testdata, iterations.max(1)) {
-                Ok(report) => {
-                    crate::output::print_json(&report);
-                    ExitCode::SUCCESS
+                Err(e) => {
+                    crate::output::finish(Err(anyhow::anyhow!("ring bench failed: {e}")), json)
                 }
-                Err(e) => crate::output::finish(Err(anyhow::anyhow!("{}: {e}", e.code())), json),
             }
         }
+        BenchCommand::Attest {
+            testdata,
+            iterations,
+            json,
+        } => match arcanum_attestation::bench::bench(&testdata, iterations.max(1)) {
+            Ok(report) => {
+                crate::output::print_json(&report);
+                ExitCode::SUCCESS
+            }
+            Err(e) => crate::output::finish(Err(anyhow::anyhow!("{}: {e}", e.code())), json),
+        },
     }
 }
 
@@ -147,26 +155,48 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     let (sign_us, verify_us) = signature_costs();
     let dir = tempfile::tempdir()?;
     let probe = attested(DevnetSpec {
-        block: BlockSettings { max_txs: 500, max_bytes: 8 * 1024 * 1024, timeout_ms: 10 },
+        block: BlockSettings {
+            max_txs: 500,
+            max_bytes: 8 * 1024 * 1024,
+            timeout_ms: 10,
+        },
         ..DevnetSpec::default()
     })?;
-    let spec = DevnetSpec { base_port: free_port_range(node_count(&probe))?, ..probe };
+    let spec = DevnetSpec {
+        base_port: free_port_range(node_count(&probe))?,
+        ..probe
+    };
     let layout = generate(dir.path(), &spec)?;
     let net = Network::start(layout).await?;
     let gateway = Client::new(net.management_url());
     let admin = Signer::from_devnet(dir.path(), "admin.org1")?;
     let alice = Arc::new(Signer::from_devnet(dir.path(), "client0.org1")?);
-    let deploy = admin.sign(TxAction::Deploy { contract: "asset".into(), wasm: arcanum_contracts::ASSET_WASM.to_vec(), policy: ASSET_POLICY.into() });
-    let out = gateway.execute(&deploy, true).await.context("deploying asset")?;
+    let deploy = admin.sign(TxAction::Deploy {
+        contract: "asset".into(),
+        wasm: arcanum_contracts::ASSET_WASM.to_vec(),
+        policy: ASSET_POLICY.into(),
+    });
+    let out = gateway
+        .execute(&deploy, true)
+        .await
+        .context("deploying asset")?;
     if out.status != "VALID" {
         bail!("deploy failed: {}", out.status);
     }
     // A source and a destination account per client, so clients never conflict with each other.
-    let setup = futures::future::join_all((0..clients).flat_map(|w| [(format!("src{w}"), "1000000000"), (format!("dst{w}"), "0")]).map(|(account, amount)| {
-        let gateway = gateway.clone();
-        let alice = alice.clone();
-        async move { gateway.execute(&alice.invoke("asset", "create", &[&account, amount]), true).await }
-    }))
+    let setup = futures::future::join_all(
+        (0..clients)
+            .flat_map(|w| [(format!("src{w}"), "1000000000"), (format!("dst{w}"), "0")])
+            .map(|(account, amount)| {
+                let gateway = gateway.clone();
+                let alice = alice.clone();
+                async move {
+                    gateway
+                        .execute(&alice.invoke("asset", "create", &[&account, amount]), true)
+                        .await
+                }
+            }),
+    )
     .await;
     for r in setup {
         let o = r?;
@@ -177,7 +207,10 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
 
     let progress = (!json).then(|| {
         let pb = indicatif::ProgressBar::new(duration.as_secs());
-        pb.set_style(indicatif::ProgressStyle::with_template("{spinner} e2e {bar:30} {pos}/{len} s  {msg}").unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()));
+        pb.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} e2e {bar:30} {pos}/{len} s  {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
         pb
     });
     let measuring = Arc::new(AtomicBool::new(false));
@@ -226,14 +259,21 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
         tokio::time::sleep(Duration::from_secs(1)).await;
         if let Some(pb) = &progress {
             pb.inc(1);
-            pb.set_message(format!("{:.0} tx/s", committed.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()));
+            pb.set_message(format!(
+                "{:.0} tx/s",
+                committed.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+            ));
         }
     }
     measuring.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     let cpu_after = net.cpu_seconds();
-    let peak_rss_mb = net.peak_rss_mb().into_iter().map(|(_, mb)| mb).fold(0.0, f64::max);
+    let peak_rss_mb = net
+        .peak_rss_mb()
+        .into_iter()
+        .map(|(_, mb)| mb)
+        .fold(0.0, f64::max);
     let mut latencies = Vec::new();
     for w in workers {
         latencies.extend(w.await.unwrap_or_default());
@@ -243,7 +283,10 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     }
     latencies.sort();
     let pct = |p: f64| {
-        latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).map(|d| d.as_secs_f64() * 1e3).unwrap_or(f64::NAN)
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .map(|d| d.as_secs_f64() * 1e3)
+            .unwrap_or(f64::NAN)
     };
     let committed_tx = committed.load(Ordering::Relaxed);
     let tps = committed_tx as f64 / elapsed;
@@ -251,7 +294,10 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
         .iter()
         .filter_map(|(name, after)| {
             let before = cpu_before.iter().find(|(n, _)| n == name)?.1;
-            Some((name.clone(), (after - before) * 1e3 / committed_tx.max(1) as f64))
+            Some((
+                name.clone(),
+                (after - before) * 1e3 / committed_tx.max(1) as f64,
+            ))
         })
         .collect();
 
@@ -267,7 +313,9 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     let signatures_per_tx = 1 + endorsements;
     let verifications_per_tx = 2 * endorsements + endorsements + validators * (1 + endorsements);
     let cpu_us = signatures_per_tx as f64 * sign_us + verifications_per_tx as f64 * verify_us;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let bound = cores as f64 / (cpu_us / 1e6);
     drop(net);
     Ok(E2eReport {

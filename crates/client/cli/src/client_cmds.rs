@@ -49,7 +49,10 @@ impl Target {
             Some(u) => Ok(Client::new(u.clone())),
             None => {
                 let layout = arcanum_msp::DevnetLayout::load(&self.devnet)?;
-                let mgmt = layout.nodes.first().ok_or_else(|| anyhow::anyhow!("devnet has no nodes"))?;
+                let mgmt = layout
+                    .nodes
+                    .first()
+                    .ok_or_else(|| anyhow::anyhow!("devnet has no nodes"))?;
                 Ok(Client::new(mgmt.url.clone()))
             }
         }
@@ -136,8 +139,19 @@ pub enum BlockCommand {
 }
 
 pub fn policy(cmd: PolicyCommand) -> ExitCode {
-    let PolicyCommand::Check { policy, signers, orgs, json } = cmd;
-    let split = |s: &str| s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect::<Vec<_>>();
+    let PolicyCommand::Check {
+        policy,
+        signers,
+        orgs,
+        json,
+    } = cmd;
+    let split = |s: &str| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
     let signers = split(&signers);
     let orgs = split(&orgs);
     let signer_refs: Vec<&str> = signers.iter().map(String::as_str).collect();
@@ -146,7 +160,14 @@ pub fn policy(cmd: PolicyCommand) -> ExitCode {
             if json {
                 println!("{}", json!({ "satisfied": satisfied }));
             } else {
-                println!("{}", if satisfied { "satisfied" } else { "not satisfied" });
+                println!(
+                    "{}",
+                    if satisfied {
+                        "satisfied"
+                    } else {
+                        "not satisfied"
+                    }
+                );
             }
             ExitCode::SUCCESS
         }
@@ -159,24 +180,42 @@ pub fn policy(cmd: PolicyCommand) -> ExitCode {
 
 pub async fn contract(cmd: ContractCommand) -> ExitCode {
     let (target, result) = match cmd {
-        ContractCommand::Deploy { name, wasm, builtin, policy, target } => {
+        ContractCommand::Deploy {
+            name,
+            wasm,
+            builtin,
+            policy,
+            target,
+        } => {
             let code = match (wasm, builtin.as_deref()) {
-                (Some(path), None) => std::fs::read(&path).map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display())),
+                (Some(path), None) => std::fs::read(&path)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display())),
                 (None, Some("kv")) => Ok(arcanum_contracts::KV_WASM.to_vec()),
                 (None, Some("asset")) => Ok(arcanum_contracts::ASSET_WASM.to_vec()),
-                (None, Some(other)) => Err(anyhow::anyhow!("unknown builtin contract {other:?} (kv | asset)")),
+                (None, Some(other)) => Err(anyhow::anyhow!(
+                    "unknown builtin contract {other:?} (kv | asset)"
+                )),
                 _ => Err(anyhow::anyhow!("give exactly one of --wasm and --builtin")),
             };
             let r = async {
                 let code = code?;
                 let signer = target.signer()?;
-                let tx = signer.sign(TxAction::Deploy { contract: name, wasm: code, policy });
+                let tx = signer.sign(TxAction::Deploy {
+                    contract: name,
+                    wasm: code,
+                    policy,
+                });
                 Ok::<_, anyhow::Error>(target.client()?.execute(&tx, true).await.map(|o| json!(o)))
             }
             .await;
             (target, r)
         }
-        ContractCommand::Invoke { contract, function, args, target } => {
+        ContractCommand::Invoke {
+            contract,
+            function,
+            args,
+            target,
+        } => {
             let r = async {
                 let signer = target.signer()?;
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -186,7 +225,12 @@ pub async fn contract(cmd: ContractCommand) -> ExitCode {
             .await;
             (target, r)
         }
-        ContractCommand::Query { contract, function, args, target } => {
+        ContractCommand::Query {
+            contract,
+            function,
+            args,
+            target,
+        } => {
             let r = async {
                 let signer = target.signer()?;
                 let refs: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -205,8 +249,18 @@ pub async fn peer(cmd: PeerCommand) -> ExitCode {
     let r = async {
         let layout = arcanum_msp::DevnetLayout::load(&target.devnet)?;
         let signer = target.signer()?;
-        let endorsers = layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser);
-        Ok(rotate_key(&target.client()?, &signer, endorsers.map(|n| Client::new(n.url.clone())), &peer).await.map(|o| json!(o)))
+        let endorsers = layout
+            .nodes
+            .iter()
+            .filter(|n| n.role == arcanum_msp::NodeRole::Endorser);
+        Ok(rotate_key(
+            &target.client()?,
+            &signer,
+            endorsers.map(|n| Client::new(n.url.clone())),
+            &peer,
+        )
+        .await
+        .map(|o| json!(o)))
     }
     .await;
     report(&target, r)
@@ -226,18 +280,26 @@ pub async fn rotate_key(
         match endorser.generate_peer_key(peer).await {
             Ok((peer_id, public_key)) => {
                 let bound = hex::encode(arcanum_types::encode(&public_key));
-                let tx = admin.sign(TxAction::RotateKey { peer: peer_id, public_key });
+                let tx = admin.sign(TxAction::RotateKey {
+                    peer: peer_id,
+                    public_key,
+                });
                 let outcome = gateway.execute(&tx, true).await?;
                 if outcome.status == "VALID" && endorser.attestation_summary().await.is_ok() {
                     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
                     loop {
                         let summary = endorser.attestation_summary().await?;
-                        let keys = summary["bound_keys"].as_array().cloned().unwrap_or_default();
+                        let keys = summary["bound_keys"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default();
                         if keys.iter().any(|k| k.as_str() == Some(bound.as_str())) {
                             break;
                         }
                         if std::time::Instant::now() > deadline {
-                            return Err(arcanum_sdk::SdkError::Protocol("the device was not re-attested with the new key".into()));
+                            return Err(arcanum_sdk::SdkError::Protocol(
+                                "the device was not re-attested with the new key".into(),
+                            ));
                         }
                         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                     }
@@ -263,7 +325,10 @@ pub async fn block(cmd: BlockCommand) -> ExitCode {
 }
 
 /// Prints an SDK call's outcome; a setup failure (files, flags) is a usage error.
-fn report(target: &Target, r: anyhow::Result<Result<serde_json::Value, arcanum_sdk::SdkError>>) -> ExitCode {
+fn report(
+    target: &Target,
+    r: anyhow::Result<Result<serde_json::Value, arcanum_sdk::SdkError>>,
+) -> ExitCode {
     match r {
         Err(e) => usage_error(&e, target.json),
         Ok(Err(e)) => sdk_error(&e, target.json),

@@ -37,7 +37,8 @@ pub enum DevnetCommand {
 
 /// `arcanum node --config FILE`: one role until SIGINT/SIGTERM.
 pub async fn run_node(config: &Path) -> anyhow::Result<()> {
-    let config = NodeConfig::load(config).with_context(|| format!("loading {}", config.display()))?;
+    let config =
+        NodeConfig::load(config).with_context(|| format!("loading {}", config.display()))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -60,7 +61,10 @@ pub fn enclave_binary() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe().context("locating the arcanum binary")?;
     let path = exe.with_file_name("arcanum-enclave");
     if !path.is_file() {
-        bail!("{} not found: build it with `cargo build --release --bins`", path.display());
+        bail!(
+            "{} not found: build it with `cargo build --release --bins`",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -71,7 +75,10 @@ pub fn attested(spec: DevnetSpec) -> anyhow::Result<DevnetSpec> {
     let binary = enclave_binary()?;
     let measurement = arcanum_crypto::sha256(&std::fs::read(&binary)?).to_hex();
     Ok(DevnetSpec {
-        attestation: Some(arcanum_msp::DevnetAttestation { allow_simulation: true, endorser_measurements: vec![measurement] }),
+        attestation: Some(arcanum_msp::DevnetAttestation {
+            allow_simulation: true,
+            endorser_measurements: vec![measurement],
+        }),
         enclave_binary: Some(binary),
         ..spec
     })
@@ -89,21 +96,33 @@ pub fn parse_spec(mode: &str, algorithm: &str, base_port: u16) -> anyhow::Result
         "rsa2048" => arcanum_crypto::Algorithm::Rsa2048,
         other => bail!("unknown algorithm {other:?} (ed25519 | p256 | rsa2048)"),
     };
-    attested(DevnetSpec { mode, algorithm, base_port, ..DevnetSpec::default() })
+    attested(DevnetSpec {
+        mode,
+        algorithm,
+        base_port,
+        ..DevnetSpec::default()
+    })
 }
 
 pub use arcanum_server::free_port_range;
 
 /// Generates a devnet into `dir`.
 pub fn generate(dir: &Path, spec: &DevnetSpec) -> anyhow::Result<DevnetLayout> {
-    let layout = arcanum_msp::generate_devnet(dir, spec, arcanum_server::now_unix(), &mut rand::rngs::OsRng)
-        .with_context(|| format!("generating the devnet in {}", dir.display()))?;
+    let layout = arcanum_msp::generate_devnet(
+        dir,
+        spec,
+        arcanum_server::now_unix(),
+        &mut rand::rngs::OsRng,
+    )
+    .with_context(|| format!("generating the devnet in {}", dir.display()))?;
     Ok(layout)
 }
 
 /// Nodes in a devnet spec: management, endorsers, peers.
 pub fn node_count(spec: &DevnetSpec) -> u16 {
-    (1 + spec.endorsers + spec.orgs.len() * spec.peers_per_org + usize::from(spec.attestation.is_some())) as u16
+    (1 + spec.endorsers
+        + spec.orgs.len() * spec.peers_per_org
+        + usize::from(spec.attestation.is_some())) as u16
 }
 
 /// A running network of node processes. Dropping it kills them.
@@ -118,7 +137,11 @@ impl Network {
     /// `/healthz`.
     pub async fn start(layout: DevnetLayout) -> anyhow::Result<Network> {
         let exe = std::env::current_exe().context("locating the arcanum binary")?;
-        let mut net = Network { layout, exe, children: Vec::new() };
+        let mut net = Network {
+            layout,
+            exe,
+            children: Vec::new(),
+        };
         let names: Vec<String> = net.layout.nodes.iter().map(|n| n.name.clone()).collect();
         for name in &names {
             net.spawn(name)?;
@@ -131,15 +154,24 @@ impl Network {
     }
 
     fn spawn(&mut self, name: &str) -> anyhow::Result<()> {
-        let node = self.layout.node(name).with_context(|| format!("no node {name}"))?;
+        let node = self
+            .layout
+            .node(name)
+            .with_context(|| format!("no node {name}"))?;
         let logs = self.layout.dir.join("logs");
         std::fs::create_dir_all(&logs)?;
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(logs.join(format!("{name}.log")))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(logs.join(format!("{name}.log")))?;
         let child = Command::new(&self.exe)
             .arg("node")
             .arg("--config")
             .arg(&node.config)
-            .env("ARCANUM_LOG", std::env::var("ARCANUM_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "ARCANUM_LOG",
+                std::env::var("ARCANUM_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -159,13 +191,19 @@ impl Network {
             if let Some((_, child)) = self.children.iter_mut().find(|(n, _)| n == name)
                 && let Some(status) = child.try_wait()?
             {
-                bail!("node {name} exited with {status}; see {}", self.log_path(name).display());
+                bail!(
+                    "node {name} exited with {status}; see {}",
+                    self.log_path(name).display()
+                );
             }
             if client.healthy().await {
                 return Ok(());
             }
             if start.elapsed() > within {
-                bail!("node {name} did not become healthy; see {}", self.log_path(name).display());
+                bail!(
+                    "node {name} did not become healthy; see {}",
+                    self.log_path(name).display()
+                );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -174,17 +212,30 @@ impl Network {
     /// When the consortium requires attestation, waits until every endorsement device holds a
     /// report from the attestation service.
     async fn wait_attested(&mut self, within: Duration) -> anyhow::Result<()> {
-        if !self.layout.nodes.iter().any(|n| n.role == arcanum_msp::NodeRole::Attestation) {
+        if !self
+            .layout
+            .nodes
+            .iter()
+            .any(|n| n.role == arcanum_msp::NodeRole::Attestation)
+        {
             return Ok(());
         }
-        let endorsers: Vec<String> =
-            self.layout.nodes.iter().filter(|n| n.role == arcanum_msp::NodeRole::Endorser).map(|n| n.name.clone()).collect();
+        let endorsers: Vec<String> = self
+            .layout
+            .nodes
+            .iter()
+            .filter(|n| n.role == arcanum_msp::NodeRole::Endorser)
+            .map(|n| n.name.clone())
+            .collect();
         let start = Instant::now();
         for name in endorsers {
             let client = arcanum_sdk::Client::new(self.url(&name)?);
             while client.attestation_summary().await.is_err() {
                 if start.elapsed() > within {
-                    bail!("{name} was not attested; see {}", self.log_path(&name).display());
+                    bail!(
+                        "{name} was not attested; see {}",
+                        self.log_path(&name).display()
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(25)).await;
             }
@@ -197,7 +248,12 @@ impl Network {
     }
 
     pub fn url(&self, name: &str) -> anyhow::Result<String> {
-        Ok(self.layout.node(name).with_context(|| format!("no node {name}"))?.url.clone())
+        Ok(self
+            .layout
+            .node(name)
+            .with_context(|| format!("no node {name}"))?
+            .url
+            .clone())
     }
 
     pub fn management_url(&self) -> String {
@@ -216,7 +272,11 @@ impl Network {
 
     /// Kills one node at once (SIGKILL), as a crash would.
     pub fn kill(&mut self, name: &str) -> anyhow::Result<()> {
-        let i = self.children.iter().position(|(n, _)| n == name).with_context(|| format!("no process {name}"))?;
+        let i = self
+            .children
+            .iter()
+            .position(|(n, _)| n == name)
+            .with_context(|| format!("no process {name}"))?;
         let (_, mut child) = self.children.remove(i);
         child.kill()?;
         child.wait()?;
@@ -252,8 +312,15 @@ impl Network {
         self.children
             .iter()
             .filter_map(|(name, child)| {
-                let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
-                let kb: f64 = status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()?;
+                let status =
+                    std::fs::read_to_string(format!("/proc/{}/status", child.id())).ok()?;
+                let kb: f64 = status
+                    .lines()
+                    .find(|l| l.starts_with("VmHWM:"))?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse()
+                    .ok()?;
                 Some((name.clone(), kb / 1024.0))
             })
             .collect()
@@ -269,11 +336,16 @@ impl Drop for Network {
     }
 }
 
-
 /// `arcanum devnet ...`
 pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
     match cmd {
-        DevnetCommand::Init { dir, base_port, mode, algorithm, json } => {
+        DevnetCommand::Init {
+            dir,
+            base_port,
+            mode,
+            algorithm,
+            json,
+        } => {
             let probe = parse_spec(&mode, &algorithm, 0)?;
             let base = match base_port {
                 Some(p) => p,
@@ -296,7 +368,13 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
                 Err(_) => {
                     let probe = attested(DevnetSpec::default())?;
                     let base = free_port_range(node_count(&probe))?;
-                    generate(&dir, &DevnetSpec { base_port: base, ..probe })?
+                    generate(
+                        &dir,
+                        &DevnetSpec {
+                            base_port: base,
+                            ..probe
+                        },
+                    )?
                 }
             };
             let net = Network::start(layout).await?;
@@ -308,7 +386,10 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
             });
             let path = net.layout.dir.join("endpoints.json");
             std::fs::write(&path, serde_json::to_vec_pretty(&endpoints)?)?;
-            println!("devnet up; endpoints in {}. Ctrl-C stops it.", path.display());
+            println!(
+                "devnet up; endpoints in {}. Ctrl-C stops it.",
+                path.display()
+            );
             shutdown_signal().await;
             drop(net);
             Ok(())

@@ -9,7 +9,10 @@ use serde_json::json;
 /// Prints an error object `{"error": {"code", "message"}}` (JSON) or a line (text).
 pub fn print_error(code: &str, message: &str, json: bool) {
     if json {
-        println!("{}", json!({ "error": { "code": code, "message": message } }));
+        println!(
+            "{}",
+            json!({ "error": { "code": code, "message": message } })
+        );
     } else {
         eprintln!("error [{code}]: {message}");
     }

@@ -10,10 +10,14 @@
 use std::time::Duration;
 
 use arcanum_api::{
-    BlockJson, CommitEvent, ErrorBody, HeightInfo, QueryResult, StateEntry, StateRootInfo, TxOutcome, routes,
+    BlockJson, CommitEvent, ErrorBody, HeightInfo, QueryResult, StateEntry, StateRootInfo,
+    TxOutcome, routes,
 };
 use arcanum_crypto::{SigningKey, domain};
-use arcanum_types::{ApiError, Block, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxAction, TxPayload, decode, encode, limits};
+use arcanum_types::{
+    ApiError, Block, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxAction, TxPayload, decode,
+    encode, limits,
+};
 use futures::{Stream, StreamExt};
 
 pub use arcanum_msp::ClientIdentity;
@@ -53,19 +57,29 @@ pub struct Signer {
 
 impl std::fmt::Debug for Signer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer").field("name", &self.name).field("id", &self.id).finish()
+        f.debug_struct("Signer")
+            .field("name", &self.name)
+            .field("id", &self.id)
+            .finish()
     }
 }
 
 impl Signer {
     pub fn new(identity: ClientIdentity, channel: impl Into<String>) -> Signer {
-        Signer { id: identity.id, name: identity.name, channel: channel.into(), key: identity.key }
+        Signer {
+            id: identity.id,
+            name: identity.name,
+            channel: channel.into(),
+            key: identity.key,
+        }
     }
 
     /// Loads client `name` of the devnet in `dir`.
     pub fn from_devnet(dir: &std::path::Path, name: &str) -> Result<Signer, SdkError> {
-        let layout = arcanum_msp::DevnetLayout::load(dir).map_err(|e| SdkError::Protocol(e.to_string()))?;
-        let identity = arcanum_msp::load_client_key(dir, name).map_err(|e| SdkError::Protocol(e.to_string()))?;
+        let layout =
+            arcanum_msp::DevnetLayout::load(dir).map_err(|e| SdkError::Protocol(e.to_string()))?;
+        let identity = arcanum_msp::load_client_key(dir, name)
+            .map_err(|e| SdkError::Protocol(e.to_string()))?;
         Ok(Signer::new(identity, layout.channel))
     }
 
@@ -75,7 +89,12 @@ impl Signer {
     }
 
     pub fn sign_with_nonce(&self, action: TxAction, nonce: u64) -> SignedTx {
-        let payload = TxPayload { channel: self.channel.clone(), creator: self.id, nonce, action };
+        let payload = TxPayload {
+            channel: self.channel.clone(),
+            creator: self.id,
+            nonce,
+            action,
+        };
         let signature = self.key.sign(domain::TX_SIGNATURE, &payload.id().0);
         SignedTx { payload, signature }
     }
@@ -104,7 +123,10 @@ impl Client {
             .pool_max_idle_per_host(256)
             .build()
             .unwrap_or_default();
-        Client { http, base: base_url.into().trim_end_matches('/').to_owned() }
+        Client {
+            http,
+            base: base_url.into().trim_end_matches('/').to_owned(),
+        }
     }
 
     pub fn base_url(&self) -> &str {
@@ -120,15 +142,25 @@ impl Client {
             return Ok(resp);
         }
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(body) => Err(SdkError::Api(body.into_api_error())),
-            Err(_) => Err(SdkError::Protocol(format!("status {status} without an error body"))),
+            Err(_) => Err(SdkError::Protocol(format!(
+                "status {status} without an error body"
+            ))),
         }
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, SdkError> {
-        let resp = self.http.get(self.url(path)).send().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        let resp = self
+            .http
+            .get(self.url(path))
+            .send()
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
         Self::check(resp).await
     }
 
@@ -145,17 +177,27 @@ impl Client {
     }
 
     async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, SdkError> {
-        resp.json().await.map_err(|e| SdkError::Protocol(e.to_string()))
+        resp.json()
+            .await
+            .map_err(|e| SdkError::Protocol(e.to_string()))
     }
 
-    async fn borsh<T: borsh::BorshDeserialize>(resp: reqwest::Response, max: usize) -> Result<T, SdkError> {
-        let bytes = resp.bytes().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+    async fn borsh<T: borsh::BorshDeserialize>(
+        resp: reqwest::Response,
+        max: usize,
+    ) -> Result<T, SdkError> {
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
         decode(&bytes, max).map_err(|e| SdkError::Protocol(e.to_string()))
     }
 
     /// Endorse and order (management device). With `wait`, answers once the block is committed.
     pub async fn execute(&self, tx: &SignedTx, wait: bool) -> Result<TxOutcome, SdkError> {
-        let resp = self.post(&format!("{}?wait={wait}", routes::TRANSACTIONS), encode(tx)).await?;
+        let resp = self
+            .post(&format!("{}?wait={wait}", routes::TRANSACTIONS), encode(tx))
+            .await?;
         Self::json(resp).await
     }
 
@@ -167,7 +209,9 @@ impl Client {
 
     /// Order an endorsed transaction (management device).
     pub async fn submit(&self, etx: &EndorsedTx, wait: bool) -> Result<TxOutcome, SdkError> {
-        let resp = self.post(&format!("{}?wait={wait}", routes::SUBMIT_TX), encode(etx)).await?;
+        let resp = self
+            .post(&format!("{}?wait={wait}", routes::SUBMIT_TX), encode(etx))
+            .await?;
         Self::json(resp).await
     }
 
@@ -184,16 +228,33 @@ impl Client {
 
     /// An endorsement device's current attestation report, summarised (`/v1/attestation?format=json`).
     pub async fn attestation_summary(&self) -> Result<serde_json::Value, SdkError> {
-        Self::json(self.get(&format!("{}?format=json", routes::ATTESTATION)).await?).await
+        Self::json(
+            self.get(&format!("{}?format=json", routes::ATTESTATION))
+                .await?,
+        )
+        .await
     }
 
     /// Asks an endorsement device's enclave for a new key for hosted peer `peer` (by name); it
     /// signs only after a `RotateKey` transaction naming it commits.
-    pub async fn generate_peer_key(&self, peer: &str) -> Result<(IdentityId, arcanum_crypto::PublicKey), SdkError> {
-        let v: serde_json::Value = Self::json(self.post(&format!("{}?peer={peer}", routes::ROTATE_KEY), Vec::new()).await?).await?;
+    pub async fn generate_peer_key(
+        &self,
+        peer: &str,
+    ) -> Result<(IdentityId, arcanum_crypto::PublicKey), SdkError> {
+        let v: serde_json::Value = Self::json(
+            self.post(&format!("{}?peer={peer}", routes::ROTATE_KEY), Vec::new())
+                .await?,
+        )
+        .await?;
         let bad = || SdkError::Protocol("malformed rotate-key answer".into());
-        let id = v["peer_id"].as_str().and_then(arcanum_crypto::Hash::from_hex).ok_or_else(bad)?;
-        let key_bytes = v["public_key"].as_str().and_then(|h| hex::decode(h).ok()).ok_or_else(bad)?;
+        let id = v["peer_id"]
+            .as_str()
+            .and_then(arcanum_crypto::Hash::from_hex)
+            .ok_or_else(bad)?;
+        let key_bytes = v["public_key"]
+            .as_str()
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(bad)?;
         let key = decode(&key_bytes, 4096).map_err(|_| bad())?;
         Ok((IdentityId(id), key))
     }
@@ -207,16 +268,33 @@ impl Client {
         now: u64,
         expected_keys: Option<&[arcanum_crypto::PublicKey]>,
     ) -> Result<arcanum_attestation::AttestationReport, SdkError> {
-        let bytes = self.get(routes::ATTESTATION).await?.bytes().await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        let bytes = self
+            .get(routes::ATTESTATION)
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
         let signed: arcanum_attestation::SignedReport =
             decode(&bytes, 1024 * 1024).map_err(|e| SdkError::Protocol(e.to_string()))?;
-        arcanum_attestation::verify_report(&signed, std::slice::from_ref(issuer), now, expected_keys)
-            .cloned()
-            .map_err(|e| SdkError::Api(ApiError::new(ErrorCode::ReportInvalid, format!("{}: {e}", e.code()))))
+        arcanum_attestation::verify_report(
+            &signed,
+            std::slice::from_ref(issuer),
+            now,
+            expected_keys,
+        )
+        .cloned()
+        .map_err(|e| {
+            SdkError::Api(ApiError::new(
+                ErrorCode::ReportInvalid,
+                format!("{}: {e}", e.code()),
+            ))
+        })
     }
 
     /// The attestation service's recent verdicts.
-    pub async fn attestation_verdicts(&self) -> Result<Vec<arcanum_api::AttestationVerdict>, SdkError> {
+    pub async fn attestation_verdicts(
+        &self,
+    ) -> Result<Vec<arcanum_api::AttestationVerdict>, SdkError> {
         Self::json(self.get(routes::ATTESTATIONS).await?).await
     }
 
@@ -229,32 +307,52 @@ impl Client {
     }
 
     pub async fn block(&self, height: u64) -> Result<Block, SdkError> {
-        let resp = self.get(&routes::BLOCK_BY_HEIGHT.replace("{height}", &height.to_string())).await?;
+        let resp = self
+            .get(&routes::BLOCK_BY_HEIGHT.replace("{height}", &height.to_string()))
+            .await?;
         Self::borsh(resp, limits::MAX_BLOCK_BYTES).await
     }
 
     pub async fn block_json(&self, height: u64) -> Result<BlockJson, SdkError> {
-        let path = format!("{}?format=json", routes::BLOCK_BY_HEIGHT.replace("{height}", &height.to_string()));
+        let path = format!(
+            "{}?format=json",
+            routes::BLOCK_BY_HEIGHT.replace("{height}", &height.to_string())
+        );
         Self::json(self.get(&path).await?).await
     }
 
     /// A transaction's receipt of commit on this node.
     pub async fn transaction(&self, tx_id: &str) -> Result<TxOutcome, SdkError> {
-        Self::json(self.get(&routes::TX_BY_ID.replace("{tx_id}", tx_id)).await?).await
+        Self::json(
+            self.get(&routes::TX_BY_ID.replace("{tx_id}", tx_id))
+                .await?,
+        )
+        .await
     }
 
     pub async fn state(&self, contract: &str, key: &str) -> Result<StateEntry, SdkError> {
-        let path = format!("{}?contract={}&key_hex={}", routes::STATE, contract, hex::encode(key));
+        let path = format!(
+            "{}?contract={}&key_hex={}",
+            routes::STATE,
+            contract,
+            hex::encode(key)
+        );
         Self::json(self.get(&path).await?).await
     }
 
     /// Delivers a raw block to a peer.
-    pub async fn deliver_block(&self, bytes: Vec<u8>) -> Result<arcanum_api::BlockAccepted, SdkError> {
+    pub async fn deliver_block(
+        &self,
+        bytes: Vec<u8>,
+    ) -> Result<arcanum_api::BlockAccepted, SdkError> {
         Self::json(self.post(routes::BLOCKS, bytes).await?).await
     }
 
     /// Committed-transaction events from block `from` on (peers).
-    pub async fn events(&self, from: u64) -> Result<impl Stream<Item = Result<CommitEvent, SdkError>>, SdkError> {
+    pub async fn events(
+        &self,
+        from: u64,
+    ) -> Result<impl Stream<Item = Result<CommitEvent, SdkError>>, SdkError> {
         let resp = self.get(&format!("{}?from={from}", routes::EVENTS)).await?;
         Ok(sse_events(resp.bytes_stream()))
     }
@@ -266,29 +364,38 @@ fn sse_events(
 ) -> impl Stream<Item = Result<CommitEvent, SdkError>> {
     /// Bound on one event's size: a hostile server cannot grow the buffer without limit.
     const MAX_EVENT: usize = 1024 * 1024;
-    futures::stream::unfold((Box::pin(bytes), Vec::<u8>::new()), |(mut bytes, mut buf)| async move {
-        loop {
-            if let Some(pos) = buf.windows(2).position(|w| w == b"\n\n") {
-                let frame: Vec<u8> = buf.drain(..pos + 2).collect();
-                let data: String = String::from_utf8_lossy(&frame)
-                    .lines()
-                    .filter_map(|l| l.strip_prefix("data:"))
-                    .map(str::trim_start)
-                    .collect();
-                if data.is_empty() {
-                    continue; // keep-alive comment
+    futures::stream::unfold(
+        (Box::pin(bytes), Vec::<u8>::new()),
+        |(mut bytes, mut buf)| async move {
+            loop {
+                if let Some(pos) = buf.windows(2).position(|w| w == b"\n\n") {
+                    let frame: Vec<u8> = buf.drain(..pos + 2).collect();
+                    let data: String = String::from_utf8_lossy(&frame)
+                        .lines()
+                        .filter_map(|l| l.strip_prefix("data:"))
+                        .map(str::trim_start)
+                        .collect();
+                    if data.is_empty() {
+                        continue; // keep-alive comment
+                    }
+                    let item =
+                        serde_json::from_str(&data).map_err(|e| SdkError::Protocol(e.to_string()));
+                    return Some((item, (bytes, buf)));
                 }
-                let item = serde_json::from_str(&data).map_err(|e| SdkError::Protocol(e.to_string()));
-                return Some((item, (bytes, buf)));
+                if buf.len() > MAX_EVENT {
+                    return Some((
+                        Err(SdkError::Protocol("event too large".into())),
+                        (bytes, Vec::new()),
+                    ));
+                }
+                match bytes.next().await {
+                    Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+                    Some(Err(e)) => {
+                        return Some((Err(SdkError::Transport(e.to_string())), (bytes, buf)));
+                    }
+                    None => return None,
+                }
             }
-            if buf.len() > MAX_EVENT {
-                return Some((Err(SdkError::Protocol("event too large".into())), (bytes, Vec::new())));
-            }
-            match bytes.next().await {
-                Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
-                Some(Err(e)) => return Some((Err(SdkError::Transport(e.to_string())), (bytes, buf))),
-                None => return None,
-            }
-        }
-    })
+        },
+    )
 }

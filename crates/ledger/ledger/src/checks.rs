@@ -13,18 +13,33 @@ use crate::{ChainConfig, Member, valid_name};
 pub fn check_shape(tx: &SignedTx) -> Result<(), ApiError> {
     let bad = |m: String| Err(ApiError::new(ErrorCode::InvalidTx, m));
     match &tx.payload.action {
-        TxAction::Invoke { contract, function, args } => {
+        TxAction::Invoke {
+            contract,
+            function,
+            args,
+        } => {
             if !valid_name(contract) {
                 return bad(format!("invalid contract name {contract:?}"));
             }
-            if function.is_empty() || function.len() > limits::MAX_FUNCTION_NAME || !function.is_ascii() {
+            if function.is_empty()
+                || function.len() > limits::MAX_FUNCTION_NAME
+                || !function.is_ascii()
+            {
                 return bad("invalid function name".into());
             }
             if args.len() > limits::MAX_ARGS {
-                return bad(format!("{} arguments exceed the limit of {}", args.len(), limits::MAX_ARGS));
+                return bad(format!(
+                    "{} arguments exceed the limit of {}",
+                    args.len(),
+                    limits::MAX_ARGS
+                ));
             }
         }
-        TxAction::Deploy { contract, wasm, policy } => {
+        TxAction::Deploy {
+            contract,
+            wasm,
+            policy,
+        } => {
             if !valid_name(contract) {
                 return bad(format!("invalid contract name {contract:?}"));
             }
@@ -51,32 +66,50 @@ pub fn check_client<'a>(config: &'a ChainConfig, tx: &SignedTx) -> Result<&'a Me
 }
 
 /// [`check_client`], with the signature check optional (for ledgers that trust the orderer).
-pub(crate) fn check_client_with<'a>(config: &'a ChainConfig, tx: &SignedTx, verify_signature: bool) -> Result<&'a Member, ApiError> {
+pub(crate) fn check_client_with<'a>(
+    config: &'a ChainConfig,
+    tx: &SignedTx,
+    verify_signature: bool,
+) -> Result<&'a Member, ApiError> {
     let payload = &tx.payload;
     if payload.channel != config.channel {
         return Err(ApiError::new(
             ErrorCode::WrongChannel,
-            format!("transaction is for channel {:?}, this is {:?}", payload.channel, config.channel),
+            format!(
+                "transaction is for channel {:?}, this is {:?}",
+                payload.channel, config.channel
+            ),
         ));
     }
     let member = config
         .member(&payload.creator)
         .filter(|m| m.allowed_client && matches!(m.role, Role::Client | Role::Admin))
         .ok_or_else(|| {
-            ApiError::new(ErrorCode::ClientNotAllowed, format!("client {} is not on the allow-list", payload.creator))
+            ApiError::new(
+                ErrorCode::ClientNotAllowed,
+                format!("client {} is not on the allow-list", payload.creator),
+            )
         })?;
     if verify_signature {
         member
             .public_key
             .verify(domain::TX_SIGNATURE, &payload.id().0, &tx.signature)
-            .map_err(|_| ApiError::new(ErrorCode::BadClientSignature, "client signature does not verify"))?;
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::BadClientSignature,
+                    "client signature does not verify",
+                )
+            })?;
     }
     Ok(member)
 }
 
 /// Every endorsement is by a distinct consortium peer and verifies over the transaction's
 /// endorsement message. Returns the signers for policy evaluation.
-pub fn verify_endorsements(config: &ChainConfig, etx: &EndorsedTx) -> Result<Vec<Signer>, ApiError> {
+pub fn verify_endorsements(
+    config: &ChainConfig,
+    etx: &EndorsedTx,
+) -> Result<Vec<Signer>, ApiError> {
     verify_endorsements_with(config, etx, true, &|m: &Member| Ok(m.public_key.clone()))
 }
 
@@ -101,7 +134,11 @@ pub(crate) fn verify_endorsements_with(
     if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
         return bad("too many endorsements".into());
     }
-    let msg = if verify_signatures { etx.endorsement_message() } else { Vec::new() };
+    let msg = if verify_signatures {
+        etx.endorsement_message()
+    } else {
+        Vec::new()
+    };
     let mut seen = BTreeSet::new();
     let mut signers = Vec::with_capacity(etx.endorsements.len());
     for e in &etx.endorsements {
@@ -111,7 +148,11 @@ pub(crate) fn verify_endorsements_with(
         if !seen.insert(e.endorser) {
             return bad(format!("peer {} endorsed twice", peer.name));
         }
-        if verify_signatures && key_of(peer)?.verify(domain::ENDORSEMENT, &msg, &e.signature).is_err() {
+        if verify_signatures
+            && key_of(peer)?
+                .verify(domain::ENDORSEMENT, &msg, &e.signature)
+                .is_err()
+        {
             return bad(format!("endorsement by {} does not verify", peer.name));
         }
         signers.push(signer_of(peer));
@@ -125,5 +166,9 @@ pub fn endorsement_signers<'a>(members: impl IntoIterator<Item = &'a Member>) ->
 }
 
 fn signer_of(m: &Member) -> Signer {
-    Signer { id: m.id, msp_id: m.msp_id.clone(), role: m.role }
+    Signer {
+        id: m.id,
+        msp_id: m.msp_id.clone(),
+        role: m.role,
+    }
 }

@@ -23,7 +23,8 @@ pub fn valid_name(name: &str) -> bool {
     !b.is_empty()
         && b.len() <= arcanum_types::limits::MAX_CONTRACT_NAME
         && b[0].is_ascii_alphanumeric()
-        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
 }
 
 /// The namespace prefix of a contract's keys.

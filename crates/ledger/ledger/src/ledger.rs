@@ -5,13 +5,15 @@ use arcanum_crypto::{Hash, domain, tagged_hash};
 use arcanum_policy::Policy;
 use arcanum_storage::{BlockCommit, LedgerStore, StateReader, StorageError, VersionedValue};
 use arcanum_types::{
-    ApiError, Block, EndorsedTx, ErrorCode, Event, Role, TxAction, TxReceipt, TxStatus, Version, Vote, decode,
-    encode, limits,
+    ApiError, Block, EndorsedTx, ErrorCode, Event, Role, TxAction, TxReceipt, TxStatus, Version,
+    Vote, decode, encode, limits,
 };
 use parking_lot::Mutex;
 
 use crate::checks::{check_client_with, verify_endorsements_with};
-use crate::{ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key, peer_key_key};
+use crate::{
+    ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key, peer_key_key,
+};
 
 /// The outcome of committing one block.
 #[derive(Clone, Debug)]
@@ -35,7 +37,12 @@ pub trait StateView {
             None => Ok(None),
             Some(v) => decode(&v.value, limits::MAX_VALUE_BYTES)
                 .map(Some)
-                .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt contract definition: {e}"))),
+                .map_err(|e| {
+                    ApiError::new(
+                        ErrorCode::Internal,
+                        format!("corrupt contract definition: {e}"),
+                    )
+                }),
         }
     }
 }
@@ -80,8 +87,18 @@ impl Ledger {
         Ledger::with_trust(store, config, SignatureTrust::VerifyAll)
     }
 
-    pub fn with_trust(store: Arc<dyn LedgerStore>, config: Arc<ChainConfig>, trust: SignatureTrust) -> Ledger {
-        Ledger { store, config, trust, commit_lock: Mutex::new(()), policies: Mutex::new(BTreeMap::new()) }
+    pub fn with_trust(
+        store: Arc<dyn LedgerStore>,
+        config: Arc<ChainConfig>,
+        trust: SignatureTrust,
+    ) -> Ledger {
+        Ledger {
+            store,
+            config,
+            trust,
+            commit_lock: Mutex::new(()),
+            policies: Mutex::new(BTreeMap::new()),
+        }
     }
 
     pub fn config(&self) -> &Arc<ChainConfig> {
@@ -107,18 +124,30 @@ impl Ledger {
         if let Some(p) = self.policies.lock().get(text) {
             return Ok(p.clone());
         }
-        let p = Arc::new(Policy::parse(text).map_err(|e| ApiError::new(ErrorCode::PolicyParseError, e.to_string()))?);
+        let p = Arc::new(
+            Policy::parse(text)
+                .map_err(|e| ApiError::new(ErrorCode::PolicyParseError, e.to_string()))?,
+        );
         self.policies.lock().insert(text.to_owned(), p.clone());
         Ok(p)
     }
 
     /// The policy governing a transaction's action, read from `view`.
-    pub fn policy_for(&self, view: &dyn StateView, action: &TxAction) -> Result<Arc<Policy>, ApiError> {
+    pub fn policy_for(
+        &self,
+        view: &dyn StateView,
+        action: &TxAction,
+    ) -> Result<Arc<Policy>, ApiError> {
         match action {
-            TxAction::Deploy { .. } | TxAction::RotateKey { .. } => Ok(Arc::new(self.config.lifecycle_policy.clone())),
+            TxAction::Deploy { .. } | TxAction::RotateKey { .. } => {
+                Ok(Arc::new(self.config.lifecycle_policy.clone()))
+            }
             TxAction::Invoke { contract, .. } => {
                 let def = view.contract(contract)?.ok_or_else(|| {
-                    ApiError::new(ErrorCode::ContractNotFound, format!("contract {contract:?} is not deployed"))
+                    ApiError::new(
+                        ErrorCode::ContractNotFound,
+                        format!("contract {contract:?} is not deployed"),
+                    )
                 })?;
                 self.policy(&def.policy)
             }
@@ -126,20 +155,31 @@ impl Ledger {
     }
 
     /// A peer's current endorsement key in `view`: rotated on chain, or its certificate's.
-    pub fn peer_key(&self, view: &dyn StateView, peer: &crate::Member) -> Result<arcanum_crypto::PublicKey, ApiError> {
+    pub fn peer_key(
+        &self,
+        view: &dyn StateView,
+        peer: &crate::Member,
+    ) -> Result<arcanum_crypto::PublicKey, ApiError> {
         match view.get(&peer_key_key(&peer.id))? {
             None => Ok(peer.public_key.clone()),
-            Some(v) => decode(&v.value, 4096).map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
+            Some(v) => decode(&v.value, 4096)
+                .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
         }
     }
 
     /// A peer's current endorsement key at the tip.
-    pub fn peer_key_at_tip(&self, peer: &crate::Member) -> Result<arcanum_crypto::PublicKey, ApiError> {
+    pub fn peer_key_at_tip(
+        &self,
+        peer: &crate::Member,
+    ) -> Result<arcanum_crypto::PublicKey, ApiError> {
         self.peer_key(&Tip(self.store.as_ref()), peer)
     }
 
     /// Verifies an endorsed transaction's endorsements against the peers' keys at the tip.
-    pub fn verify_endorsements_at_tip(&self, etx: &EndorsedTx) -> Result<Vec<arcanum_policy::Signer>, ApiError> {
+    pub fn verify_endorsements_at_tip(
+        &self,
+        etx: &EndorsedTx,
+    ) -> Result<Vec<arcanum_policy::Signer>, ApiError> {
         let tip = Tip(self.store.as_ref());
         verify_endorsements_with(&self.config, etx, true, &|m| self.peer_key(&tip, m))
     }
@@ -157,21 +197,41 @@ impl Ledger {
             .config
             .member(&self.config.orderer)
             .filter(|_| header.orderer == self.config.orderer)
-            .ok_or_else(|| ApiError::new(ErrorCode::BlockBadSignature, "block is not signed by the management device"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::BlockBadSignature,
+                    "block is not signed by the management device",
+                )
+            })?;
         let hash = header.hash();
         orderer
             .public_key
             .verify(domain::BLOCK_SIGNATURE, &hash.0, &block.signature)
-            .map_err(|_| ApiError::new(ErrorCode::BlockBadSignature, "block signature does not verify"))?;
-        if header.tx_count as usize != block.txs.len() || block.compute_tx_root() != header.tx_root {
-            return Err(ApiError::new(ErrorCode::BlockTxRootMismatch, "transactions do not match the header's root"));
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::BlockBadSignature,
+                    "block signature does not verify",
+                )
+            })?;
+        if header.tx_count as usize != block.txs.len() || block.compute_tx_root() != header.tx_root
+        {
+            return Err(ApiError::new(
+                ErrorCode::BlockTxRootMismatch,
+                "transactions do not match the header's root",
+            ));
         }
         let (height, tip_hash) = self.tip()?;
         if header.height == 0 {
-            return Err(ApiError::new(ErrorCode::BlockBadPrevHash, "height 0 is not a block"));
+            return Err(ApiError::new(
+                ErrorCode::BlockBadPrevHash,
+                "height 0 is not a block",
+            ));
         }
         if header.height <= height {
-            let stored = self.store.block_hash(header.height).map_err(storage_error)?;
+            let stored = self
+                .store
+                .block_hash(header.height)
+                .map_err(storage_error)?;
             return if stored == Some(hash) {
                 Ok(true)
             } else {
@@ -188,7 +248,10 @@ impl Ledger {
             ));
         }
         if header.prev_hash != tip_hash {
-            return Err(ApiError::new(ErrorCode::BlockBadPrevHash, "block does not extend the local chain"));
+            return Err(ApiError::new(
+                ErrorCode::BlockBadPrevHash,
+                "block does not extend the local chain",
+            ));
         }
         Ok(false)
     }
@@ -214,17 +277,26 @@ impl Ledger {
         if self.check_header(block)? {
             return Ok(summary(Vec::new(), Vec::new(), true));
         }
-        let mut overlay = Overlay { base: self.store.as_ref(), writes: BTreeMap::new() };
+        let mut overlay = Overlay {
+            base: self.store.as_ref(),
+            writes: BTreeMap::new(),
+        };
         let mut receipts = Vec::with_capacity(block.txs.len());
         let mut events = Vec::new();
         let mut seen_ids = BTreeSet::new();
         for (index, etx) in block.txs.iter().enumerate() {
             let tx_id = etx.id();
-            let version = Version { block: block.header.height, tx: index as u32 };
+            let version = Version {
+                block: block.header.height,
+                tx: index as u32,
+            };
             let status = match self.validate_tx(&overlay, etx, &tx_id, &mut seen_ids) {
                 Ok(()) => {
                     for w in &etx.response.rwset.writes {
-                        let value = w.value.clone().map(|value| VersionedValue { value, version });
+                        let value = w
+                            .value
+                            .clone()
+                            .map(|value| VersionedValue { value, version });
                         overlay.writes.insert(w.key.clone(), value);
                     }
                     events.extend(etx.response.events.iter().map(|e| (tx_id, e.clone())));
@@ -232,7 +304,12 @@ impl Ledger {
                 }
                 Err(code) => TxStatus::Invalid(code),
             };
-            receipts.push(TxReceipt { tx_id, block: block.header.height, index: index as u32, status });
+            receipts.push(TxReceipt {
+                tx_id,
+                block: block.header.height,
+                index: index as u32,
+                status,
+            });
         }
         let commit = BlockCommit {
             height: block.header.height,
@@ -273,7 +350,9 @@ impl Ledger {
         if response.vote != Vote::Approve {
             return Err(ErrorCode::EndorsementRejected);
         }
-        let signers = verify_endorsements_with(&self.config, etx, verify, &|m| self.peer_key(view, m)).map_err(code)?;
+        let signers =
+            verify_endorsements_with(&self.config, etx, verify, &|m| self.peer_key(view, m))
+                .map_err(code)?;
         match &etx.tx.payload.action {
             TxAction::Invoke { contract, .. } => {
                 let ns = contract_prefix(contract);
@@ -283,7 +362,11 @@ impl Ledger {
                     return Err(ErrorCode::InvalidTx);
                 }
             }
-            TxAction::Deploy { contract, wasm, policy } => {
+            TxAction::Deploy {
+                contract,
+                wasm,
+                policy,
+            } => {
                 if creator.role != Role::Admin {
                     return Err(ErrorCode::NotAdmin);
                 }
@@ -295,7 +378,11 @@ impl Ledger {
                 }
             }
             TxAction::RotateKey { peer, public_key } => {
-                let target = self.config.member(peer).filter(|m| m.role == Role::Peer).ok_or(ErrorCode::InvalidTx)?;
+                let target = self
+                    .config
+                    .member(peer)
+                    .filter(|m| m.role == Role::Peer)
+                    .ok_or(ErrorCode::InvalidTx)?;
                 if creator.role != Role::Admin || creator.msp_id != target.msp_id {
                     return Err(ErrorCode::NotAdmin);
                 }
@@ -304,8 +391,12 @@ impl Ledger {
                 }
             }
         }
-        let policy = self.policy_for(view, &etx.tx.payload.action).map_err(code)?;
-        let satisfied = policy.evaluate(&signers, &self.config.orgs).map_err(|_| ErrorCode::PolicyNotSatisfied)?;
+        let policy = self
+            .policy_for(view, &etx.tx.payload.action)
+            .map_err(code)?;
+        let satisfied = policy
+            .evaluate(&signers, &self.config.orgs)
+            .map_err(|_| ErrorCode::PolicyNotSatisfied)?;
         if !satisfied {
             return Err(ErrorCode::PolicyNotSatisfied);
         }
@@ -329,17 +420,33 @@ impl StateView for Tip<'_> {
 }
 
 /// The write set a key rotation must produce.
-pub fn rotation_writes(peer: &arcanum_types::IdentityId, public_key: &arcanum_crypto::PublicKey) -> Vec<arcanum_types::KvWrite> {
-    vec![arcanum_types::KvWrite { key: peer_key_key(peer), value: Some(encode(public_key)) }]
+pub fn rotation_writes(
+    peer: &arcanum_types::IdentityId,
+    public_key: &arcanum_crypto::PublicKey,
+) -> Vec<arcanum_types::KvWrite> {
+    vec![arcanum_types::KvWrite {
+        key: peer_key_key(peer),
+        value: Some(encode(public_key)),
+    }]
 }
 
 /// The write set a deploy transaction must produce: its definition and its code.
 pub fn deploy_writes(contract: &str, wasm: &[u8], policy: &str) -> Vec<arcanum_types::KvWrite> {
     let code_hash = tagged_hash(domain::CODE_HASH, &[wasm]);
-    let def = ContractDef { name: contract.to_owned(), code_hash, policy: policy.to_owned() };
+    let def = ContractDef {
+        name: contract.to_owned(),
+        code_hash,
+        policy: policy.to_owned(),
+    };
     let mut writes = vec![
-        arcanum_types::KvWrite { key: definition_key(contract), value: Some(encode(&def)) },
-        arcanum_types::KvWrite { key: code_key(&code_hash), value: Some(wasm.to_vec()) },
+        arcanum_types::KvWrite {
+            key: definition_key(contract),
+            value: Some(encode(&def)),
+        },
+        arcanum_types::KvWrite {
+            key: code_key(&code_hash),
+            value: Some(wasm.to_vec()),
+        },
     ];
     writes.sort_by(|a, b| a.key.cmp(&b.key));
     writes

@@ -17,7 +17,15 @@ mod config;
 mod keys;
 mod ledger;
 
-pub use checks::{check_client, check_shape, endorsement_signers, verify_endorsements, verify_endorsements_with_keys};
+pub use checks::{
+    check_client, check_shape, endorsement_signers, verify_endorsements,
+    verify_endorsements_with_keys,
+};
 pub use config::{ChainConfig, Member};
-pub use keys::{ContractDef, LIFECYCLE_PREFIX, code_key, contract_key, contract_prefix, definition_key, peer_key_key, valid_name};
-pub use ledger::{CommitSummary, Ledger, SignatureTrust, StateView, deploy_writes, rotation_writes};
+pub use keys::{
+    ContractDef, LIFECYCLE_PREFIX, code_key, contract_key, contract_prefix, definition_key,
+    peer_key_key, valid_name,
+};
+pub use ledger::{
+    CommitSummary, Ledger, SignatureTrust, StateView, deploy_writes, rotation_writes,
+};

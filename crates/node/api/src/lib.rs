@@ -64,7 +64,12 @@ pub struct ErrorDetail {
 
 impl From<&ApiError> for ErrorBody {
     fn from(e: &ApiError) -> Self {
-        ErrorBody { error: ErrorDetail { code: e.code.as_str().to_owned(), message: e.message.clone() } }
+        ErrorBody {
+            error: ErrorDetail {
+                code: e.code.as_str().to_owned(),
+                message: e.message.clone(),
+            },
+        }
     }
 }
 

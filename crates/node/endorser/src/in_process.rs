@@ -3,7 +3,9 @@
 
 use arcanum_crypto::{Hash, PublicKey, SigningKey, keyfile};
 use arcanum_enclave::{EnclaveService, PlatformSource};
-use arcanum_enclave_protocol::{EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret};
+use arcanum_enclave_protocol::{
+    EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
+};
 use arcanum_ledger::Ledger;
 use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, Role, SignedTx, Vote};
 use parking_lot::Mutex;
@@ -36,22 +38,46 @@ fn expect_ok(response: EnclaveResponse) -> Result<EnclaveResponse, ApiError> {
 
 impl InProcessEnclave {
     /// Starts an in-process enclave that may host any consortium peer and imports `keys`.
-    pub fn start(ledger: &Ledger, keys: Vec<(IdentityId, SigningKey)>) -> Result<InProcessEnclave, ApiError> {
-        let service = EnclaveService::new(PlatformSource::Simulated { binary: b"arcanum in-process enclave".to_vec() });
-        expect_ok(service.handle(HostRequest::Hello { version: PROTOCOL_VERSION }))?;
+    pub fn start(
+        ledger: &Ledger,
+        keys: Vec<(IdentityId, SigningKey)>,
+    ) -> Result<InProcessEnclave, ApiError> {
+        let service = EnclaveService::new(PlatformSource::Simulated {
+            binary: b"arcanum in-process enclave".to_vec(),
+        });
+        expect_ok(service.handle(HostRequest::Hello {
+            version: PROTOCOL_VERSION,
+        }))?;
         let peers = ledger
             .config()
             .members
             .values()
             .filter(|m| m.role == Role::Peer)
-            .map(|m| HostedPeer { peer: m.id, public_key: m.public_key.clone() })
+            .map(|m| HostedPeer {
+                peer: m.id,
+                public_key: m.public_key.clone(),
+            })
             .collect();
         let fuse = Secret(rand::random::<[u8; 32]>().to_vec());
-        expect_ok(service.handle(HostRequest::Init { platform_secret: Some(fuse), sealed_keys: None, peers }))?;
-        let enclave = InProcessEnclave { service, hosted: Mutex::new(Vec::new()) };
+        expect_ok(service.handle(HostRequest::Init {
+            platform_secret: Some(fuse),
+            sealed_keys: None,
+            peers,
+        }))?;
+        let enclave = InProcessEnclave {
+            service,
+            hosted: Mutex::new(Vec::new()),
+        };
         for (peer, key) in keys {
-            if ledger.config().member(&peer).is_none_or(|m| m.role != Role::Peer) {
-                return Err(ApiError::new(ErrorCode::UnknownIdentity, format!("hosted key for unknown peer {peer}")));
+            if ledger
+                .config()
+                .member(&peer)
+                .is_none_or(|m| m.role != Role::Peer)
+            {
+                return Err(ApiError::new(
+                    ErrorCode::UnknownIdentity,
+                    format!("hosted key for unknown peer {peer}"),
+                ));
             }
             enclave.import(peer, &key)?;
         }
@@ -62,14 +88,26 @@ impl InProcessEnclave {
     /// never leaves this process, so the cheap KDF costs nothing here).
     fn import(&self, peer: IdentityId, key: &SigningKey) -> Result<(), ApiError> {
         let passphrase = rand::random::<[u8; 32]>().to_vec();
-        let file = keyfile::seal_key_with_params(key, &passphrase, keyfile::KdfParams::insecure_for_tests(), &mut rand::rngs::OsRng)
-            .map_err(|e| ApiError::new(ErrorCode::KeyFile, e.to_string()))?;
-        match expect_ok(self.service.handle(HostRequest::ImportKey { peer, key_file: file, passphrase: Secret(passphrase) }))? {
+        let file = keyfile::seal_key_with_params(
+            key,
+            &passphrase,
+            keyfile::KdfParams::insecure_for_tests(),
+            &mut rand::rngs::OsRng,
+        )
+        .map_err(|e| ApiError::new(ErrorCode::KeyFile, e.to_string()))?;
+        match expect_ok(self.service.handle(HostRequest::ImportKey {
+            peer,
+            key_file: file,
+            passphrase: Secret(passphrase),
+        }))? {
             EnclaveResponse::Sealed { hosted, .. } => {
                 *self.hosted.lock() = hosted.into_iter().map(|h: HostedPeer| h.peer).collect();
                 Ok(())
             }
-            other => Err(ApiError::new(ErrorCode::Internal, format!("unexpected enclave answer {other:?}"))),
+            other => Err(ApiError::new(
+                ErrorCode::Internal,
+                format!("unexpected enclave answer {other:?}"),
+            )),
         }
     }
 }
@@ -79,7 +117,14 @@ impl EndorsementSigner for InProcessEnclave {
         self.hosted.lock().clone()
     }
 
-    fn sign(&self, tx: &SignedTx, client_key: &PublicKey, response_hash: Hash, vote: Vote, peers: &[IdentityId]) -> Result<Vec<Endorsement>, ApiError> {
+    fn sign(
+        &self,
+        tx: &SignedTx,
+        client_key: &PublicKey,
+        response_hash: Hash,
+        vote: Vote,
+        peers: &[IdentityId],
+    ) -> Result<Vec<Endorsement>, ApiError> {
         let request = HostRequest::Endorse {
             tx: Box::new(tx.clone()),
             client_key: client_key.clone(),
@@ -89,7 +134,10 @@ impl EndorsementSigner for InProcessEnclave {
         };
         match expect_ok(self.service.handle(request))? {
             EnclaveResponse::Endorsements(e) => Ok(e),
-            other => Err(ApiError::new(ErrorCode::Internal, format!("unexpected enclave answer {other:?}"))),
+            other => Err(ApiError::new(
+                ErrorCode::Internal,
+                format!("unexpected enclave answer {other:?}"),
+            )),
         }
     }
 }

@@ -20,7 +20,9 @@ use std::sync::Arc;
 
 use arcanum_crypto::{Hash, PublicKey, SigningKey};
 use arcanum_ledger::{Ledger, check_client, check_shape};
-use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, Vote};
+use arcanum_types::{
+    ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, Vote,
+};
 use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
@@ -74,19 +76,29 @@ pub struct Endorser {
 
 impl std::fmt::Debug for Endorser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Endorser").field("hosted", &self.signer.hosted()).finish()
+        f.debug_struct("Endorser")
+            .field("hosted", &self.signer.hosted())
+            .finish()
     }
 }
 
 impl Endorser {
     pub fn new(ledger: Arc<Ledger>, signer: Arc<dyn EndorsementSigner>) -> Endorser {
-        Endorser { ledger, contracts: ContractCache::new(), signer, in_flight: Mutex::new(0) }
+        Endorser {
+            ledger,
+            contracts: ContractCache::new(),
+            signer,
+            in_flight: Mutex::new(0),
+        }
     }
 
     /// A device whose enclave runs in this process (the same trusted code, without process
     /// isolation), hosting `keys`: for tests and embedding. Each key must match its peer's
     /// certificate.
-    pub fn in_process(ledger: Arc<Ledger>, keys: Vec<(IdentityId, SigningKey)>) -> Result<Endorser, ApiError> {
+    pub fn in_process(
+        ledger: Arc<Ledger>,
+        keys: Vec<(IdentityId, SigningKey)>,
+    ) -> Result<Endorser, ApiError> {
         let signer = in_process::InProcessEnclave::start(&ledger, keys)?;
         Ok(Endorser::new(ledger, Arc::new(signer)))
     }
@@ -116,11 +128,17 @@ impl Endorser {
     fn endorse_inner(&self, req: &EndorseRequest) -> Result<EndorseResponse, ApiError> {
         let hosted = self.signer.hosted();
         if let Some(p) = req.peers.iter().find(|p| !hosted.contains(p)) {
-            return Err(ApiError::new(ErrorCode::EndorserUnavailable, format!("peer {p} is not hosted here")));
+            return Err(ApiError::new(
+                ErrorCode::EndorserUnavailable,
+                format!("peer {p} is not hosted here"),
+            ));
         }
         let response = self.simulate(&req.tx)?;
         if req.peers.is_empty() {
-            return Ok(EndorseResponse { response, endorsements: Vec::new() });
+            return Ok(EndorseResponse {
+                response,
+                endorsements: Vec::new(),
+            });
         }
         let client_key = self
             .ledger
@@ -128,8 +146,17 @@ impl Endorser {
             .member(&req.tx.payload.creator)
             .map(|m| m.public_key.clone())
             .ok_or_else(|| ApiError::new(ErrorCode::ClientNotAllowed, "unknown client"))?;
-        let endorsements = self.signer.sign(&req.tx, &client_key, response.hash(), response.vote, &req.peers)?;
-        Ok(EndorseResponse { response, endorsements })
+        let endorsements = self.signer.sign(
+            &req.tx,
+            &client_key,
+            response.hash(),
+            response.vote,
+            &req.peers,
+        )?;
+        Ok(EndorseResponse {
+            response,
+            endorsements,
+        })
     }
 
     /// The executability checks and simulation, without signing (also serves read-only queries).
@@ -138,7 +165,10 @@ impl Endorser {
         let creator = check_client(self.ledger.config(), tx)?;
         let tx_id: Hash = tx.payload.id();
         if self.ledger.contains_tx(&tx_id)? {
-            return Err(ApiError::new(ErrorCode::DuplicateTx, format!("transaction {tx_id} was already committed")));
+            return Err(ApiError::new(
+                ErrorCode::DuplicateTx,
+                format!("transaction {tx_id} was already committed"),
+            ));
         }
         simulate::run(&self.ledger, &self.contracts, creator, tx, tx_id)
     }

@@ -4,10 +4,14 @@
 use std::collections::BTreeMap;
 
 use arcanum_crypto::Hash;
-use arcanum_ledger::{Ledger, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes, peer_key_key, rotation_writes};
+use arcanum_ledger::{
+    Ledger, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes,
+    peer_key_key, rotation_writes,
+};
 use arcanum_storage::StateReader;
 use arcanum_types::{
-    ApiError, ErrorCode, Event, KvRead, KvWrite, ProposalResponse, RwSet, SignedTx, TxAction, Version, Vote, limits,
+    ApiError, ErrorCode, Event, KvRead, KvWrite, ProposalResponse, RwSet, SignedTx, TxAction,
+    Version, Vote, limits,
 };
 use arcanum_vm::{Caller, Contract, Engine, HostError, HostState, Limits, VmError};
 use parking_lot::Mutex;
@@ -29,20 +33,26 @@ impl Default for ContractCache {
 
 impl ContractCache {
     pub fn new() -> ContractCache {
-        ContractCache { engine: Engine::new(), compiled: Mutex::new(BTreeMap::new()) }
+        ContractCache {
+            engine: Engine::new(),
+            compiled: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// Validates and compiles `wasm` (not cached: used for deploys).
     pub fn compile(&self, wasm: &[u8]) -> Result<Contract, ApiError> {
-        self.engine.compile(wasm).map_err(|e| ApiError::new(ErrorCode::InvalidContract, e.to_string()))
+        self.engine
+            .compile(wasm)
+            .map_err(|e| ApiError::new(ErrorCode::InvalidContract, e.to_string()))
     }
 
     fn get(&self, view: &dyn StateReader, code_hash: &Hash) -> Result<Contract, ApiError> {
         if let Some(c) = self.compiled.lock().get(code_hash) {
             return Ok(c.clone());
         }
-        let code = StateView::get(view, &code_key(code_hash))?
-            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "contract code missing from state"))?;
+        let code = StateView::get(view, &code_key(code_hash))?.ok_or_else(|| {
+            ApiError::new(ErrorCode::Internal, "contract code missing from state")
+        })?;
         let contract = self.compile(&code.value)?;
         let mut cache = self.compiled.lock();
         if cache.len() >= MAX_CACHED_CONTRACTS {
@@ -66,17 +76,33 @@ pub(crate) fn run(
     })?;
     let view: &dyn StateReader = snapshot.as_ref();
     let (rwset, result, events) = match &tx.payload.action {
-        TxAction::Deploy { contract, wasm, policy } => {
+        TxAction::Deploy {
+            contract,
+            wasm,
+            policy,
+        } => {
             if creator.role != arcanum_types::Role::Admin {
-                return Err(ApiError::new(ErrorCode::NotAdmin, "deploying a contract needs an admin identity"));
+                return Err(ApiError::new(
+                    ErrorCode::NotAdmin,
+                    "deploying a contract needs an admin identity",
+                ));
             }
             let def_key = definition_key(contract);
             let existing = StateView::get(view, &def_key)?;
             if existing.is_some() {
-                return Err(ApiError::new(ErrorCode::ContractExists, format!("contract {contract:?} is already deployed")));
+                return Err(ApiError::new(
+                    ErrorCode::ContractExists,
+                    format!("contract {contract:?} is already deployed"),
+                ));
             }
             contracts.compile(wasm)?;
-            let rwset = RwSet { reads: vec![KvRead { key: def_key, version: None }], writes: deploy_writes(contract, wasm, policy) };
+            let rwset = RwSet {
+                reads: vec![KvRead {
+                    key: def_key,
+                    version: None,
+                }],
+                writes: deploy_writes(contract, wasm, policy),
+            };
             (rwset, Vec::new(), Vec::new())
         }
         TxAction::RotateKey { peer, public_key } => {
@@ -84,32 +110,74 @@ pub(crate) fn run(
                 .config()
                 .member(peer)
                 .filter(|m| m.role == arcanum_types::Role::Peer)
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidTx, format!("{peer} is not a consortium peer")))?;
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::InvalidTx,
+                        format!("{peer} is not a consortium peer"),
+                    )
+                })?;
             if creator.role != arcanum_types::Role::Admin || creator.msp_id != target.msp_id {
-                return Err(ApiError::new(ErrorCode::NotAdmin, "rotating a peer's key needs an admin of its organisation"));
+                return Err(ApiError::new(
+                    ErrorCode::NotAdmin,
+                    "rotating a peer's key needs an admin of its organisation",
+                ));
             }
             let key = peer_key_key(peer);
             let current = StateView::get(view, &key)?.map(|v| v.version);
-            let rwset = RwSet { reads: vec![KvRead { key, version: current }], writes: rotation_writes(peer, public_key) };
+            let rwset = RwSet {
+                reads: vec![KvRead {
+                    key,
+                    version: current,
+                }],
+                writes: rotation_writes(peer, public_key),
+            };
             (rwset, Vec::new(), Vec::new())
         }
-        TxAction::Invoke { contract, function, args } => {
+        TxAction::Invoke {
+            contract,
+            function,
+            args,
+        } => {
             let def = StateView::contract(view, contract)?.ok_or_else(|| {
-                ApiError::new(ErrorCode::ContractNotFound, format!("contract {contract:?} is not deployed"))
+                ApiError::new(
+                    ErrorCode::ContractNotFound,
+                    format!("contract {contract:?} is not deployed"),
+                )
             })?;
             let code = contracts.get(snapshot.as_ref(), &def.code_hash)?;
-            let caller = Caller { id: creator.id.0.0, msp_id: creator.msp_id.clone(), role: creator.role.as_str().to_owned() };
-            let mut host = Recorder { view, prefix: contract_prefix(contract), reads: BTreeMap::new(), writes: BTreeMap::new() };
-            let outcome = code.invoke(&mut host, &caller, function, args, &Limits::default()).map_err(vm_error)?;
+            let caller = Caller {
+                id: creator.id.0.0,
+                msp_id: creator.msp_id.clone(),
+                role: creator.role.as_str().to_owned(),
+            };
+            let mut host = Recorder {
+                view,
+                prefix: contract_prefix(contract),
+                reads: BTreeMap::new(),
+                writes: BTreeMap::new(),
+            };
+            let outcome = code
+                .invoke(&mut host, &caller, function, args, &Limits::default())
+                .map_err(vm_error)?;
             let events = outcome
                 .events
                 .into_iter()
-                .map(|(name, data)| Event { contract: contract.clone(), name, data })
+                .map(|(name, data)| Event {
+                    contract: contract.clone(),
+                    name,
+                    data,
+                })
                 .collect();
             (host.into_rwset(), outcome.return_data, events)
         }
     };
-    Ok(ProposalResponse { tx_id, rwset, result, events, vote: Vote::Approve })
+    Ok(ProposalResponse {
+        tx_id,
+        rwset,
+        result,
+        events,
+        vote: Vote::Approve,
+    })
 }
 
 fn vm_error(e: VmError) -> ApiError {
@@ -134,8 +202,16 @@ impl Recorder<'_> {
 
     fn into_rwset(self) -> RwSet {
         RwSet {
-            reads: self.reads.into_iter().map(|(key, version)| KvRead { key, version }).collect(),
-            writes: self.writes.into_iter().map(|(key, value)| KvWrite { key, value }).collect(),
+            reads: self
+                .reads
+                .into_iter()
+                .map(|(key, version)| KvRead { key, version })
+                .collect(),
+            writes: self
+                .writes
+                .into_iter()
+                .map(|(key, value)| KvWrite { key, value })
+                .collect(),
         }
     }
 
@@ -177,12 +253,25 @@ impl HostState for Recorder<'_> {
 
     /// Range reads record each key they return; keys inserted into the range later are not
     /// detected (no phantom protection, as in Fabric for non-range-query validation).
-    fn range(&mut self, start: &[u8], end: &[u8], limit: u32) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
+    fn range(
+        &mut self,
+        start: &[u8],
+        end: &[u8],
+        limit: u32,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, HostError> {
         let full_start = self.full_key(start);
-        let full_end = if end.is_empty() { prefix_end(&self.prefix) } else { self.full_key(end) };
+        let full_end = if end.is_empty() {
+            prefix_end(&self.prefix)
+        } else {
+            self.full_key(end)
+        };
         let limit = limit as usize;
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for (k, v) in self.view.range(&full_start, &full_end, limit).map_err(host_storage_error)? {
+        for (k, v) in self
+            .view
+            .range(&full_start, &full_end, limit)
+            .map_err(host_storage_error)?
+        {
             self.record(k.clone(), Some(v.version));
             merged.insert(k, Some(v.value));
         }

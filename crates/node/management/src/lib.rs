@@ -27,7 +27,9 @@ use std::time::Duration;
 use arcanum_crypto::{Hash, SigningKey};
 use arcanum_endorser::{EndorseRequest, EndorseResponse};
 use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers};
-use arcanum_types::{ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, encode, limits};
+use arcanum_types::{
+    ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, encode, limits,
+};
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
@@ -53,9 +55,16 @@ pub trait EndorserTransport: Send + Sync + 'static {
     ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send;
 
     /// The device's current signed attestation report (borsh `SignedReport`).
-    fn attestation(&self, index: usize) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
+    fn attestation(
+        &self,
+        index: usize,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
         let _ = index;
-        async { Err(TransportError::Unreachable("this transport carries no attestation".into())) }
+        async {
+            Err(TransportError::Unreachable(
+                "this transport carries no attestation".into(),
+            ))
+        }
     }
 }
 
@@ -68,7 +77,10 @@ impl<T: EndorserTransport> EndorserTransport for Arc<T> {
         self.as_ref().endorse(index, request)
     }
 
-    fn attestation(&self, index: usize) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
+    fn attestation(
+        &self,
+        index: usize,
+    ) -> impl Future<Output = Result<Vec<u8>, TransportError>> + Send {
         self.as_ref().attestation(index)
     }
 }
@@ -90,7 +102,10 @@ struct Attested {
 }
 
 fn now_unix() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// One endorsement device as the management device sees it.
@@ -184,9 +199,17 @@ impl<T: EndorserTransport> Management<T> {
         let orderer = ledger
             .config()
             .member(&ledger.config().orderer)
-            .ok_or_else(|| ApiError::new(ErrorCode::UnknownIdentity, "management identity missing from config"))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::UnknownIdentity,
+                    "management identity missing from config",
+                )
+            })?;
         if orderer.public_key != key.public_key() {
-            return Err(ApiError::new(ErrorCode::KeyFile, "block-signing key does not match the management certificate"));
+            return Err(ApiError::new(
+                ErrorCode::KeyFile,
+                "block-signing key does not match the management certificate",
+            ));
         }
         let (height, _) = ledger.tip()?;
         let (queue, rx) = mpsc::channel(settings.queue_depth.max(1));
@@ -237,7 +260,10 @@ impl<T: EndorserTransport> Management<T> {
         let config = self.ledger.config();
         let creator = &tx.payload.creator;
         if !config.member(creator).is_some_and(|m| m.allowed_client) {
-            return Err(ApiError::new(ErrorCode::ClientNotAllowed, format!("client {creator} is not on the allow-list")));
+            return Err(ApiError::new(
+                ErrorCode::ClientNotAllowed,
+                format!("client {creator} is not on the allow-list"),
+            ));
         }
         check_shape(tx)?;
         let tx_id = tx.payload.id();
@@ -247,7 +273,10 @@ impl<T: EndorserTransport> Management<T> {
 
     fn check_fresh(&self, tx_id: &Hash) -> Result<(), ApiError> {
         if self.pending.lock().contains(tx_id) || self.ledger.contains_tx(tx_id)? {
-            return Err(ApiError::new(ErrorCode::DuplicateTx, format!("transaction {tx_id} was already submitted")));
+            return Err(ApiError::new(
+                ErrorCode::DuplicateTx,
+                format!("transaction {tx_id} was already submitted"),
+            ));
         }
         Ok(())
     }
@@ -263,9 +292,19 @@ impl<T: EndorserTransport> Management<T> {
             match self.endorse_round(&tx, &targets).await {
                 Ok(etx) => {
                     let config = self.ledger.config();
-                    let signers = endorsement_signers(etx.endorsements.iter().filter_map(|e| config.member(&e.endorser)));
-                    if !policy.evaluate(&signers, &self.ledger.config().orgs).unwrap_or(false) {
-                        return Err(ApiError::new(ErrorCode::PolicyNotSatisfied, "endorsements do not satisfy the policy"));
+                    let signers = endorsement_signers(
+                        etx.endorsements
+                            .iter()
+                            .filter_map(|e| config.member(&e.endorser)),
+                    );
+                    if !policy
+                        .evaluate(&signers, &self.ledger.config().orgs)
+                        .unwrap_or(false)
+                    {
+                        return Err(ApiError::new(
+                            ErrorCode::PolicyNotSatisfied,
+                            "endorsements do not satisfy the policy",
+                        ));
                     }
                     debug_assert_eq!(etx.id(), tx_id);
                     return Ok(etx);
@@ -274,15 +313,26 @@ impl<T: EndorserTransport> Management<T> {
                 Err(e) => return Err(e),
             }
         }
-        Err(last_err.unwrap_or_else(|| ApiError::new(ErrorCode::EndorserUnavailable, "no endorsement round succeeded")))
+        Err(last_err.unwrap_or_else(|| {
+            ApiError::new(
+                ErrorCode::EndorserUnavailable,
+                "no endorsement round succeeded",
+            )
+        }))
     }
 
     /// One round: every target peer endorsed by some device, responses agreeing.
-    async fn endorse_round(&self, tx: &SignedTx, targets: &[IdentityId]) -> Result<EndorsedTx, ApiError> {
+    async fn endorse_round(
+        &self,
+        tx: &SignedTx,
+        targets: &[IdentityId],
+    ) -> Result<EndorsedTx, ApiError> {
         let min_height = *self.tip.borrow();
         let assignments = self.assign(targets)?;
         let results = futures::future::join_all(
-            assignments.into_iter().map(|(idx, peers)| self.endorse_with_retry(idx, tx, peers, min_height)),
+            assignments
+                .into_iter()
+                .map(|(idx, peers)| self.endorse_with_retry(idx, tx, peers, min_height)),
         )
         .await;
         let mut response = None;
@@ -293,17 +343,28 @@ impl<T: EndorserTransport> Management<T> {
                 None => response = Some(r.response),
                 Some(first) if *first == r.response => {}
                 Some(_) => {
-                    return Err(ApiError::new(ErrorCode::EndorsementMismatch, "endorsement devices simulated different results"));
+                    return Err(ApiError::new(
+                        ErrorCode::EndorsementMismatch,
+                        "endorsement devices simulated different results",
+                    ));
                 }
             }
             endorsements.extend(r.endorsements);
         }
-        let response = response.ok_or_else(|| ApiError::new(ErrorCode::EndorserUnavailable, "no target peers"))?;
+        let response = response
+            .ok_or_else(|| ApiError::new(ErrorCode::EndorserUnavailable, "no target peers"))?;
         if response.vote != Vote::Approve {
-            return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
+            return Err(ApiError::new(
+                ErrorCode::EndorsementRejected,
+                "the endorsers voted to reject",
+            ));
         }
         endorsements.sort_by_key(|e| e.endorser);
-        Ok(EndorsedTx { tx: tx.clone(), response, endorsements })
+        Ok(EndorsedTx {
+            tx: tx.clone(),
+            response,
+            endorsements,
+        })
     }
 
     /// Sends `peers`' endorsement task to device `first`; on an unreachable device, a timeout or
@@ -315,7 +376,11 @@ impl<T: EndorserTransport> Management<T> {
         peers: Vec<IdentityId>,
         min_height: u64,
     ) -> Result<EndorseResponse, ApiError> {
-        let request = EndorseRequest { tx: tx.clone(), peers, min_height };
+        let request = EndorseRequest {
+            tx: tx.clone(),
+            peers,
+            min_height,
+        };
         let tx_id = tx.payload.id();
         let mut idx = first;
         let mut failure = String::new();
@@ -334,11 +399,19 @@ impl<T: EndorserTransport> Management<T> {
                 // Counted down on drop too: a caller that gives up mid-request must not leave
                 // the device looking busy forever.
                 let _in_flight = InFlight::start(&state.in_flight);
-                tokio::time::timeout(self.settings.endorse_timeout, self.transport.endorse(idx, &request)).await
+                tokio::time::timeout(
+                    self.settings.endorse_timeout,
+                    self.transport.endorse(idx, &request),
+                )
+                .await
             };
             failure = match outcome {
-                Err(_) | Ok(Err(TransportError::Timeout)) => format!("{} timed out", state.info.name),
-                Ok(Err(TransportError::Unreachable(why))) => format!("{} unreachable: {why}", state.info.name),
+                Err(_) | Ok(Err(TransportError::Timeout)) => {
+                    format!("{} timed out", state.info.name)
+                }
+                Ok(Err(TransportError::Unreachable(why))) => {
+                    format!("{} unreachable: {why}", state.info.name)
+                }
                 Ok(Err(TransportError::Rejected(e))) => return Err(e),
                 Ok(Ok(resp)) => match self.check_response(idx, &request, &tx_id, &resp) {
                     Ok(()) => {
@@ -356,7 +429,13 @@ impl<T: EndorserTransport> Management<T> {
 
     /// A device's answer covers exactly the requested peers, for this transaction, and every
     /// endorsement signature verifies.
-    fn check_response(&self, idx: usize, req: &EndorseRequest, tx_id: &Hash, resp: &EndorseResponse) -> Result<(), String> {
+    fn check_response(
+        &self,
+        idx: usize,
+        req: &EndorseRequest,
+        tx_id: &Hash,
+        resp: &EndorseResponse,
+    ) -> Result<(), String> {
         if resp.response.tx_id != *tx_id {
             return Err("response is for another transaction".into());
         }
@@ -369,17 +448,31 @@ impl<T: EndorserTransport> Management<T> {
             let attested = self.endorsers[idx].attested.lock();
             let keys = attested.as_ref().map(|a| &a.keys);
             for e in &resp.endorsements {
-                let key = self.ledger.config().member(&e.endorser).and_then(|m| self.ledger.peer_key_at_tip(m).ok());
+                let key = self
+                    .ledger
+                    .config()
+                    .member(&e.endorser)
+                    .and_then(|m| self.ledger.peer_key_at_tip(m).ok());
                 if !key.is_some_and(|k| keys.is_some_and(|ks| ks.contains(&k))) {
                     drop(attested);
                     // A rotated key is bound only by a newer report: fetch it next time.
                     *self.endorsers[idx].attested.lock() = None;
-                    return Err(format!("peer {} is not hosted by an attested enclave", e.endorser));
+                    return Err(format!(
+                        "peer {} is not hosted by an attested enclave",
+                        e.endorser
+                    ));
                 }
             }
         }
-        let etx = EndorsedTx { tx: req.tx.clone(), response: resp.response.clone(), endorsements: resp.endorsements.clone() };
-        self.ledger.verify_endorsements_at_tip(&etx).map(|_| ()).map_err(|e| e.message)
+        let etx = EndorsedTx {
+            tx: req.tx.clone(),
+            response: resp.response.clone(),
+            endorsements: resp.endorsements.clone(),
+        };
+        self.ledger
+            .verify_endorsements_at_tip(&etx)
+            .map(|_| ())
+            .map_err(|e| e.message)
     }
 
     /// Makes sure device `idx` has a valid attestation on record (when the consortium requires
@@ -390,18 +483,38 @@ impl<T: EndorserTransport> Management<T> {
             return Ok(());
         };
         let now = now_unix();
-        if self.endorsers[idx].attested.lock().as_ref().is_some_and(|a| a.expires_at > now) {
+        if self.endorsers[idx]
+            .attested
+            .lock()
+            .as_ref()
+            .is_some_and(|a| a.expires_at > now)
+        {
             return Ok(());
         }
-        let bytes = self.transport.attestation(idx).await.map_err(|e| format!("{e:?}"))?;
-        let signed: arcanum_attestation::SignedReport =
-            arcanum_types::decode(&bytes, 1024 * 1024).map_err(|e| format!("malformed report: {e}"))?;
-        let report = arcanum_attestation::verify_report(&signed, std::slice::from_ref(&req.issuer), now, None)
-            .map_err(|e| format!("{}: {e}", e.code()))?;
-        if !req.measurements.iter().any(|m| *m == report.measurement) {
-            return Err(format!("measurement {} is not on the consortium's allow-list", hex::encode(&report.measurement)));
+        let bytes = self
+            .transport
+            .attestation(idx)
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        let signed: arcanum_attestation::SignedReport = arcanum_types::decode(&bytes, 1024 * 1024)
+            .map_err(|e| format!("malformed report: {e}"))?;
+        let report = arcanum_attestation::verify_report(
+            &signed,
+            std::slice::from_ref(&req.issuer),
+            now,
+            None,
+        )
+        .map_err(|e| format!("{}: {e}", e.code()))?;
+        if !req.measurements.contains(&report.measurement) {
+            return Err(format!(
+                "measurement {} is not on the consortium's allow-list",
+                hex::encode(&report.measurement)
+            ));
         }
-        let attested = Attested { keys: report.bound_keys.iter().cloned().collect(), expires_at: report.expires_at };
+        let attested = Attested {
+            keys: report.bound_keys.iter().cloned().collect(),
+            expires_at: report.expires_at,
+        };
         tracing::info!(device = %self.endorsers[idx].info.name, expires_at = attested.expires_at, "endorsement enclave attested");
         *self.endorsers[idx].attested.lock() = Some(attested);
         Ok(())
@@ -409,45 +522,79 @@ impl<T: EndorserTransport> Management<T> {
 
     /// Verifies an endorsed transaction (from this device or a client) and queues it for ordering.
     /// The receiver resolves once its block is committed on this device's chain.
-    pub fn submit(&self, etx: EndorsedTx) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
+    pub fn submit(
+        &self,
+        etx: EndorsedTx,
+    ) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
         let tx_id = self.admit(&etx.tx)?;
         check_client(self.ledger.config(), &etx.tx)?;
         if etx.response.tx_id != tx_id || !etx.response.rwset.is_canonical() {
-            return Err(ApiError::new(ErrorCode::InvalidTx, "response does not belong to this transaction"));
+            return Err(ApiError::new(
+                ErrorCode::InvalidTx,
+                "response does not belong to this transaction",
+            ));
         }
         if etx.response.vote != Vote::Approve {
-            return Err(ApiError::new(ErrorCode::EndorsementRejected, "the endorsers voted to reject"));
+            return Err(ApiError::new(
+                ErrorCode::EndorsementRejected,
+                "the endorsers voted to reject",
+            ));
         }
         let signers = self.ledger.verify_endorsements_at_tip(&etx)?;
         let policy = self.ledger.policy_at_tip(&etx.tx.payload.action)?;
-        if !policy.evaluate(&signers, &self.ledger.config().orgs).unwrap_or(false) {
-            return Err(ApiError::new(ErrorCode::PolicyNotSatisfied, "endorsements do not satisfy the contract's policy"));
+        if !policy
+            .evaluate(&signers, &self.ledger.config().orgs)
+            .unwrap_or(false)
+        {
+            return Err(ApiError::new(
+                ErrorCode::PolicyNotSatisfied,
+                "endorsements do not satisfy the contract's policy",
+            ));
         }
         self.enqueue(etx, tx_id)
     }
 
     /// Queues a verified endorsed transaction for ordering.
-    fn enqueue(&self, etx: EndorsedTx, tx_id: Hash) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
+    fn enqueue(
+        &self,
+        etx: EndorsedTx,
+        tx_id: Hash,
+    ) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
         let size = encode(&etx).len();
         if size > limits::MAX_ENDORSED_TX_BYTES {
-            return Err(ApiError::new(ErrorCode::BodyTooLarge, "endorsed transaction too large"));
+            return Err(ApiError::new(
+                ErrorCode::BodyTooLarge,
+                "endorsed transaction too large",
+            ));
         }
         {
             let mut pending = self.pending.lock();
             if !pending.insert(tx_id) {
-                return Err(ApiError::new(ErrorCode::DuplicateTx, format!("transaction {tx_id} was already submitted")));
+                return Err(ApiError::new(
+                    ErrorCode::DuplicateTx,
+                    format!("transaction {tx_id} was already submitted"),
+                ));
             }
         }
         let (reply, rx) = oneshot::channel();
-        self.queue.try_send(Queued { tx: etx, size, reply }).map_err(|_| {
-            self.pending.lock().remove(&tx_id);
-            ApiError::new(ErrorCode::Busy, "ordering queue is full")
-        })?;
+        self.queue
+            .try_send(Queued {
+                tx: etx,
+                size,
+                reply,
+            })
+            .map_err(|_| {
+                self.pending.lock().remove(&tx_id);
+                ApiError::new(ErrorCode::Busy, "ordering queue is full")
+            })?;
         Ok(rx)
     }
 
     /// Endorse, then order: the one-call submission.
-    pub async fn execute(&self, tx: SignedTx) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
+    pub async fn execute(
+        &self,
+        tx: SignedTx,
+    ) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
         let etx = self.endorse(tx).await?;
         let tx_id = etx.id();
         self.enqueue(etx, tx_id)

@@ -11,7 +11,10 @@ use tokio::sync::mpsc;
 use crate::{EndorserTransport, Management, Queued};
 
 /// The ordering loop; ends when every sender is gone.
-pub(crate) async fn run<T: EndorserTransport>(m: Arc<Management<T>>, mut rx: mpsc::Receiver<Queued>) {
+pub(crate) async fn run<T: EndorserTransport>(
+    m: Arc<Management<T>>,
+    mut rx: mpsc::Receiver<Queued>,
+) {
     while let Some(first) = rx.recv().await {
         let deadline = tokio::time::Instant::from_std(Instant::now() + m.settings.block_timeout);
         let mut bytes = first.size;
@@ -68,19 +71,30 @@ impl<T: EndorserTransport> Management<T> {
         }
     }
 
-    fn sign_and_commit(&self, txs: Vec<arcanum_types::EndorsedTx>) -> Result<arcanum_ledger::CommitSummary, ApiError> {
+    fn sign_and_commit(
+        &self,
+        txs: Vec<arcanum_types::EndorsedTx>,
+    ) -> Result<arcanum_ledger::CommitSummary, ApiError> {
         let (height, prev_hash) = self.ledger.tip()?;
         let encoded: Vec<Vec<u8>> = txs.iter().map(encode).collect();
         let header = BlockHeader {
             height: height + 1,
             prev_hash,
             tx_root: merkle_root(encoded.iter().map(Vec::as_slice)),
-            tx_count: u32::try_from(txs.len()).map_err(|_| ApiError::new(ErrorCode::Internal, "block too large"))?,
-            timestamp_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0),
+            tx_count: u32::try_from(txs.len())
+                .map_err(|_| ApiError::new(ErrorCode::Internal, "block too large"))?,
+            timestamp_ms: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
             orderer: self.ledger.config().orderer,
         };
         let signature = self.key.sign(domain::BLOCK_SIGNATURE, &header.hash().0);
-        let block = Block { header, txs, signature };
+        let block = Block {
+            header,
+            txs,
+            signature,
+        };
         let bytes = encode(&block);
         self.ledger.commit(&block, bytes)
     }

@@ -463,10 +463,19 @@ impl Consortium {
                     url: Some(&a.url),
                     kind: MemberKind::AttestationService,
                 })?;
-                if a.endorser_measurements.iter().any(|m| m.is_empty() || hex::decode(m).is_err()) {
-                    return Err(MspError::EmptyField { entry: format!("attestation[{}]", a.name), field: "endorser_measurements" });
+                if a.endorser_measurements
+                    .iter()
+                    .any(|m| m.is_empty() || hex::decode(m).is_err())
+                {
+                    return Err(MspError::EmptyField {
+                        entry: format!("attestation[{}]", a.name),
+                        field: "endorser_measurements",
+                    });
                 }
-                Some(AttestationService { member, settings: a.clone() })
+                Some(AttestationService {
+                    member,
+                    settings: a.clone(),
+                })
             }
         };
 

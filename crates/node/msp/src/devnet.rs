@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::MspError;
 use crate::cert::{CertificateAuthority, parse_certificate, pem_to_der};
 use crate::consortium::{
-    AttestationEntry, BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode, EndorsementSettings,
-    EndorserEntry, NodeEntry, OrgEntry, OrgKind, Selection,
+    AttestationEntry, BlockSettings, ClientEntry, ConsortiumFile, EndorsementMode,
+    EndorsementSettings, EndorserEntry, NodeEntry, OrgEntry, OrgKind, Selection,
 };
 use crate::keys::{
     DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase,

@@ -36,13 +36,14 @@ pub use cert::{
     pem_to_der, verify_ca_certificate, verify_issued_by,
 };
 pub use consortium::{
-    BlockSettings, ClientEntry, Consortium, ConsortiumFile, EndorsementMode, EndorsementSettings,
-    Endorser, EndorserEntry, Member, MemberKind, NodeEntry, Org, OrgEntry, OrgKind, Selection,
-    AttestationEntry, AttestationService,
+    AttestationEntry, AttestationService, BlockSettings, ClientEntry, Consortium, ConsortiumFile,
+    EndorsementMode, EndorsementSettings, Endorser, EndorserEntry, Member, MemberKind, NodeEntry,
+    Org, OrgEntry, OrgKind, Selection,
 };
 pub use devnet::{
-    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec, LAYOUT_FILE, MGMT_ORG,
-    NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet, load_client_key,
+    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec,
+    LAYOUT_FILE, MGMT_ORG, NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet,
+    load_client_key,
 };
 pub use error::MspError;
 pub use keys::{

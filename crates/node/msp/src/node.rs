@@ -110,9 +110,14 @@ impl NodeConfig {
         };
         abs(&mut c.data_dir);
         abs(&mut c.consortium);
-        for p in [&mut c.key, &mut c.hosted_keys_dir, &mut c.passphrase_file, &mut c.enclave_binary]
-            .into_iter()
-            .flatten()
+        for p in [
+            &mut c.key,
+            &mut c.hosted_keys_dir,
+            &mut c.passphrase_file,
+            &mut c.enclave_binary,
+        ]
+        .into_iter()
+        .flatten()
         {
             abs(p);
         }
@@ -155,7 +160,10 @@ impl NodeConfig {
         let member = match self.role {
             NodeRole::Management => Some(consortium.management()).filter(|m| m.name == self.name),
             NodeRole::Endorser => consortium.endorser_by_name(&self.name).map(|e| &e.member),
-            NodeRole::Attestation => consortium.attestation().map(|a| &a.member).filter(|m| m.name == self.name),
+            NodeRole::Attestation => consortium
+                .attestation()
+                .map(|a| &a.member)
+                .filter(|m| m.name == self.name),
             NodeRole::Peer => None,
         }
         .ok_or_else(|| MspError::NodeNotInConsortium {

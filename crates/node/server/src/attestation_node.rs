@@ -33,7 +33,12 @@ pub struct AttestationService {
 
 impl AttestationService {
     pub fn new(key: SigningKey, policy: AttestationPolicy, ttl_secs: u64) -> AttestationService {
-        AttestationService { key, policy, ttl_secs, log: Mutex::new(VecDeque::new()) }
+        AttestationService {
+            key,
+            policy,
+            ttl_secs,
+            log: Mutex::new(VecDeque::new()),
+        }
     }
 
     fn record(&self, v: AttestationVerdict) {
@@ -45,8 +50,14 @@ impl AttestationService {
     }
 
     /// Verifies and, if the policy holds, issues a signed report.
-    pub fn attest(&self, req: &AttestRequest, now: u64) -> Result<arcanum_attestation::SignedReport, ApiError> {
-        let rejected = |code: ErrorCode, e: &arcanum_attestation::AttestError| ApiError::new(code, format!("{}: {e}", e.code()));
+    pub fn attest(
+        &self,
+        req: &AttestRequest,
+        now: u64,
+    ) -> Result<arcanum_attestation::SignedReport, ApiError> {
+        let rejected = |code: ErrorCode, e: &arcanum_attestation::AttestError| {
+            ApiError::new(code, format!("{}: {e}", e.code()))
+        };
         let mut shown = AttestationVerdict {
             subject: req.subject.clone(),
             accepted: false,
@@ -59,23 +70,35 @@ impl AttestationService {
             expires_at: None,
         };
         let outcome = (|| {
-            let verdict = arcanum_attestation::verify_evidence(&req.evidence, &VerifyInputs::default(), now)
-                .map_err(|e| rejected(ErrorCode::EvidenceInvalid, &e))?;
+            let verdict =
+                arcanum_attestation::verify_evidence(&req.evidence, &VerifyInputs::default(), now)
+                    .map_err(|e| rejected(ErrorCode::EvidenceInvalid, &e))?;
             shown.platform = verdict.platform.as_str().to_owned();
             shown.measurement = hex::encode(&verdict.measurement);
             shown.tcb_status = verdict.tcb_status.clone();
             shown.is_secure = verdict.is_secure;
             shown.debug = verdict.debug;
-            self.policy.check(&verdict).map_err(|e| rejected(ErrorCode::AttestationPolicy, &e))?;
-            arcanum_attestation::issue(&verdict, &req.subject, &req.bound_keys, &self.key, now, self.ttl_secs)
-                .map_err(|e| rejected(ErrorCode::EvidenceInvalid, &e))
+            self.policy
+                .check(&verdict)
+                .map_err(|e| rejected(ErrorCode::AttestationPolicy, &e))?;
+            arcanum_attestation::issue(
+                &verdict,
+                &req.subject,
+                &req.bound_keys,
+                &self.key,
+                now,
+                self.ttl_secs,
+            )
+            .map_err(|e| rejected(ErrorCode::EvidenceInvalid, &e))
         })();
         match &outcome {
             Ok(signed) => {
                 shown.accepted = true;
                 shown.expires_at = Some(signed.report.expires_at);
             }
-            Err(e) => shown.error = Some(e.message.split(':').next().unwrap_or_default().to_owned()),
+            Err(e) => {
+                shown.error = Some(e.message.split(':').next().unwrap_or_default().to_owned())
+            }
         }
         tracing::info!(subject = %shown.subject, accepted = shown.accepted, error = ?shown.error, "attestation verdict");
         self.record(shown);
@@ -84,10 +107,16 @@ impl AttestationService {
 }
 
 pub fn router(service: Arc<AttestationService>) -> Router {
-    Router::new().route(routes::ATTEST, post(attest)).route(routes::ATTESTATIONS, get(verdicts)).with_state(service)
+    Router::new()
+        .route(routes::ATTEST, post(attest))
+        .route(routes::ATTESTATIONS, get(verdicts))
+        .with_state(service)
 }
 
-async fn attest(State(s): State<Arc<AttestationService>>, Borsh(req): Borsh<AttestRequest>) -> HttpResult<Response> {
+async fn attest(
+    State(s): State<Arc<AttestationService>>,
+    Borsh(req): Borsh<AttestRequest>,
+) -> HttpResult<Response> {
     let signed = blocking(move || s.attest(&req, crate::now_unix())).await?;
     Ok(borsh_response(&signed))
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use arcanum_api::{AttestRequest, routes};
 use arcanum_enclave_host::{EnclaveProcess, EnclaveSigner};
-use arcanum_enclave_protocol::{EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret};
+use arcanum_enclave_protocol::{
+    EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
+};
 use arcanum_msp::{Consortium, NodeConfig};
 use arcanum_types::{IdentityId, decode};
 use parking_lot::RwLock;
@@ -21,10 +23,9 @@ const SIM_FUSE: &str = "sim-fuse.key";
 
 /// A running enclave and what the host knows about it.
 pub struct EnclaveDevice {
-    pub process: EnclaveProcess,
+    /// Held for its lifetime: dropping the device stops the enclave process.
+    _process: EnclaveProcess,
     pub signer: Arc<EnclaveSigner>,
-    pub measurement: Vec<u8>,
-    pub is_secure: bool,
     /// The latest signed attestation report (borsh), once issued.
     pub report: Arc<RwLock<Option<Vec<u8>>>>,
     /// Wakes the attestation loop early (after a key change).
@@ -36,19 +37,33 @@ pub struct EnclaveDevice {
 
 impl EnclaveDevice {
     fn set_hosted(&self, hosted: Vec<HostedPeer>) {
-        self.signer.set_hosted(hosted.iter().map(|h| h.peer).collect());
+        self.signer
+            .set_hosted(hosted.iter().map(|h| h.peer).collect());
         *self.hosted.write() = hosted;
     }
 
     /// Has the enclave generate a new key for `peer` (pending until a rotation commits).
-    pub fn generate_key(&self, peer: IdentityId, algorithm: arcanum_crypto::Algorithm) -> Result<arcanum_crypto::PublicKey, arcanum_types::ApiError> {
-        match self.signer.call(&HostRequest::GenerateKey { peer, algorithm })? {
-            EnclaveResponse::PendingKey { public_key, blob, .. } => {
-                write_private(&self.data_dir.join(SEALED_KEYS), &blob)
-                    .map_err(|e| arcanum_types::ApiError::new(arcanum_types::ErrorCode::Internal, e.to_string()))?;
+    pub fn generate_key(
+        &self,
+        peer: IdentityId,
+        algorithm: arcanum_crypto::Algorithm,
+    ) -> Result<arcanum_crypto::PublicKey, arcanum_types::ApiError> {
+        match self
+            .signer
+            .call(&HostRequest::GenerateKey { peer, algorithm })?
+        {
+            EnclaveResponse::PendingKey {
+                public_key, blob, ..
+            } => {
+                write_private(&self.data_dir.join(SEALED_KEYS), &blob).map_err(|e| {
+                    arcanum_types::ApiError::new(arcanum_types::ErrorCode::Internal, e.to_string())
+                })?;
                 Ok(public_key)
             }
-            other => Err(arcanum_types::ApiError::new(arcanum_types::ErrorCode::Internal, format!("unexpected enclave answer {other:?}"))),
+            other => Err(arcanum_types::ApiError::new(
+                arcanum_types::ErrorCode::Internal,
+                format!("unexpected enclave answer {other:?}"),
+            )),
         }
     }
 
@@ -57,12 +72,19 @@ impl EnclaveDevice {
     pub fn follow_rotations(&self, ledger: &arcanum_ledger::Ledger) {
         let hosted = self.hosted.read().clone();
         for h in hosted {
-            let Some(member) = ledger.config().member(&h.peer) else { continue };
-            let Ok(current) = ledger.peer_key_at_tip(member) else { continue };
+            let Some(member) = ledger.config().member(&h.peer) else {
+                continue;
+            };
+            let Ok(current) = ledger.peer_key_at_tip(member) else {
+                continue;
+            };
             if current == h.public_key {
                 continue;
             }
-            match self.signer.call(&HostRequest::ActivateKey { peer: h.peer, public_key: current }) {
+            match self.signer.call(&HostRequest::ActivateKey {
+                peer: h.peer,
+                public_key: current,
+            }) {
                 Ok(EnclaveResponse::Sealed { blob, hosted }) => {
                     if let Err(e) = write_private(&self.data_dir.join(SEALED_KEYS), &blob) {
                         tracing::error!(error = %e, "cannot persist the sealed key set");
@@ -72,7 +94,9 @@ impl EnclaveDevice {
                     self.reattest.notify_one();
                 }
                 Ok(other) => tracing::error!(answer = ?other, "unexpected enclave answer"),
-                Err(e) => tracing::warn!(peer = %member.name, error = %e, "rotated key is not pending in this enclave"),
+                Err(e) => {
+                    tracing::warn!(peer = %member.name, error = %e, "rotated key is not pending in this enclave")
+                }
             }
         }
     }
@@ -83,10 +107,15 @@ fn enclave_binary(config: &NodeConfig) -> anyhow::Result<PathBuf> {
         return Ok(p.clone());
     }
     let exe = std::env::current_exe().context("locating the running binary")?;
-    let dir = exe.parent().context("the running binary has no directory")?;
+    let dir = exe
+        .parent()
+        .context("the running binary has no directory")?;
     // Test binaries live one level below the build directory (target/<profile>/deps).
     let candidates = [dir.join("arcanum-enclave"), dir.join("../arcanum-enclave")];
-    candidates.into_iter().find(|p| p.is_file()).context("arcanum-enclave binary not found beside the running binary")
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .context("arcanum-enclave binary not found beside the running binary")
 }
 
 /// The simulation's fuse secret: created once per device, kept 0600 in the data dir.
@@ -108,7 +137,12 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -121,14 +155,23 @@ fn unexpected(what: &str, r: EnclaveResponse) -> anyhow::Error {
 
 /// Launches and initialises the device's enclave.
 pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<EnclaveDevice> {
-    let me = consortium.endorser_by_name(&config.name).context("this endorser is not in the consortium")?;
+    let me = consortium
+        .endorser_by_name(&config.name)
+        .context("this endorser is not in the consortium")?;
     let binary = enclave_binary(config)?;
-    let (process, client) = EnclaveProcess::launch(&binary).with_context(|| format!("launching {}", binary.display()))?;
+    let (process, client) = EnclaveProcess::launch(&binary)
+        .with_context(|| format!("launching {}", binary.display()))?;
     let signer = Arc::new(EnclaveSigner::new(client, Vec::new()));
     let call = |r: &HostRequest| signer.call(r).map_err(|e| anyhow::anyhow!("{e}"));
 
-    let (measurement, is_secure) = match call(&HostRequest::Hello { version: PROTOCOL_VERSION })? {
-        EnclaveResponse::Hello { measurement, is_secure, .. } => (measurement, is_secure),
+    let (measurement, is_secure) = match call(&HostRequest::Hello {
+        version: PROTOCOL_VERSION,
+    })? {
+        EnclaveResponse::Hello {
+            measurement,
+            is_secure,
+            ..
+        } => (measurement, is_secure),
         other => return Err(unexpected("Hello", other)),
     };
     tracing::info!(measurement = %hex::encode(&measurement), is_secure, "enclave started");
@@ -137,11 +180,22 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
         .hosts
         .iter()
         .filter_map(|name| consortium.peer_by_name(name))
-        .map(|p| HostedPeer { peer: p.id, public_key: p.public_key.clone() })
+        .map(|p| HostedPeer {
+            peer: p.id,
+            public_key: p.public_key.clone(),
+        })
         .collect();
     let sealed = std::fs::read(config.data_dir.join(SEALED_KEYS)).ok();
-    let platform_secret = if is_secure { None } else { Some(sim_fuse(&config.data_dir)?) };
-    let mut hosted: Vec<HostedPeer> = match call(&HostRequest::Init { platform_secret, sealed_keys: sealed, peers: peers.clone() })? {
+    let platform_secret = if is_secure {
+        None
+    } else {
+        Some(sim_fuse(&config.data_dir)?)
+    };
+    let mut hosted: Vec<HostedPeer> = match call(&HostRequest::Init {
+        platform_secret,
+        sealed_keys: sealed,
+        peers: peers.clone(),
+    })? {
         EnclaveResponse::Ready { hosted, .. } => hosted,
         other => return Err(unexpected("Init", other)),
     };
@@ -150,16 +204,30 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
     let missing: Vec<&str> = me
         .hosts
         .iter()
-        .filter(|name| consortium.peer_by_name(name).is_some_and(|p| !hosted.iter().any(|h| h.peer == p.id)))
+        .filter(|name| {
+            consortium
+                .peer_by_name(name)
+                .is_some_and(|p| !hosted.iter().any(|h| h.peer == p.id))
+        })
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
-        let dir = config.hosted_keys_dir.as_ref().context("hosted_keys_dir is not set")?;
+        let dir = config
+            .hosted_keys_dir
+            .as_ref()
+            .context("hosted_keys_dir is not set")?;
         let passphrase = config.passphrase()?;
         for name in missing {
-            let peer = consortium.peer_by_name(name).context("hosted peer vanished")?;
-            let key_file = std::fs::read(dir.join(format!("{name}.key"))).with_context(|| format!("reading the key file of {name}"))?;
-            let request = HostRequest::ImportKey { peer: peer.id, key_file, passphrase: Secret(passphrase.as_bytes().to_vec()) };
+            let peer = consortium
+                .peer_by_name(name)
+                .context("hosted peer vanished")?;
+            let key_file = std::fs::read(dir.join(format!("{name}.key")))
+                .with_context(|| format!("reading the key file of {name}"))?;
+            let request = HostRequest::ImportKey {
+                peer: peer.id,
+                key_file,
+                passphrase: Secret(passphrase.as_bytes().to_vec()),
+            };
             match call(&request)? {
                 EnclaveResponse::Sealed { blob, hosted: now } => {
                     write_private(&config.data_dir.join(SEALED_KEYS), &blob)?;
@@ -168,13 +236,14 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
                 other => return Err(unexpected("ImportKey", other)),
             }
         }
-        tracing::info!(count = hosted.len(), "hosted keys imported into the enclave and sealed");
+        tracing::info!(
+            count = hosted.len(),
+            "hosted keys imported into the enclave and sealed"
+        );
     }
     let device = EnclaveDevice {
-        process,
+        _process: process,
         signer,
-        measurement,
-        is_secure,
         report: Arc::new(RwLock::new(None)),
         reattest: Arc::new(tokio::sync::Notify::new()),
         hosted: RwLock::new(Vec::new()),
@@ -186,7 +255,12 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
 
 /// Keeps a fresh attestation report: evidence from the enclave, a report from the service,
 /// renewed at half its lifetime (retried every second while the service is unreachable).
-pub async fn keep_attested(device: Arc<EnclaveDevice>, subject: String, service_url: String, http: reqwest::Client) {
+pub async fn keep_attested(
+    device: Arc<EnclaveDevice>,
+    subject: String,
+    service_url: String,
+    http: reqwest::Client,
+) {
     loop {
         let wait = match attest_once(&device.signer, &subject, &service_url, &http).await {
             Ok((bytes, ttl)) => {
@@ -205,20 +279,44 @@ pub async fn keep_attested(device: Arc<EnclaveDevice>, subject: String, service_
     }
 }
 
-async fn attest_once(signer: &Arc<EnclaveSigner>, subject: &str, url: &str, http: &reqwest::Client) -> anyhow::Result<(Vec<u8>, u64)> {
+async fn attest_once(
+    signer: &Arc<EnclaveSigner>,
+    subject: &str,
+    url: &str,
+    http: &reqwest::Client,
+) -> anyhow::Result<(Vec<u8>, u64)> {
     let s = signer.clone();
     let evidence = tokio::task::spawn_blocking(move || s.call(&HostRequest::Evidence)).await??;
-    let EnclaveResponse::Evidence { evidence, bound_keys } = evidence else {
+    let EnclaveResponse::Evidence {
+        evidence,
+        bound_keys,
+    } = evidence
+    else {
         bail!("enclave did not return evidence");
     };
-    let body = arcanum_types::encode(&AttestRequest { subject: subject.to_owned(), evidence, bound_keys });
-    let resp = http.post(format!("{url}{}", routes::ATTEST)).header("content-type", "application/octet-stream").body(body).send().await?;
+    let body = arcanum_types::encode(&AttestRequest {
+        subject: subject.to_owned(),
+        evidence,
+        bound_keys,
+    });
+    let resp = http
+        .post(format!("{url}{}", routes::ATTEST))
+        .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await?;
     let status = resp.status();
     let bytes = resp.bytes().await?;
     if !status.is_success() {
-        bail!("attestation service refused: {}", String::from_utf8_lossy(&bytes));
+        bail!(
+            "attestation service refused: {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
     let signed: arcanum_attestation::SignedReport = decode(&bytes, 1024 * 1024)?;
-    let ttl = signed.report.expires_at.saturating_sub(signed.report.issued_at);
+    let ttl = signed
+        .report
+        .expires_at
+        .saturating_sub(signed.report.issued_at);
     Ok((bytes.to_vec(), ttl))
 }

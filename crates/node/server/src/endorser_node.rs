@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use arcanum_api::routes;
 use arcanum_endorser::{EndorseRequest, Endorser};
-use axum::Router;
 use arcanum_types::{ApiError, ErrorCode};
+use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::http::{Borsh, HttpResult, blocking, borsh_response};
 use crate::enclave_setup::EnclaveDevice;
+use crate::http::{Borsh, HttpResult, blocking, borsh_response};
 use crate::replica::Replica;
 
 /// Longest wait for the replica to reach a request's `min_height`.
@@ -25,12 +25,20 @@ struct EndorserState {
     device: Arc<EnclaveDevice>,
 }
 
-pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>, device: Arc<EnclaveDevice>) -> Router {
+pub fn router(
+    endorser: Arc<Endorser>,
+    replica: Arc<Replica>,
+    device: Arc<EnclaveDevice>,
+) -> Router {
     Router::new()
         .route(routes::ENDORSE, post(endorse))
         .route(routes::ATTESTATION, get(attestation))
         .route(routes::ROTATE_KEY, post(rotate_key))
-        .with_state(EndorserState { endorser, replica, device })
+        .with_state(EndorserState {
+            endorser,
+            replica,
+            device,
+        })
 }
 
 #[derive(serde::Deserialize)]
@@ -41,7 +49,10 @@ struct RotateQuery {
 
 /// Has the enclave generate a new key for a hosted peer; it signs only once an admin's
 /// `RotateKey` transaction naming it commits. Answers the new public key (borsh, hex).
-async fn rotate_key(State(s): State<EndorserState>, Query(q): Query<RotateQuery>) -> HttpResult<axum::Json<serde_json::Value>> {
+async fn rotate_key(
+    State(s): State<EndorserState>,
+    Query(q): Query<RotateQuery>,
+) -> HttpResult<axum::Json<serde_json::Value>> {
     let member = s
         .endorser
         .ledger()
@@ -52,11 +63,16 @@ async fn rotate_key(State(s): State<EndorserState>, Query(q): Query<RotateQuery>
         .cloned()
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no peer named {:?}", q.peer)))?;
     if !s.device.hosted.read().iter().any(|h| h.peer == member.id) {
-        return Err(ApiError::new(ErrorCode::EndorserUnavailable, format!("{} is not hosted here", q.peer)).into());
+        return Err(ApiError::new(
+            ErrorCode::EndorserUnavailable,
+            format!("{} is not hosted here", q.peer),
+        )
+        .into());
     }
     let device = s.device.clone();
     let algorithm = member.public_key.algorithm;
-    let public_key = crate::http::blocking(move || device.generate_key(member.id, algorithm)).await?;
+    let public_key =
+        crate::http::blocking(move || device.generate_key(member.id, algorithm)).await?;
     Ok(axum::Json(serde_json::json!({
         "peer": q.peer,
         "peer_id": member.id.to_string(),
@@ -70,9 +86,15 @@ struct Format {
 }
 
 /// The device's current signed attestation report: borsh, or a JSON summary with `?format=json`.
-async fn attestation(State(s): State<EndorserState>, Query(f): Query<Format>) -> HttpResult<Response> {
+async fn attestation(
+    State(s): State<EndorserState>,
+    Query(f): Query<Format>,
+) -> HttpResult<Response> {
     let bytes = s.device.report.read().clone().ok_or_else(|| {
-        ApiError::new(ErrorCode::NotFound, "no attestation report yet (is the attestation service up?)")
+        ApiError::new(
+            ErrorCode::NotFound,
+            "no attestation report yet (is the attestation service up?)",
+        )
     })?;
     if f.format.as_deref() != Some("json") {
         return Ok(crate::http::octets(bytes));
@@ -95,15 +117,23 @@ async fn attestation(State(s): State<EndorserState>, Query(f): Query<Format>) ->
     .into_response())
 }
 
-async fn endorse(State(s): State<EndorserState>, Borsh(req): Borsh<EndorseRequest>) -> HttpResult<Response> {
+async fn endorse(
+    State(s): State<EndorserState>,
+    Borsh(req): Borsh<EndorseRequest>,
+) -> HttpResult<Response> {
     // Simulate on at least the state the management device had: devices then agree on reads.
     let mut tip = s.replica.subscribe_tip();
-    let reached = matches!(tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= req.min_height)).await, Ok(Ok(_)));
+    let reached = matches!(
+        tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= req.min_height)).await,
+        Ok(Ok(_))
+    );
     if !reached {
-        tracing::warn!(min_height = req.min_height, "replica behind the management device; simulating anyway");
+        tracing::warn!(
+            min_height = req.min_height,
+            "replica behind the management device; simulating anyway"
+        );
     }
     let endorser = s.endorser.clone();
     let resp = blocking(move || endorser.endorse(&req)).await?;
     Ok(borsh_response(&resp))
 }
-

@@ -23,7 +23,8 @@ impl From<ApiError> for HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.0.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, axum::Json(ErrorBody::from(&self.0))).into_response()
     }
 }
@@ -51,7 +52,10 @@ pub struct Borsh<T>(pub T);
 /// Raw body bytes bounded to `N`.
 pub async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, HttpError> {
     axum::body::to_bytes(body, max).await.map_err(|_| {
-        HttpError(ApiError::new(ErrorCode::BodyTooLarge, format!("request body exceeds {max} bytes")))
+        HttpError(ApiError::new(
+            ErrorCode::BodyTooLarge,
+            format!("request body exceeds {max} bytes"),
+        ))
     })
 }
 
@@ -77,17 +81,32 @@ pub fn octets(bytes: Vec<u8>) -> Response {
 }
 
 /// Middleware: at most the semaphore's permits requests in progress; beyond that, `BUSY` at once.
-pub async fn shed_load(State(permits): State<Arc<Semaphore>>, req: Request, next: Next) -> Response {
+pub async fn shed_load(
+    State(permits): State<Arc<Semaphore>>,
+    req: Request,
+    next: Next,
+) -> Response {
     match permits.try_acquire() {
         Ok(_permit) => next.run(req).await,
-        Err(_) => HttpError(ApiError::new(ErrorCode::Busy, "server is at capacity; retry later")).into_response(),
+        Err(_) => HttpError(ApiError::new(
+            ErrorCode::Busy,
+            "server is at capacity; retry later",
+        ))
+        .into_response(),
     }
 }
 
 /// Runs blocking work (signature checks, VM, disk) off the async workers.
-pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> HttpResult<T> {
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> HttpResult<T> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| HttpError(ApiError::new(ErrorCode::Internal, format!("worker failed: {e}"))))?
+        .map_err(|e| {
+            HttpError(ApiError::new(
+                ErrorCode::Internal,
+                format!("worker failed: {e}"),
+            ))
+        })?
         .map_err(HttpError)
 }

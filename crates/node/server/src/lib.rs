@@ -48,7 +48,10 @@ const MAX_CONCURRENT_REQUESTS: usize = 1024;
 
 /// Seconds since the Unix epoch (certificate validity checks at start-up).
 pub fn now_unix() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 /// A base port such that `count` consecutive loopback ports are free right now (for devnets on
@@ -57,8 +60,12 @@ pub fn free_port_range(count: u16) -> anyhow::Result<u16> {
     // Concurrent callers (tests, processes) start at different places: time, pid and a counter.
     static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-    let seed = nanos / 1000 ^ std::process::id().wrapping_mul(2654435761) ^ call.wrapping_mul(40503);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let seed =
+        (nanos / 1000) ^ std::process::id().wrapping_mul(2654435761) ^ call.wrapping_mul(40503);
     for attempt in 0..200u32 {
         let base = 20_000 + (seed.wrapping_add(attempt.wrapping_mul(7919)) % 40_000) as u16;
         if (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()) {
@@ -109,7 +116,12 @@ fn management_settings(consortium: &Consortium) -> Settings {
             .iter()
             .map(|en| EndorserInfo {
                 name: en.member.name.clone(),
-                hosts: en.hosts.iter().filter_map(|h| consortium.peer_by_name(h)).map(|p| p.id).collect::<BTreeSet<_>>(),
+                hosts: en
+                    .hosts
+                    .iter()
+                    .filter_map(|h| consortium.peer_by_name(h))
+                    .map(|p| p.id)
+                    .collect::<BTreeSet<_>>(),
             })
             .collect(),
         mode: match e.mode {
@@ -126,15 +138,24 @@ fn management_settings(consortium: &Consortium) -> Settings {
         max_block_bytes: b.max_bytes as usize,
         block_timeout: Duration::from_millis(b.timeout_ms),
         queue_depth: 20_000,
-        attestation: consortium.attestation().map(|a| arcanum_management::AttestationRequirement {
-            issuer: a.member.public_key.clone(),
-            measurements: a.settings.endorser_measurements.iter().filter_map(|m| hex::decode(m).ok()).collect(),
-        }),
+        attestation: consortium
+            .attestation()
+            .map(|a| arcanum_management::AttestationRequirement {
+                issuer: a.member.public_key.clone(),
+                measurements: a
+                    .settings
+                    .endorser_measurements
+                    .iter()
+                    .filter_map(|m| hex::decode(m).ok())
+                    .collect(),
+            }),
     }
 }
 
 /// The consortium's attestation policy, for the attestation service.
-fn attestation_policy(a: &arcanum_msp::AttestationService) -> arcanum_attestation::AttestationPolicy {
+fn attestation_policy(
+    a: &arcanum_msp::AttestationService,
+) -> arcanum_attestation::AttestationPolicy {
     arcanum_attestation::AttestationPolicy {
         allowed_measurements: a.settings.endorser_measurements.clone(),
         min_tcb_status: a.settings.min_tcb_status.clone(),
@@ -153,11 +174,19 @@ fn http_client() -> anyhow::Result<reqwest::Client> {
 }
 
 /// Runs one node until `shutdown` resolves.
-pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-    let consortium = config.load_consortium(now_unix()).context("loading the consortium config")?;
+pub async fn run(
+    config: NodeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let consortium = config
+        .load_consortium(now_unix())
+        .context("loading the consortium config")?;
     let chain = Arc::new(chain_config(&consortium)?);
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
-    let store = RedbStore::open(&config.data_dir.join("ledger.redb")).context("opening the ledger store")?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let store = RedbStore::open(&config.data_dir.join("ledger.redb"))
+        .context("opening the ledger store")?;
     // Peers verify every signature; inside the management network the block signature vouches
     // for signatures that were verified before ordering.
     let trust = match config.role {
@@ -176,10 +205,19 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
             let key = config.load_own_key(&consortium, &passphrase)?;
             let transport = Arc::new(management_node::HttpTransport {
                 http: http.clone(),
-                urls: consortium.endorsers().iter().map(|e| e.member.url.clone().unwrap_or_default()).collect(),
+                urls: consortium
+                    .endorsers()
+                    .iter()
+                    .map(|e| e.member.url.clone().unwrap_or_default())
+                    .collect(),
             });
-            let (mgmt, ordering) = Management::new(ledger.clone(), key, management_settings(&consortium), transport.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (mgmt, ordering) = Management::new(
+                ledger.clone(),
+                key,
+                management_settings(&consortium),
+                transport.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             tokio::spawn(ordering);
             let targets = consortium
                 .peers()
@@ -187,7 +225,12 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
                 .chain(consortium.endorsers().iter().map(|e| &e.member))
                 .filter_map(|m| m.url.clone());
             for target in targets {
-                tokio::spawn(deliver_blocks(ledger.clone(), mgmt.subscribe_tip(), http.clone(), target));
+                tokio::spawn(deliver_blocks(
+                    ledger.clone(),
+                    mgmt.subscribe_tip(),
+                    http.clone(),
+                    target,
+                ));
             }
             let m = metrics.clone();
             let mut commits = mgmt.subscribe_commits();
@@ -200,14 +243,26 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
         }
         NodeRole::Endorser => {
             let (c, cfg) = (consortium.clone(), config.clone());
-            let device = Arc::new(tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c)).await??);
+            let device = Arc::new(
+                tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c)).await??,
+            );
             let endorser = Arc::new(Endorser::new(ledger.clone(), device.signer.clone()));
             if let Some(a) = consortium.attestation() {
                 let url = a.member.url.clone().unwrap_or_default();
-                tokio::spawn(enclave_setup::keep_attested(device.clone(), config.name.clone(), url, http.clone()));
+                tokio::spawn(enclave_setup::keep_attested(
+                    device.clone(),
+                    config.name.clone(),
+                    url,
+                    http.clone(),
+                ));
             }
-            let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            tokio::spawn(replica.clone().keep_caught_up(http.clone(), mgmt_url.clone(), Duration::from_secs(5)));
+            let replica = replica::Replica::new(ledger.clone(), metrics.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tokio::spawn(replica.clone().keep_caught_up(
+                http.clone(),
+                mgmt_url.clone(),
+                Duration::from_secs(5),
+            ));
             // Key rotations take effect in the enclave once their transaction commits.
             let (d, l, mut tip) = (device.clone(), ledger.clone(), replica.subscribe_tip());
             tokio::spawn(async move {
@@ -219,14 +274,25 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
             endorser_node::router(endorser, replica.clone(), device).merge(replica::router(replica))
         }
         NodeRole::Attestation => {
-            let a = consortium.attestation().context("the consortium has no [attestation] section")?;
+            let a = consortium
+                .attestation()
+                .context("the consortium has no [attestation] section")?;
             let key = config.load_own_key(&consortium, &config.passphrase()?)?;
-            let service = attestation_node::AttestationService::new(key, attestation_policy(a), a.settings.report_ttl_secs);
+            let service = attestation_node::AttestationService::new(
+                key,
+                attestation_policy(a),
+                a.settings.report_ttl_secs,
+            );
             attestation_node::router(Arc::new(service))
         }
         NodeRole::Peer => {
-            let replica = replica::Replica::new(ledger.clone(), metrics.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-            tokio::spawn(replica.clone().keep_caught_up(http.clone(), mgmt_url.clone(), Duration::from_secs(5)));
+            let replica = replica::Replica::new(ledger.clone(), metrics.clone())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tokio::spawn(replica.clone().keep_caught_up(
+                http.clone(),
+                mgmt_url.clone(),
+                Duration::from_secs(5),
+            ));
             replica::router(replica)
         }
     };
@@ -236,11 +302,23 @@ pub async fn run(config: NodeConfig, listener: TcpListener, shutdown: impl Futur
     let app = Router::new()
         .merge(role_router)
         .merge(queries::router(ledger.clone()))
-        .layer(axum::middleware::from_fn_with_state(permits, http::shed_load))
+        .layer(axum::middleware::from_fn_with_state(
+            permits,
+            http::shed_load,
+        ))
         .route(routes::HEALTHZ, get(|| async { "ok" }))
-        .route(routes::METRICS, get(move || async move { m.render(role.as_str()) }))
-        .route(routes::OPENAPI, get(|| async { axum::Json(openapi_json()) }));
+        .route(
+            routes::METRICS,
+            get(move || async move { m.render(role.as_str()) }),
+        )
+        .route(
+            routes::OPENAPI,
+            get(|| async { axum::Json(openapi_json()) }),
+        );
     tracing::info!(role = role.as_str(), name = %config.name, addr = %listener.local_addr()?, "node serving");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("serving HTTP")?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
     Ok(())
 }

@@ -26,7 +26,12 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
-    async fn post(&self, url: String, body: Vec<u8>, max: usize) -> Result<Vec<u8>, TransportError> {
+    async fn post(
+        &self,
+        url: String,
+        body: Vec<u8>,
+        max: usize,
+    ) -> Result<Vec<u8>, TransportError> {
         let resp = self
             .http
             .post(url)
@@ -34,9 +39,18 @@ impl HttpTransport {
             .body(body)
             .send()
             .await
-            .map_err(|e| if e.is_timeout() { TransportError::Timeout } else { TransportError::Unreachable(e.to_string()) })?;
+            .map_err(|e| {
+                if e.is_timeout() {
+                    TransportError::Timeout
+                } else {
+                    TransportError::Unreachable(e.to_string())
+                }
+            })?;
         let status = resp.status();
-        let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         if bytes.len() > max {
             return Err(TransportError::Unreachable("oversized answer".into()));
         }
@@ -48,7 +62,10 @@ impl HttpTransport {
             Ok(b) => {
                 let e = b.into_api_error();
                 match e.code {
-                    ErrorCode::Busy | ErrorCode::Internal | ErrorCode::Timeout | ErrorCode::EndorserUnavailable => {
+                    ErrorCode::Busy
+                    | ErrorCode::Internal
+                    | ErrorCode::Timeout
+                    | ErrorCode::EndorserUnavailable => {
                         Err(TransportError::Unreachable(e.to_string()))
                     }
                     _ => Err(TransportError::Rejected(e)),
@@ -57,32 +74,54 @@ impl HttpTransport {
             Err(_) => Err(TransportError::Unreachable(format!("answered {status}"))),
         }
     }
-
 }
 
 impl EndorserTransport for HttpTransport {
-    async fn endorse(&self, index: usize, request: &EndorseRequest) -> Result<EndorseResponse, TransportError> {
+    async fn endorse(
+        &self,
+        index: usize,
+        request: &EndorseRequest,
+    ) -> Result<EndorseResponse, TransportError> {
         let url = format!("{}{}", self.urls[index], routes::ENDORSE);
-        let bytes = self.post(url, arcanum_types::encode(request), limits::MAX_ENDORSED_TX_BYTES).await?;
-        decode(&bytes, limits::MAX_ENDORSED_TX_BYTES).map_err(|e| TransportError::Unreachable(e.to_string()))
+        let bytes = self
+            .post(
+                url,
+                arcanum_types::encode(request),
+                limits::MAX_ENDORSED_TX_BYTES,
+            )
+            .await?;
+        decode(&bytes, limits::MAX_ENDORSED_TX_BYTES)
+            .map_err(|e| TransportError::Unreachable(e.to_string()))
     }
 
     async fn attestation(&self, index: usize) -> Result<Vec<u8>, TransportError> {
         let url = format!("{}{}", self.urls[index], routes::ATTESTATION);
-        let resp = self.http.get(url).send().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         if !resp.status().is_success() {
-            return Err(TransportError::Unreachable(format!("attestation answered {}", resp.status())));
+            return Err(TransportError::Unreachable(format!(
+                "attestation answered {}",
+                resp.status()
+            )));
         }
-        let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
         if bytes.len() > 1024 * 1024 {
-            return Err(TransportError::Unreachable("oversized attestation report".into()));
+            return Err(TransportError::Unreachable(
+                "oversized attestation report".into(),
+            ));
         }
         Ok(bytes.to_vec())
     }
 }
 
 type Mgmt = Arc<Management<Arc<HttpTransport>>>;
-
 
 #[derive(Clone)]
 struct MgmtState {
@@ -99,9 +138,18 @@ pub fn router(mgmt: Mgmt, transport: Arc<HttpTransport>) -> Router {
         .with_state(MgmtState { mgmt, transport })
 }
 
-async fn answer(rx: oneshot::Receiver<Result<TxReceipt, ApiError>>, tx_id: String, wait: bool) -> HttpResult<Response> {
+async fn answer(
+    rx: oneshot::Receiver<Result<TxReceipt, ApiError>>,
+    tx_id: String,
+    wait: bool,
+) -> HttpResult<Response> {
     if !wait {
-        let outcome = TxOutcome { tx_id, status: "ORDERING".into(), block: None, index: None };
+        let outcome = TxOutcome {
+            tx_id,
+            status: "ORDERING".into(),
+            block: None,
+            index: None,
+        };
         return Ok((StatusCode::ACCEPTED, axum::Json(outcome)).into_response());
     }
     let receipt = rx
@@ -111,7 +159,11 @@ async fn answer(rx: oneshot::Receiver<Result<TxReceipt, ApiError>>, tx_id: Strin
 }
 
 /// Endorse and order a transaction.
-async fn execute(State(s): State<MgmtState>, Query(w): Query<WaitQuery>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<Response> {
+async fn execute(
+    State(s): State<MgmtState>,
+    Query(w): Query<WaitQuery>,
+    Borsh(tx): Borsh<SignedTx>,
+) -> HttpResult<Response> {
     let tx_id = tx.payload.id().to_hex();
     let rx = s.mgmt.execute(tx).await?;
     answer(rx, tx_id, w.wait).await
@@ -124,7 +176,11 @@ async fn endorse(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> Http
 }
 
 /// Order an endorsed transaction the client holds (re-verified whole).
-async fn submit(State(s): State<MgmtState>, Query(w): Query<WaitQuery>, Borsh(etx): Borsh<EndorsedTx>) -> HttpResult<Response> {
+async fn submit(
+    State(s): State<MgmtState>,
+    Query(w): Query<WaitQuery>,
+    Borsh(etx): Borsh<EndorsedTx>,
+) -> HttpResult<Response> {
     let tx_id = etx.id().to_hex();
     let mgmt = s.mgmt.clone();
     let rx = tokio::task::spawn_blocking(move || mgmt.submit(etx))
@@ -134,16 +190,38 @@ async fn submit(State(s): State<MgmtState>, Query(w): Query<WaitQuery>, Borsh(et
 }
 
 /// Read-only evaluation on an endorsement device; nothing is signed or ordered.
-async fn query(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<axum::Json<QueryResult>> {
+async fn query(
+    State(s): State<MgmtState>,
+    Borsh(tx): Borsh<SignedTx>,
+) -> HttpResult<axum::Json<QueryResult>> {
     let creator = &tx.payload.creator;
-    if !s.mgmt.ledger().config().member(creator).is_some_and(|m| m.allowed_client) {
-        return Err(ApiError::new(ErrorCode::ClientNotAllowed, format!("client {creator} is not on the allow-list")).into());
+    if !s
+        .mgmt
+        .ledger()
+        .config()
+        .member(creator)
+        .is_some_and(|m| m.allowed_client)
+    {
+        return Err(ApiError::new(
+            ErrorCode::ClientNotAllowed,
+            format!("client {creator} is not on the allow-list"),
+        )
+        .into());
     }
     let mut last = ApiError::new(ErrorCode::EndorserUnavailable, "no endorsement devices");
     // An endorsement request for no peers: simulated on the management device's state, unsigned.
-    let request = EndorseRequest { tx, peers: Vec::new(), min_height: s.mgmt.ledger().tip()?.0 };
+    let request = EndorseRequest {
+        tx,
+        peers: Vec::new(),
+        min_height: s.mgmt.ledger().tip()?.0,
+    };
     for index in 0..s.transport.urls.len() {
-        match s.transport.endorse(index, &request).await.map(|r| r.response) {
+        match s
+            .transport
+            .endorse(index, &request)
+            .await
+            .map(|r| r.response)
+        {
             Ok(resp) => {
                 return Ok(axum::Json(QueryResult {
                     result_hex: hex::encode(&resp.result),
@@ -160,7 +238,12 @@ async fn query(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> HttpRe
 /// Delivers every block to one target (a peer or an endorsement device), in order, for as long
 /// as the process runs. It learns the target's height, pushes the blocks it lacks, and backs off
 /// while the target is unreachable; a restarted target is caught up the same way.
-pub async fn deliver_blocks(ledger: Arc<Ledger>, mut tip: tokio::sync::watch::Receiver<u64>, http: reqwest::Client, target: String) {
+pub async fn deliver_blocks(
+    ledger: Arc<Ledger>,
+    mut tip: tokio::sync::watch::Receiver<u64>,
+    http: reqwest::Client,
+    target: String,
+) {
     let mut backoff = Duration::from_millis(50);
     let mut known: Option<u64> = None;
     loop {
@@ -192,11 +275,21 @@ pub async fn deliver_blocks(ledger: Arc<Ledger>, mut tip: tokio::sync::watch::Re
             }
         };
         let url = format!("{target}{}", routes::BLOCKS);
-        let sent = http.post(&url).header("content-type", "application/octet-stream").body(bytes).send().await;
+        let sent = http
+            .post(&url)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await;
         match sent {
             Ok(resp) if resp.status().is_success() => {
                 backoff = Duration::from_millis(50);
-                known = resp.json::<BlockAccepted>().await.ok().map(|a| a.height.max(next)).or(Some(next));
+                known = resp
+                    .json::<BlockAccepted>()
+                    .await
+                    .ok()
+                    .map(|a| a.height.max(next))
+                    .or(Some(next));
             }
             Ok(resp) => {
                 tracing::warn!(%target, status = %resp.status(), "block delivery refused");
@@ -215,6 +308,13 @@ pub async fn deliver_blocks(ledger: Arc<Ledger>, mut tip: tokio::sync::watch::Re
 }
 
 async fn target_height(http: &reqwest::Client, target: &str) -> Option<u64> {
-    let resp = http.get(format!("{target}{}", routes::HEIGHT)).send().await.ok()?;
-    resp.json::<arcanum_api::HeightInfo>().await.ok().map(|h| h.height)
+    let resp = http
+        .get(format!("{target}{}", routes::HEIGHT))
+        .send()
+        .await
+        .ok()?;
+    resp.json::<arcanum_api::HeightInfo>()
+        .await
+        .ok()
+        .map(|h| h.height)
 }

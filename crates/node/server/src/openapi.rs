@@ -3,43 +3,189 @@
 use arcanum_api::routes;
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItemBuilder};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::{ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, ResponseBuilder, Ref};
+use utoipa::openapi::{
+    ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathsBuilder, Ref, ResponseBuilder,
+};
 
 /// The OpenAPI 3.1 document.
 pub fn openapi_json() -> OpenApi {
-    let binary = || ContentBuilder::new().schema(Some(utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary))))).build();
-    let json = |schema: &str| ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build();
-    let error = || ResponseBuilder::new().description("Error with a stable code (docs/error-codes.md)").content("application/json", json("ErrorBody")).build();
+    let binary = || {
+        ContentBuilder::new()
+            .schema(Some(
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Binary,
+                    ))),
+            ))
+            .build()
+    };
+    let json = |schema: &str| {
+        ContentBuilder::new()
+            .schema(Some(Ref::from_schema_name(schema)))
+            .build()
+    };
+    let error = || {
+        ResponseBuilder::new()
+            .description("Error with a stable code (docs/error-codes.md)")
+            .content("application/json", json("ErrorBody"))
+            .build()
+    };
     let op = |summary: &str, body: Option<&str>, ok: utoipa::openapi::Response| {
-        let mut b = OperationBuilder::new().summary(Some(summary)).response("200", ok).response("default", error());
+        let mut b = OperationBuilder::new()
+            .summary(Some(summary))
+            .response("200", ok)
+            .response("default", error());
         if let Some(desc) = body {
-            b = b.request_body(Some(RequestBodyBuilder::new().description(Some(desc)).content("application/octet-stream", binary()).build()));
+            b = b.request_body(Some(
+                RequestBodyBuilder::new()
+                    .description(Some(desc))
+                    .content("application/octet-stream", binary())
+                    .build(),
+            ));
         }
         b.build()
     };
-    let ok_json = |schema: &str| ResponseBuilder::new().description("OK").content("application/json", json(schema)).build();
-    let ok_bin = |desc: &str| ResponseBuilder::new().description(desc).content("application/octet-stream", binary()).build();
+    let ok_json = |schema: &str| {
+        ResponseBuilder::new()
+            .description("OK")
+            .content("application/json", json(schema))
+            .build()
+    };
+    let ok_bin = |desc: &str| {
+        ResponseBuilder::new()
+            .description(desc)
+            .content("application/octet-stream", binary())
+            .build()
+    };
     let paths = [
-        (routes::TRANSACTIONS, HttpMethod::Post, op("Endorse and order a transaction (management). `?wait=true` waits for its commit.", Some("borsh SignedTx"), ok_json("TxOutcome"))),
-        (routes::ENDORSE_TX, HttpMethod::Post, op("Collect endorsements only (management).", Some("borsh SignedTx"), ok_bin("borsh EndorsedTx"))),
-        (routes::SUBMIT_TX, HttpMethod::Post, op("Order an endorsed transaction (management).", Some("borsh EndorsedTx"), ok_json("TxOutcome"))),
-        (routes::QUERY, HttpMethod::Post, op("Evaluate a transaction read-only (management).", Some("borsh SignedTx"), ok_json("QueryResult"))),
-        (routes::TX_BY_ID, HttpMethod::Get, op("A transaction's receipt of commit.", None, ok_json("TxOutcome"))),
-        (routes::HEIGHT, HttpMethod::Get, op("Height and tip hash.", None, ok_json("HeightInfo"))),
-        (routes::STATE_ROOT, HttpMethod::Get, op("World-state commitment.", None, ok_json("StateRootInfo"))),
-        (routes::STATE, HttpMethod::Get, op("A contract's value by key (`contract`, `key` or `key_hex`).", None, ok_json("StateEntry"))),
-        (routes::BLOCK_BY_HEIGHT, HttpMethod::Get, op("A block: borsh, or JSON with `?format=json`.", None, ok_bin("borsh Block"))),
-        (routes::BLOCKS, HttpMethod::Post, op("Deliver a block (peers, endorsement devices).", Some("borsh Block"), ok_json("BlockAccepted"))),
-        (routes::EVENTS, HttpMethod::Get, op("Server-sent events of committed transactions (`?from=HEIGHT`).", None, ok_json("CommitEvent"))),
-        (routes::ENDORSE, HttpMethod::Post, op("Endorse for hosted peers (endorsement devices).", Some("borsh EndorseRequest"), ok_bin("borsh EndorseResponse"))),
-        (routes::HEALTHZ, HttpMethod::Get, op("Liveness.", None, ResponseBuilder::new().description("ok").build())),
-        (routes::METRICS, HttpMethod::Get, op("Prometheus metrics.", None, ResponseBuilder::new().description("text exposition format").build())),
+        (
+            routes::TRANSACTIONS,
+            HttpMethod::Post,
+            op(
+                "Endorse and order a transaction (management). `?wait=true` waits for its commit.",
+                Some("borsh SignedTx"),
+                ok_json("TxOutcome"),
+            ),
+        ),
+        (
+            routes::ENDORSE_TX,
+            HttpMethod::Post,
+            op(
+                "Collect endorsements only (management).",
+                Some("borsh SignedTx"),
+                ok_bin("borsh EndorsedTx"),
+            ),
+        ),
+        (
+            routes::SUBMIT_TX,
+            HttpMethod::Post,
+            op(
+                "Order an endorsed transaction (management).",
+                Some("borsh EndorsedTx"),
+                ok_json("TxOutcome"),
+            ),
+        ),
+        (
+            routes::QUERY,
+            HttpMethod::Post,
+            op(
+                "Evaluate a transaction read-only (management).",
+                Some("borsh SignedTx"),
+                ok_json("QueryResult"),
+            ),
+        ),
+        (
+            routes::TX_BY_ID,
+            HttpMethod::Get,
+            op(
+                "A transaction's receipt of commit.",
+                None,
+                ok_json("TxOutcome"),
+            ),
+        ),
+        (
+            routes::HEIGHT,
+            HttpMethod::Get,
+            op("Height and tip hash.", None, ok_json("HeightInfo")),
+        ),
+        (
+            routes::STATE_ROOT,
+            HttpMethod::Get,
+            op("World-state commitment.", None, ok_json("StateRootInfo")),
+        ),
+        (
+            routes::STATE,
+            HttpMethod::Get,
+            op(
+                "A contract's value by key (`contract`, `key` or `key_hex`).",
+                None,
+                ok_json("StateEntry"),
+            ),
+        ),
+        (
+            routes::BLOCK_BY_HEIGHT,
+            HttpMethod::Get,
+            op(
+                "A block: borsh, or JSON with `?format=json`.",
+                None,
+                ok_bin("borsh Block"),
+            ),
+        ),
+        (
+            routes::BLOCKS,
+            HttpMethod::Post,
+            op(
+                "Deliver a block (peers, endorsement devices).",
+                Some("borsh Block"),
+                ok_json("BlockAccepted"),
+            ),
+        ),
+        (
+            routes::EVENTS,
+            HttpMethod::Get,
+            op(
+                "Server-sent events of committed transactions (`?from=HEIGHT`).",
+                None,
+                ok_json("CommitEvent"),
+            ),
+        ),
+        (
+            routes::ENDORSE,
+            HttpMethod::Post,
+            op(
+                "Endorse for hosted peers (endorsement devices).",
+                Some("borsh EndorseRequest"),
+                ok_bin("borsh EndorseResponse"),
+            ),
+        ),
+        (
+            routes::HEALTHZ,
+            HttpMethod::Get,
+            op(
+                "Liveness.",
+                None,
+                ResponseBuilder::new().description("ok").build(),
+            ),
+        ),
+        (
+            routes::METRICS,
+            HttpMethod::Get,
+            op(
+                "Prometheus metrics.",
+                None,
+                ResponseBuilder::new()
+                    .description("text exposition format")
+                    .build(),
+            ),
+        ),
     ];
     let mut builder = PathsBuilder::new();
     for (path, method, operation) in paths {
-        builder = builder.path(path, PathItemBuilder::new().operation(method, operation).build());
+        builder = builder.path(
+            path,
+            PathItemBuilder::new().operation(method, operation).build(),
+        );
     }
     let components = utoipa::openapi::ComponentsBuilder::new()
         .schema_from::<arcanum_api::ErrorBody>()
@@ -53,7 +199,12 @@ pub fn openapi_json() -> OpenApi {
         .schema_from::<arcanum_api::CommitEvent>()
         .build();
     OpenApiBuilder::new()
-        .info(InfoBuilder::new().title("Arcanum node API").version(env!("CARGO_PKG_VERSION")).build())
+        .info(
+            InfoBuilder::new()
+                .title("Arcanum node API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        )
         .paths(builder.build())
         .components(Some(components))
         .build()

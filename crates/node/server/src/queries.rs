@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use arcanum_api::{BlockJson, BlockTxJson, HeightInfo, StateEntry, StateQuery, StateRootInfo, TxOutcome, routes};
+use arcanum_api::{
+    BlockJson, BlockTxJson, HeightInfo, StateEntry, StateQuery, StateRootInfo, TxOutcome, routes,
+};
 use arcanum_crypto::Hash;
 use arcanum_ledger::{Ledger, StateView, contract_key, valid_name};
 use arcanum_types::{ApiError, Block, ErrorCode, TxAction, decode, limits};
@@ -31,7 +33,10 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 pub async fn height(State(ledger): State<Arc<Ledger>>) -> HttpResult<axum::Json<HeightInfo>> {
     let (height, hash) = ledger.tip()?;
-    Ok(axum::Json(HeightInfo { height, block_hash: hash.to_hex() }))
+    Ok(axum::Json(HeightInfo {
+        height,
+        block_hash: hash.to_hex(),
+    }))
 }
 
 async fn state_root(State(ledger): State<Arc<Ledger>>) -> HttpResult<axum::Json<StateRootInfo>> {
@@ -41,9 +46,15 @@ async fn state_root(State(ledger): State<Arc<Ledger>>) -> HttpResult<axum::Json<
         let root = ledger.store().state_root().map_err(internal)?;
         // A commit between the two reads would pair a root with the wrong height: re-check.
         if ledger.tip()?.0 != height {
-            return Err(ApiError::new(ErrorCode::Busy, "a block committed during the read; retry"));
+            return Err(ApiError::new(
+                ErrorCode::Busy,
+                "a block committed during the read; retry",
+            ));
         }
-        Ok(axum::Json(StateRootInfo { height, state_root: root.to_hex() }))
+        Ok(axum::Json(StateRootInfo {
+            height,
+            state_root: root.to_hex(),
+        }))
     })
     .await
 }
@@ -62,19 +73,33 @@ async fn block(
         .store()
         .block(height)
         .map_err(internal)?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("no block at height {height}")))?;
+        .ok_or_else(|| {
+            ApiError::new(ErrorCode::NotFound, format!("no block at height {height}"))
+        })?;
     if q.format.as_deref() != Some("json") {
         return Ok(octets(bytes));
     }
     let block: Block = decode(&bytes, limits::MAX_BLOCK_BYTES).map_err(internal)?;
-    let receipts = ledger.store().receipts_in_block(height).map_err(internal)?.unwrap_or_default();
+    let receipts = ledger
+        .store()
+        .receipts_in_block(height)
+        .map_err(internal)?
+        .unwrap_or_default();
     Ok(axum::Json(block_json(&block, &receipts, &ledger)).into_response())
 }
 
 /// A block for display, with each transaction's recorded status.
-pub fn block_json(block: &Block, receipts: &[arcanum_types::TxReceipt], ledger: &Ledger) -> BlockJson {
+pub fn block_json(
+    block: &Block,
+    receipts: &[arcanum_types::TxReceipt],
+    ledger: &Ledger,
+) -> BlockJson {
     let name = |id: &arcanum_types::IdentityId| {
-        ledger.config().member(id).map(|m| format!("{}.{}", m.msp_id, m.name)).unwrap_or_else(|| id.to_string())
+        ledger
+            .config()
+            .member(id)
+            .map(|m| format!("{}.{}", m.msp_id, m.name))
+            .unwrap_or_else(|| id.to_string())
     };
     BlockJson {
         height: block.header.height,
@@ -103,25 +128,45 @@ pub fn block_json(block: &Block, receipts: &[arcanum_types::TxReceipt], ledger: 
     }
 }
 
-async fn transaction(State(ledger): State<Arc<Ledger>>, Path(tx_id): Path<String>) -> HttpResult<axum::Json<TxOutcome>> {
-    let id = Hash::from_hex(&tx_id)
-        .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "transaction id must be 64 hex characters"))?;
+async fn transaction(
+    State(ledger): State<Arc<Ledger>>,
+    Path(tx_id): Path<String>,
+) -> HttpResult<axum::Json<TxOutcome>> {
+    let id = Hash::from_hex(&tx_id).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            "transaction id must be 64 hex characters",
+        )
+    })?;
     let receipt = ledger
         .store()
         .receipt(&id)
         .map_err(internal)?
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, format!("transaction {tx_id} is not committed here")))?;
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("transaction {tx_id} is not committed here"),
+            )
+        })?;
     Ok(axum::Json(TxOutcome::from(&receipt)))
 }
 
-async fn state(State(ledger): State<Arc<Ledger>>, Query(q): Query<StateQuery>) -> HttpResult<axum::Json<StateEntry>> {
+async fn state(
+    State(ledger): State<Arc<Ledger>>,
+    Query(q): Query<StateQuery>,
+) -> HttpResult<axum::Json<StateEntry>> {
     if !valid_name(&q.contract) {
         return Err(ApiError::new(ErrorCode::BadRequest, "invalid contract name").into());
     }
     let key = match (&q.key, &q.key_hex) {
         (Some(k), None) => k.as_bytes().to_vec(),
-        (None, Some(h)) => hex::decode(h).map_err(|_| ApiError::new(ErrorCode::BadRequest, "key_hex is not hex"))?,
-        _ => return Err(ApiError::new(ErrorCode::BadRequest, "give exactly one of key and key_hex").into()),
+        (None, Some(h)) => hex::decode(h)
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "key_hex is not hex"))?,
+        _ => {
+            return Err(
+                ApiError::new(ErrorCode::BadRequest, "give exactly one of key and key_hex").into(),
+            );
+        }
     };
     if key.len() > limits::MAX_KEY_BYTES {
         return Err(ApiError::new(ErrorCode::BadRequest, "key too long").into());

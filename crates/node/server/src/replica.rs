@@ -33,8 +33,15 @@ impl Replica {
         let (height, _) = ledger.tip()?;
         let (commits, _) = broadcast::channel(1024);
         let (tip, _) = watch::channel(height);
-        metrics.height.store(height, std::sync::atomic::Ordering::Relaxed);
-        Ok(Arc::new(Replica { ledger, commits, tip, metrics }))
+        metrics
+            .height
+            .store(height, std::sync::atomic::Ordering::Relaxed);
+        Ok(Arc::new(Replica {
+            ledger,
+            commits,
+            tip,
+            metrics,
+        }))
     }
 
     pub fn subscribe_tip(&self) -> watch::Receiver<u64> {
@@ -53,7 +60,9 @@ impl Replica {
             }
             Ok(_) => {}
             Err(e) => {
-                self.metrics.blocks_rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.metrics
+                    .blocks_rejected
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 tracing::warn!(code = %e.code, message = %e.message, "block rejected");
             }
         }
@@ -61,22 +70,36 @@ impl Replica {
     }
 
     /// Fetches and commits blocks from `source` until it has no more. Returns the new height.
-    pub async fn catch_up(self: &Arc<Self>, http: &reqwest::Client, source: &str) -> Result<u64, ApiError> {
+    pub async fn catch_up(
+        self: &Arc<Self>,
+        http: &reqwest::Client,
+        source: &str,
+    ) -> Result<u64, ApiError> {
         loop {
             let next = self.ledger.tip()?.0 + 1;
-            let url = format!("{source}{}", routes::BLOCK_BY_HEIGHT.replace("{height}", &next.to_string()));
-            let resp = http
-                .get(&url)
-                .send()
-                .await
-                .map_err(|e| ApiError::new(ErrorCode::Timeout, format!("catch-up source unreachable: {e}")))?;
+            let url = format!(
+                "{source}{}",
+                routes::BLOCK_BY_HEIGHT.replace("{height}", &next.to_string())
+            );
+            let resp = http.get(&url).send().await.map_err(|e| {
+                ApiError::new(
+                    ErrorCode::Timeout,
+                    format!("catch-up source unreachable: {e}"),
+                )
+            })?;
             if resp.status() == reqwest::StatusCode::NOT_FOUND {
                 return Ok(next - 1);
             }
             if !resp.status().is_success() {
-                return Err(ApiError::new(ErrorCode::Internal, format!("catch-up source answered {}", resp.status())));
+                return Err(ApiError::new(
+                    ErrorCode::Internal,
+                    format!("catch-up source answered {}", resp.status()),
+                ));
             }
-            let bytes = resp.bytes().await.map_err(|e| ApiError::new(ErrorCode::Timeout, e.to_string()))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| ApiError::new(ErrorCode::Timeout, e.to_string()))?;
             let this = self.clone();
             tokio::task::spawn_blocking(move || this.commit_bytes(&bytes))
                 .await
@@ -86,7 +109,12 @@ impl Replica {
 
     /// Catches up from `source` now and then every `period`, until the process ends. Block
     /// delivery normally keeps the replica current; this repairs gaps after downtime.
-    pub async fn keep_caught_up(self: Arc<Self>, http: reqwest::Client, source: String, period: Duration) {
+    pub async fn keep_caught_up(
+        self: Arc<Self>,
+        http: reqwest::Client,
+        source: String,
+        period: Duration,
+    ) {
         loop {
             if let Err(e) = self.catch_up(&http, &source).await {
                 tracing::debug!(code = %e.code, "catch-up pending: {}", e.message);
@@ -104,10 +132,17 @@ pub fn router(replica: Arc<Replica>) -> Router {
 }
 
 /// Block delivery from the management device (or anyone: the block is validated whole).
-async fn deliver(State(replica): State<Arc<Replica>>, body: axum::body::Body) -> HttpResult<axum::Json<BlockAccepted>> {
+async fn deliver(
+    State(replica): State<Arc<Replica>>,
+    body: axum::body::Body,
+) -> HttpResult<axum::Json<BlockAccepted>> {
     let bytes = read_body(body, limits::MAX_BLOCK_BYTES).await?;
     let summary = blocking(move || replica.commit_bytes(&bytes)).await?;
-    let valid = summary.receipts.iter().filter(|r| r.status == TxStatus::Valid).count();
+    let valid = summary
+        .receipts
+        .iter()
+        .filter(|r| r.status == TxStatus::Valid)
+        .count();
     Ok(axum::Json(BlockAccepted {
         height: summary.height,
         already_committed: summary.already_committed,
@@ -143,7 +178,10 @@ fn commit_events(summary: &CommitSummary) -> Vec<CommitEvent> {
 /// Server-sent events: every committed transaction from block `from` on (replayed from the
 /// store), then live. A subscriber that falls more than the channel's capacity behind is ended
 /// and can resume with `from`.
-async fn events(State(replica): State<Arc<Replica>>, Query(q): Query<EventsQuery>) -> HttpResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+async fn events(
+    State(replica): State<Arc<Replica>>,
+    Query(q): Query<EventsQuery>,
+) -> HttpResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let live = replica.commits.subscribe();
     let tip = replica.ledger.tip()?.0;
     let from = q.from.unwrap_or(tip + 1);
@@ -168,8 +206,9 @@ async fn events(State(replica): State<Arc<Replica>>, Query(q): Query<EventsQuery
     let live = tokio_stream::wrappers::BroadcastStream::new(live)
         .take_while(|s| std::future::ready(s.is_ok()))
         .filter_map(move |s| std::future::ready(s.ok().filter(|s| s.height > tip)))
-        .flat_map(move |s| futures::stream::iter(commit_events(&s).iter().map(to_event).collect::<Vec<_>>()));
+        .flat_map(move |s| {
+            futures::stream::iter(commit_events(&s).iter().map(to_event).collect::<Vec<_>>())
+        });
     let stream = replayed.chain(live);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
-

@@ -90,7 +90,10 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> ApiError {
-        ApiError { code, message: message.into() }
+        ApiError {
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -109,7 +112,8 @@ impl serde::Serialize for ErrorCode {
 impl<'de> serde::Deserialize<'de> for ErrorCode {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = <String as serde::Deserialize>::deserialize(d)?;
-        ErrorCode::parse(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown error code {s}")))
+        ErrorCode::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown error code {s}")))
     }
 }
 
@@ -131,7 +135,10 @@ impl<'de> serde::Deserialize<'de> for ApiError {
             message: String,
         }
         let r = Raw::deserialize(d)?;
-        Ok(ApiError { code: r.code, message: r.message })
+        Ok(ApiError {
+            code: r.code,
+            message: r.message,
+        })
     }
 }
 
@@ -157,10 +164,16 @@ mod doc_tests {
 
     #[test]
     fn every_code_is_documented() {
-        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../docs/error-codes.md"))
-            .expect("docs/error-codes.md exists");
+        let doc = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../docs/error-codes.md"
+        ))
+        .expect("docs/error-codes.md exists");
         for c in ErrorCode::ALL {
-            assert!(doc.contains(&format!("`{}`", c.as_str())), "{c} missing from docs/error-codes.md");
+            assert!(
+                doc.contains(&format!("`{}`", c.as_str())),
+                "{c} missing from docs/error-codes.md"
+            );
         }
     }
 }

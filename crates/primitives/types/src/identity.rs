@@ -5,8 +5,20 @@ use borsh::{BorshDeserialize, BorshSerialize};
 
 /// Roles an X.509 identity carries, as in a Fabric MSP with NodeOUs. `Member` is a principal role
 /// only: any identity of the organisation satisfies it; certificates carry one of the other four.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 #[borsh(use_discriminant = true)]
 pub enum Role {
@@ -48,8 +60,19 @@ impl fmt::Display for Role {
 }
 
 /// An identity's id: the SHA-256 of its X.509 certificate (DER).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct IdentityId(pub Hash);
 
 impl IdentityId {

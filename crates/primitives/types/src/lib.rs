@@ -48,7 +48,10 @@ pub fn encode<T: borsh::BorshSerialize>(value: &T) -> Vec<u8> {
 /// Strict decoding: at most `max` bytes, all of them consumed.
 pub fn decode<T: borsh::BorshDeserialize>(bytes: &[u8], max: usize) -> Result<T, DecodeError> {
     if bytes.len() > max {
-        return Err(DecodeError::TooLarge { len: bytes.len(), max });
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max,
+        });
     }
     borsh::from_slice(bytes).map_err(|e| DecodeError::Malformed(e.to_string()))
 }

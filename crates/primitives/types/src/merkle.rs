@@ -4,7 +4,10 @@ use arcanum_crypto::{Hash, domain, tagged_hash};
 /// (no second-preimage confusion), and an odd node is promoted unchanged. The empty tree's root is
 /// [`Hash::ZERO`].
 pub fn merkle_root<'a>(leaves: impl IntoIterator<Item = &'a [u8]>) -> Hash {
-    let mut level: Vec<Hash> = leaves.into_iter().map(|l| tagged_hash(domain::MERKLE_LEAF, &[l])).collect();
+    let mut level: Vec<Hash> = leaves
+        .into_iter()
+        .map(|l| tagged_hash(domain::MERKLE_LEAF, &[l]))
+        .collect();
     if level.is_empty() {
         return Hash::ZERO;
     }

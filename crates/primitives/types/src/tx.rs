@@ -7,14 +7,25 @@ use crate::{IdentityId, encode};
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum TxAction {
     /// Call `function` of a deployed contract with Fabric-style byte-string arguments.
-    Invoke { contract: String, function: String, args: Vec<Vec<u8>> },
+    Invoke {
+        contract: String,
+        function: String,
+        args: Vec<Vec<u8>>,
+    },
     /// Admin transaction: install WebAssembly `wasm` as `contract`, endorsed under the
     /// consortium's lifecycle policy, and governed afterwards by endorsement `policy` (L4 DSL).
-    Deploy { contract: String, wasm: Vec<u8>, policy: String },
+    Deploy {
+        contract: String,
+        wasm: Vec<u8>,
+        policy: String,
+    },
     /// Admin transaction (SPEC L7): from now on, `peer`'s endorsements verify under `public_key`
     /// (a key generated inside its endorsement enclave), endorsed under the lifecycle policy.
     /// The creator must be an admin of the peer's organisation.
-    RotateKey { peer: IdentityId, public_key: arcanum_crypto::PublicKey },
+    RotateKey {
+        peer: IdentityId,
+        public_key: arcanum_crypto::PublicKey,
+    },
 }
 
 impl TxAction {
@@ -54,8 +65,20 @@ pub struct SignedTx {
 }
 
 /// A committed value's version: the block and position of the transaction that wrote it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, BorshSerialize, BorshDeserialize)]
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    BorshSerialize,
+    BorshDeserialize,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Version {
     pub block: u64,
     pub tx: u32,

@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 
 use arcanum_crypto::{Algorithm, PublicKey, SigningKey, domain};
-use arcanum_enclave_protocol::{EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret};
+use arcanum_enclave_protocol::{
+    EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
+};
 use arcanum_tee::{Platform, Sealer, SimFuse, Simulated};
 use arcanum_types::{Endorsement, EndorsementPayload, IdentityId, encode};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -34,7 +36,9 @@ const MAX_PEERS: usize = 256;
 pub enum PlatformSource {
     Hardware(Box<dyn Platform>),
     /// The enclave binary's bytes (its measurement is their hash).
-    Simulated { binary: Vec<u8> },
+    Simulated {
+        binary: Vec<u8>,
+    },
 }
 
 /// The sealed form of the key set (plaintext only inside the enclave).
@@ -78,12 +82,17 @@ pub struct EnclaveService {
 }
 
 fn error(code: &str, message: impl Into<String>) -> EnclaveResponse {
-    EnclaveResponse::Error { code: code.to_owned(), message: message.into() }
+    EnclaveResponse::Error {
+        code: code.to_owned(),
+        message: message.into(),
+    }
 }
 
 impl EnclaveService {
     pub fn new(platform: PlatformSource) -> EnclaveService {
-        EnclaveService { phase: Mutex::new(Phase::New(platform)) }
+        EnclaveService {
+            phase: Mutex::new(Phase::New(platform)),
+        }
     }
 
     /// Handles one request.
@@ -93,32 +102,68 @@ impl EnclaveService {
         let (next, response) = match (current, request) {
             (Phase::New(source), HostRequest::Hello { version }) => {
                 if version != PROTOCOL_VERSION {
-                    (Phase::New(source), error("VERSION_MISMATCH", format!("enclave speaks {PROTOCOL_VERSION}, host {version}")))
+                    (
+                        Phase::New(source),
+                        error(
+                            "VERSION_MISMATCH",
+                            format!("enclave speaks {PROTOCOL_VERSION}, host {version}"),
+                        ),
+                    )
                 } else {
                     let (measurement, is_secure) = match &source {
-                        PlatformSource::Hardware(p) => (p.measurement().unwrap_or_default(), p.is_secure()),
-                        PlatformSource::Simulated { binary } => (arcanum_crypto::sha256(binary).0.to_vec(), false),
+                        PlatformSource::Hardware(p) => {
+                            (p.measurement().unwrap_or_default(), p.is_secure())
+                        }
+                        PlatformSource::Simulated { binary } => {
+                            (arcanum_crypto::sha256(binary).0.to_vec(), false)
+                        }
                     };
-                    (Phase::Greeted(source), EnclaveResponse::Hello { version: PROTOCOL_VERSION, measurement, is_secure })
+                    (
+                        Phase::Greeted(source),
+                        EnclaveResponse::Hello {
+                            version: PROTOCOL_VERSION,
+                            measurement,
+                            is_secure,
+                        },
+                    )
                 }
             }
-            (Phase::New(source), _) => (Phase::New(source), error("HANDSHAKE_REQUIRED", "the first request must be Hello")),
-            (Phase::Greeted(source), HostRequest::Init { platform_secret, sealed_keys, peers }) => {
+            (Phase::New(source), _) => (
+                Phase::New(source),
+                error("HANDSHAKE_REQUIRED", "the first request must be Hello"),
+            ),
+            (
+                Phase::Greeted(source),
+                HostRequest::Init {
+                    platform_secret,
+                    sealed_keys,
+                    peers,
+                },
+            ) => {
                 // A failed Init leaves the enclave unusable: the host restarts it.
                 match init(source, platform_secret, sealed_keys, peers) {
                     Ok(ready) => {
-                        let response = EnclaveResponse::Ready { device_key: ready.device.public_key(), hosted: ready.hosted_list() };
+                        let response = EnclaveResponse::Ready {
+                            device_key: ready.device.public_key(),
+                            hosted: ready.hosted_list(),
+                        };
                         (Phase::Ready(Box::new(ready)), response)
                     }
                     Err(e) => (Phase::Poisoned, e),
                 }
             }
-            (Phase::Greeted(source), _) => (Phase::Greeted(source), error("INIT_REQUIRED", "Init must follow Hello")),
+            (Phase::Greeted(source), _) => (
+                Phase::Greeted(source),
+                error("INIT_REQUIRED", "Init must follow Hello"),
+            ),
             (Phase::Ready(mut ready), request) => {
                 let response = ready.handle(request);
                 (Phase::Ready(ready), response)
             }
-            (Phase::Poisoned, _) => (Phase::Poisoned, error("ENCLAVE_FAILED", "the enclave is in a failed state")),
+            (Phase::Poisoned, _) => (
+                Phase::Poisoned,
+                error("ENCLAVE_FAILED", "the enclave is in a failed state"),
+            ),
         };
         *phase = next;
         response
@@ -132,23 +177,35 @@ fn init(
     peers: Vec<HostedPeer>,
 ) -> Result<Ready, EnclaveResponse> {
     if peers.len() > MAX_PEERS {
-        return Err(error("TOO_MANY_PEERS", format!("at most {MAX_PEERS} peers")));
+        return Err(error(
+            "TOO_MANY_PEERS",
+            format!("at most {MAX_PEERS} peers"),
+        ));
     }
     let platform: Box<dyn Platform> = match source {
         PlatformSource::Hardware(p) => p,
         PlatformSource::Simulated { binary } => {
-            let secret = platform_secret
-                .filter(|s| s.0.len() == 32)
-                .ok_or_else(|| error("BAD_INIT", "the simulation needs a 32-byte platform secret"))?;
-            let fuse = SimFuse::from_slice(&secret.0).map_err(|e| error("BAD_INIT", e.to_string()))?;
+            let secret = platform_secret.filter(|s| s.0.len() == 32).ok_or_else(|| {
+                error("BAD_INIT", "the simulation needs a 32-byte platform secret")
+            })?;
+            let fuse =
+                SimFuse::from_slice(&secret.0).map_err(|e| error("BAD_INIT", e.to_string()))?;
             Box::new(Simulated::new(&binary, fuse))
         }
     };
-    let sealer = Sealer::new(platform.as_ref()).map_err(|e| error("SEALING_UNAVAILABLE", e.to_string()))?;
+    let sealer =
+        Sealer::new(platform.as_ref()).map_err(|e| error("SEALING_UNAVAILABLE", e.to_string()))?;
     let device = SigningKey::generate(Algorithm::Ed25519, &mut rand_core::OsRng)
         .map_err(|_| error("KEYGEN_FAILED", "device key generation failed"))?;
     let allowed = peers.into_iter().map(|p| (p.peer, p.public_key)).collect();
-    let mut ready = Ready { platform, sealer, device, allowed, hosted: BTreeMap::new(), pending: BTreeMap::new() };
+    let mut ready = Ready {
+        platform,
+        sealer,
+        device,
+        allowed,
+        hosted: BTreeMap::new(),
+        pending: BTreeMap::new(),
+    };
     if let Some(blob) = sealed_keys {
         ready.restore(&blob)?;
     }
@@ -156,16 +213,25 @@ fn init(
 }
 
 fn to_pkcs8(key: &SigningKey) -> Result<Vec<u8>, EnclaveResponse> {
-    key.to_pkcs8_der().map(|d| d.to_vec()).map_err(|_| error("KEY_EXPORT_FAILED", "cannot serialise a key for sealing"))
+    key.to_pkcs8_der()
+        .map(|d| d.to_vec())
+        .map_err(|_| error("KEY_EXPORT_FAILED", "cannot serialise a key for sealing"))
 }
 
 fn from_pkcs8(algorithm: Algorithm, der: &[u8]) -> Result<SigningKey, EnclaveResponse> {
-    SigningKey::from_pkcs8_der(algorithm, der).map_err(|_| error("SEALED_KEYS_CORRUPT", "a sealed key does not parse"))
+    SigningKey::from_pkcs8_der(algorithm, der)
+        .map_err(|_| error("SEALED_KEYS_CORRUPT", "a sealed key does not parse"))
 }
 
 impl Ready {
     fn hosted_list(&self) -> Vec<HostedPeer> {
-        self.hosted.iter().map(|(peer, k)| HostedPeer { peer: *peer, public_key: k.public_key() }).collect()
+        self.hosted
+            .iter()
+            .map(|(peer, k)| HostedPeer {
+                peer: *peer,
+                public_key: k.public_key(),
+            })
+            .collect()
     }
 
     fn restore(&mut self, blob: &[u8]) -> Result<(), EnclaveResponse> {
@@ -173,7 +239,8 @@ impl Ready {
             .sealer
             .unseal(KEYS_PURPOSE, blob, b"")
             .map_err(|e| error("UNSEAL_FAILED", format!("sealed key set rejected: {e}")))?;
-        let set: KeySet = borsh::from_slice(&plain).map_err(|_| error("SEALED_KEYS_CORRUPT", "sealed key set does not decode"))?;
+        let set: KeySet = borsh::from_slice(&plain)
+            .map_err(|_| error("SEALED_KEYS_CORRUPT", "sealed key set does not decode"))?;
         self.device = from_pkcs8(set.device.0, &set.device.1)?;
         for (peer, alg, der) in &set.hosted {
             self.hosted.insert(*peer, from_pkcs8(*alg, der)?);
@@ -185,11 +252,20 @@ impl Ready {
     }
 
     fn seal(&self) -> Result<Vec<u8>, EnclaveResponse> {
-        let entry = |(peer, k): (&IdentityId, &SigningKey)| Ok((*peer, k.algorithm(), to_pkcs8(k)?));
+        let entry =
+            |(peer, k): (&IdentityId, &SigningKey)| Ok((*peer, k.algorithm(), to_pkcs8(k)?));
         let set = KeySet {
             device: (self.device.algorithm(), to_pkcs8(&self.device)?),
-            hosted: self.hosted.iter().map(entry).collect::<Result<_, EnclaveResponse>>()?,
-            pending: self.pending.iter().map(entry).collect::<Result<_, EnclaveResponse>>()?,
+            hosted: self
+                .hosted
+                .iter()
+                .map(entry)
+                .collect::<Result<_, EnclaveResponse>>()?,
+            pending: self
+                .pending
+                .iter()
+                .map(entry)
+                .collect::<Result<_, EnclaveResponse>>()?,
         };
         let plain = Zeroizing::new(encode(&set));
         self.sealer
@@ -199,15 +275,24 @@ impl Ready {
 
     fn sealed(&self) -> EnclaveResponse {
         match self.seal() {
-            Ok(blob) => EnclaveResponse::Sealed { blob, hosted: self.hosted_list() },
+            Ok(blob) => EnclaveResponse::Sealed {
+                blob,
+                hosted: self.hosted_list(),
+            },
             Err(e) => e,
         }
     }
 
     fn handle(&mut self, request: HostRequest) -> EnclaveResponse {
         match request {
-            HostRequest::Hello { .. } | HostRequest::Init { .. } => error("ALREADY_INITIALISED", "the enclave is already initialised"),
-            HostRequest::ImportKey { peer, key_file, passphrase } => {
+            HostRequest::Hello { .. } | HostRequest::Init { .. } => {
+                error("ALREADY_INITIALISED", "the enclave is already initialised")
+            }
+            HostRequest::ImportKey {
+                peer,
+                key_file,
+                passphrase,
+            } => {
                 let Some(certified) = self.allowed.get(&peer) else {
                     return error("PEER_NOT_ALLOWED", "this device may not host that peer");
                 };
@@ -216,7 +301,10 @@ impl Ready {
                     Err(e) => return error("KEY_FILE", e.to_string()),
                 };
                 if key.public_key() != *certified {
-                    return error("KEY_CERT_MISMATCH", "the key does not match the peer's certificate");
+                    return error(
+                        "KEY_CERT_MISMATCH",
+                        "the key does not match the peer's certificate",
+                    );
                 }
                 self.hosted.insert(peer, key);
                 self.sealed()
@@ -232,7 +320,11 @@ impl Ready {
                 let public_key = key.public_key();
                 self.pending.insert(peer, key);
                 match self.seal() {
-                    Ok(blob) => EnclaveResponse::PendingKey { peer, public_key, blob },
+                    Ok(blob) => EnclaveResponse::PendingKey {
+                        peer,
+                        public_key,
+                        blob,
+                    },
                     Err(e) => e,
                 }
             }
@@ -247,30 +339,53 @@ impl Ready {
                 }
                 self.sealed()
             }
-            HostRequest::Endorse { tx, client_key, response_hash, vote, peers } => {
+            HostRequest::Endorse {
+                tx,
+                client_key,
+                response_hash,
+                vote,
+                peers,
+            } => {
                 let tx_id = tx.payload.id();
-                if client_key.verify(domain::TX_SIGNATURE, &tx_id.0, &tx.signature).is_err() {
-                    return error("BAD_CLIENT_SIGNATURE", "the client signature does not verify");
+                if client_key
+                    .verify(domain::TX_SIGNATURE, &tx_id.0, &tx.signature)
+                    .is_err()
+                {
+                    return error(
+                        "BAD_CLIENT_SIGNATURE",
+                        "the client signature does not verify",
+                    );
                 }
                 if peers.is_empty() || peers.len() > MAX_PEERS {
                     return error("BAD_REQUEST", "between 1 and 256 peers");
                 }
-                let msg = encode(&EndorsementPayload { tx_id, response_hash, vote });
+                let msg = encode(&EndorsementPayload {
+                    tx_id,
+                    response_hash,
+                    vote,
+                });
                 let mut out = Vec::with_capacity(peers.len());
                 for peer in peers {
                     let Some(key) = self.hosted.get(&peer) else {
                         return error("PEER_NOT_HOSTED", format!("peer {peer} is not hosted here"));
                     };
-                    out.push(Endorsement { endorser: peer, signature: key.sign(domain::ENDORSEMENT, &msg) });
+                    out.push(Endorsement {
+                        endorser: peer,
+                        signature: key.sign(domain::ENDORSEMENT, &msg),
+                    });
                 }
                 EnclaveResponse::Endorsements(out)
             }
             HostRequest::Evidence => {
-                let bound_keys: Vec<PublicKey> =
-                    std::iter::once(self.device.public_key()).chain(self.hosted.values().map(SigningKey::public_key)).collect();
+                let bound_keys: Vec<PublicKey> = std::iter::once(self.device.public_key())
+                    .chain(self.hosted.values().map(SigningKey::public_key))
+                    .collect();
                 let report_data = arcanum_attestation::key_binding(&bound_keys);
                 match self.platform.evidence(&report_data) {
-                    Ok(evidence) => EnclaveResponse::Evidence { evidence, bound_keys },
+                    Ok(evidence) => EnclaveResponse::Evidence {
+                        evidence,
+                        bound_keys,
+                    },
                     Err(e) => error("EVIDENCE_FAILED", e.to_string()),
                 }
             }

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use std::sync::{Arc, mpsc};
 
 use arcanum_enclave::{EnclaveService, PlatformSource};
-use arcanum_enclave_protocol::{EnclaveResponse, Envelope, HostRequest, MAX_FRAME, decode_frame, encode_frame};
+use arcanum_enclave_protocol::{
+    EnclaveResponse, Envelope, HostRequest, MAX_FRAME, decode_frame, encode_frame,
+};
 use arcanum_ring::{DuplexFds, EnclaveEnd, RingOptions};
 use parking_lot::Mutex;
 
@@ -26,11 +28,16 @@ fn run() -> Result<(), String> {
     // SAFETY: the host passed these six fds to this process for its exclusive use; they are
     // taken over exactly once, here.
     let fds = unsafe { DuplexFds::from_encoded(&ring_fds()?) }.map_err(e)?;
-    let options = RingOptions { max_frame: Some(MAX_FRAME as u32), ..RingOptions::default() };
+    let options = RingOptions {
+        max_frame: Some(MAX_FRAME as u32),
+        ..RingOptions::default()
+    };
     let (responses, mut requests) = EnclaveEnd::from_fds(fds, &options).map_err(e)?.split();
 
     // The simulation measures this binary; real platforms measure themselves.
-    let binary = std::env::current_exe().and_then(std::fs::read).map_err(|e| format!("reading own binary: {e}"))?;
+    let binary = std::env::current_exe()
+        .and_then(std::fs::read)
+        .map_err(|e| format!("reading own binary: {e}"))?;
     let service = Arc::new(EnclaveService::new(PlatformSource::Simulated { binary }));
 
     // The enclave lives only as long as its host: once reparented, it exits.
@@ -50,7 +57,9 @@ fn run() -> Result<(), String> {
         let (service, queue, responses) = (service.clone(), queue.clone(), responses.clone());
         std::thread::spawn(move || {
             loop {
-                let Ok(Envelope { id, body }) = queue.lock().recv() else { return };
+                let Ok(Envelope { id, body }) = queue.lock().recv() else {
+                    return;
+                };
                 let shutdown = body == HostRequest::Shutdown;
                 let answer = service.handle(body);
                 if responses.send(&encode_frame(id, &answer), None).is_err() || shutdown {
@@ -64,7 +73,10 @@ fn run() -> Result<(), String> {
         match decode_frame::<HostRequest>(&frame) {
             Ok(env) => work.send(env).map_err(|_| "workers stopped".to_owned())?,
             Err(why) => {
-                let answer = EnclaveResponse::Error { code: "MALFORMED_FRAME".into(), message: why };
+                let answer = EnclaveResponse::Error {
+                    code: "MALFORMED_FRAME".into(),
+                    message: why,
+                };
                 responses.send(&encode_frame(0, &answer), None).map_err(e)?;
             }
         }

@@ -52,8 +52,15 @@ impl EnclaveClient {
             .name("enclave-responses".into())
             .spawn(move || dispatch(ch.as_ref(), &w))
             .map(|_| ())
-            .unwrap_or_else(|e| tracing::error!(error = %e, "cannot start the enclave response thread"));
-        EnclaveClient { channel, next_id: AtomicU64::new(1), waiters, timeout }
+            .unwrap_or_else(
+                |e| tracing::error!(error = %e, "cannot start the enclave response thread"),
+            );
+        EnclaveClient {
+            channel,
+            next_id: AtomicU64::new(1),
+            waiters,
+            timeout,
+        }
     }
 
     /// Sends one request and waits for its response.

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use landlock::{
-    ABI, Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr, RulesetCreated,
-    RulesetCreatedAttr,
+    ABI, Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    RulesetCreated, RulesetCreatedAttr,
 };
 use seccompiler::{BpfProgram, SeccompAction, SeccompFilter, TargetArch};
 
@@ -34,7 +34,13 @@ const DENIED_SYSCALLS: &[libc::c_long] = &[
 ];
 
 /// Directories the dynamic loader needs.
-const LIBRARY_DIRS: &[&str] = &["/lib", "/lib64", "/usr/lib", "/usr/lib64", "/etc/ld.so.cache"];
+const LIBRARY_DIRS: &[&str] = &[
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/etc/ld.so.cache",
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfineError {
@@ -52,18 +58,29 @@ pub struct Confinement {
 
 impl std::fmt::Debug for Confinement {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Confinement").field("landlock", &self.landlock.is_some()).finish()
+        f.debug_struct("Confinement")
+            .field("landlock", &self.landlock.is_some())
+            .finish()
     }
 }
 
 impl Confinement {
     /// Prepares the filter and the ruleset in the parent process.
     pub fn prepare(binary: &Path) -> Result<Confinement, ConfineError> {
-        let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> = DENIED_SYSCALLS.iter().map(|&s| (s, Vec::new())).collect();
-        let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| ConfineError::Seccomp(e.to_string()))?;
-        let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
+        let rules: BTreeMap<i64, Vec<seccompiler::SeccompRule>> =
+            DENIED_SYSCALLS.iter().map(|&s| (s, Vec::new())).collect();
+        let arch = TargetArch::try_from(std::env::consts::ARCH)
             .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
-        let seccomp: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| ConfineError::Seccomp(e.to_string()))?;
+        let filter = SeccompFilter::new(
+            rules,
+            SeccompAction::Allow,
+            SeccompAction::Errno(libc::EPERM as u32),
+            arch,
+        )
+        .map_err(|e| ConfineError::Seccomp(e.to_string()))?;
+        let seccomp: BpfProgram = filter
+            .try_into()
+            .map_err(|e: seccompiler::BackendError| ConfineError::Seccomp(e.to_string()))?;
 
         let abi = ABI::V2;
         let landlock_err = |e: landlock::RulesetError| ConfineError::Landlock(e.to_string());
@@ -74,13 +91,26 @@ impl Confinement {
             .create()
             .map_err(landlock_err)?;
         let read_exec = AccessFs::from_read(abi);
-        for dir in LIBRARY_DIRS.iter().map(Path::new).chain(std::iter::once(binary)) {
+        for dir in LIBRARY_DIRS
+            .iter()
+            .map(Path::new)
+            .chain(std::iter::once(binary))
+        {
             if let Ok(fd) = PathFd::new(dir) {
-                let access = if dir.is_dir() { read_exec } else { read_exec & AccessFs::from_file(abi) };
-                ruleset = ruleset.add_rule(PathBeneath::new(fd, access)).map_err(landlock_err)?;
+                let access = if dir.is_dir() {
+                    read_exec
+                } else {
+                    read_exec & AccessFs::from_file(abi)
+                };
+                ruleset = ruleset
+                    .add_rule(PathBeneath::new(fd, access))
+                    .map_err(landlock_err)?;
             }
         }
-        Ok(Confinement { seccomp, landlock: Some(ruleset) })
+        Ok(Confinement {
+            seccomp,
+            landlock: Some(ruleset),
+        })
     }
 
     /// Applies both in the calling (child) process. Called between `fork` and `exec`.
@@ -92,7 +122,9 @@ impl Confinement {
             return Err(std::io::Error::last_os_error());
         }
         if let Some(ruleset) = self.landlock.take() {
-            ruleset.restrict_self().map_err(|e| std::io::Error::other(e.to_string()))?;
+            ruleset
+                .restrict_self()
+                .map_err(|e| std::io::Error::other(e.to_string()))?;
         }
         seccompiler::apply_filter(&self.seccomp).map_err(|e| std::io::Error::other(e.to_string()))
     }

@@ -29,7 +29,10 @@ pub enum LaunchError {
 }
 
 pub(crate) fn ring_options() -> RingOptions {
-    RingOptions { max_frame: Some(MAX_FRAME as u32), ..RingOptions::default() }
+    RingOptions {
+        max_frame: Some(MAX_FRAME as u32),
+        ..RingOptions::default()
+    }
 }
 
 /// The host's ends of the two rings.
@@ -48,7 +51,9 @@ fn channel_error(e: RingError) -> ChannelError {
 
 impl FrameChannel for RingChannel {
     fn send(&self, frame: &[u8]) -> Result<(), ChannelError> {
-        self.to_enclave.send(frame, Some(CALL_TIMEOUT)).map_err(channel_error)
+        self.to_enclave
+            .send(frame, Some(CALL_TIMEOUT))
+            .map_err(channel_error)
     }
 
     fn recv(&self) -> Result<Vec<u8>, ChannelError> {
@@ -69,7 +74,10 @@ impl EnclaveProcess {
         let fds = enclave.into_fds()?;
         let mut confinement = Confinement::prepare(binary)?;
         let mut command = Command::new(binary);
-        command.arg("--ring-fds").arg(fds.encode()).stdin(Stdio::null());
+        command
+            .arg("--ring-fds")
+            .arg(fds.encode())
+            .stdin(Stdio::null());
         // SAFETY: the closure runs in the child between fork and exec; it only makes the
         // pre-built prctl/landlock/seccomp syscalls — no allocation, no locks.
         unsafe {
@@ -81,8 +89,14 @@ impl EnclaveProcess {
         drop(fds);
         let child = child?;
         let (to_enclave, from_enclave) = host.split();
-        let channel = Arc::new(RingChannel { to_enclave, from_enclave: Mutex::new(from_enclave) });
-        Ok((EnclaveProcess { child }, EnclaveClient::new(channel, CALL_TIMEOUT)))
+        let channel = Arc::new(RingChannel {
+            to_enclave,
+            from_enclave: Mutex::new(from_enclave),
+        });
+        Ok((
+            EnclaveProcess { child },
+            EnclaveClient::new(channel, CALL_TIMEOUT),
+        ))
     }
 
     pub fn id(&self) -> u32 {

@@ -1,8 +1,8 @@
 //! The endorsement device's signer backed by a real enclave process.
 
 use arcanum_crypto::{Hash, PublicKey};
-use arcanum_endorser::{EndorsementSigner, enclave_error};
 use arcanum_enclave_protocol::{EnclaveResponse, HostRequest};
+use arcanum_endorser::{EndorsementSigner, enclave_error};
 use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, SignedTx, Vote};
 use parking_lot::RwLock;
 
@@ -16,7 +16,10 @@ pub struct EnclaveSigner {
 
 impl EnclaveSigner {
     pub fn new(client: EnclaveClient, hosted: Vec<IdentityId>) -> EnclaveSigner {
-        EnclaveSigner { client, hosted: RwLock::new(hosted) }
+        EnclaveSigner {
+            client,
+            hosted: RwLock::new(hosted),
+        }
     }
 
     /// One request, with enclave errors mapped to the API's codes.
@@ -24,7 +27,10 @@ impl EnclaveSigner {
         match self.client.call(request) {
             Ok(EnclaveResponse::Error { code, message }) => Err(enclave_error(&code, &message)),
             Ok(other) => Ok(other),
-            Err(e) => Err(ApiError::new(ErrorCode::EndorserUnavailable, format!("enclave: {e}"))),
+            Err(e) => Err(ApiError::new(
+                ErrorCode::EndorserUnavailable,
+                format!("enclave: {e}"),
+            )),
         }
     }
 
@@ -39,7 +45,14 @@ impl EndorsementSigner for EnclaveSigner {
         self.hosted.read().clone()
     }
 
-    fn sign(&self, tx: &SignedTx, client_key: &PublicKey, response_hash: Hash, vote: Vote, peers: &[IdentityId]) -> Result<Vec<Endorsement>, ApiError> {
+    fn sign(
+        &self,
+        tx: &SignedTx,
+        client_key: &PublicKey,
+        response_hash: Hash,
+        vote: Vote,
+        peers: &[IdentityId],
+    ) -> Result<Vec<Endorsement>, ApiError> {
         let request = HostRequest::Endorse {
             tx: Box::new(tx.clone()),
             client_key: client_key.clone(),
@@ -49,7 +62,10 @@ impl EndorsementSigner for EnclaveSigner {
         };
         match self.call(&request)? {
             EnclaveResponse::Endorsements(e) => Ok(e),
-            other => Err(ApiError::new(ErrorCode::Internal, format!("unexpected enclave answer {other:?}"))),
+            other => Err(ApiError::new(
+                ErrorCode::Internal,
+                format!("unexpected enclave answer {other:?}"),
+            )),
         }
     }
 }

@@ -53,17 +53,37 @@ pub enum HostRequest {
     Hello { version: u16 },
     /// Host → enclave: the simulation platform's fuse secret (ignored on real hardware), the sealed
     /// key set from a previous run, and the peers this device may host.
-    Init { platform_secret: Option<Secret>, sealed_keys: Option<Vec<u8>>, peers: Vec<HostedPeer> },
+    Init {
+        platform_secret: Option<Secret>,
+        sealed_keys: Option<Vec<u8>>,
+        peers: Vec<HostedPeer>,
+    },
     /// Host → enclave: decrypt a passphrase-protected key file inside the enclave and host it for
     /// `peer` (its public key must match the peer's certificate).
-    ImportKey { peer: IdentityId, key_file: Vec<u8>, passphrase: Secret },
+    ImportKey {
+        peer: IdentityId,
+        key_file: Vec<u8>,
+        passphrase: Secret,
+    },
     /// Host → enclave: generate a new key for `peer` inside the enclave, pending until activated.
-    GenerateKey { peer: IdentityId, algorithm: Algorithm },
+    GenerateKey {
+        peer: IdentityId,
+        algorithm: Algorithm,
+    },
     /// Host → enclave: sign with the pending key `public_key` for `peer` from now on.
-    ActivateKey { peer: IdentityId, public_key: PublicKey },
+    ActivateKey {
+        peer: IdentityId,
+        public_key: PublicKey,
+    },
     /// Host → enclave: verify the client's reference signature, then sign
     /// `(tx id, response hash, vote)` once for each of `peers`.
-    Endorse { tx: Box<SignedTx>, client_key: PublicKey, response_hash: Hash, vote: Vote, peers: Vec<IdentityId> },
+    Endorse {
+        tx: Box<SignedTx>,
+        client_key: PublicKey,
+        response_hash: Hash,
+        vote: Vote,
+        peers: Vec<IdentityId>,
+    },
     /// Host → enclave: evidence whose report data binds the device key and every hosted key.
     Evidence,
     /// Host → enclave: stop.
@@ -74,17 +94,34 @@ pub enum HostRequest {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum EnclaveResponse {
     /// Enclave → host: answer to `Hello`.
-    Hello { version: u16, measurement: Vec<u8>, is_secure: bool },
+    Hello {
+        version: u16,
+        measurement: Vec<u8>,
+        is_secure: bool,
+    },
     /// Enclave → host: answer to `Init`: the enclave's own device key and the keys it hosts.
-    Ready { device_key: PublicKey, hosted: Vec<HostedPeer> },
+    Ready {
+        device_key: PublicKey,
+        hosted: Vec<HostedPeer>,
+    },
     /// Enclave → host: the whole hosted key set sealed to this enclave, to store and hand back in `Init`.
-    Sealed { blob: Vec<u8>, hosted: Vec<HostedPeer> },
+    Sealed {
+        blob: Vec<u8>,
+        hosted: Vec<HostedPeer>,
+    },
     /// Enclave → host: a generated key awaiting activation, and the sealed key set including it.
-    PendingKey { peer: IdentityId, public_key: PublicKey, blob: Vec<u8> },
+    PendingKey {
+        peer: IdentityId,
+        public_key: PublicKey,
+        blob: Vec<u8>,
+    },
     /// Enclave → host: one endorsement per requested peer.
     Endorsements(Vec<Endorsement>),
     /// Enclave → host: platform evidence and the keys its report data binds (device key first).
-    Evidence { evidence: Vec<u8>, bound_keys: Vec<PublicKey> },
+    Evidence {
+        evidence: Vec<u8>,
+        bound_keys: Vec<PublicKey>,
+    },
     /// Enclave → host: done.
     Ok,
     /// Enclave → host: the request failed; `code` is stable.
@@ -99,11 +136,13 @@ pub fn encode_frame<T: BorshSerialize>(id: u64, body: &T) -> Vec<u8> {
 /// Strictly decodes a ring frame (bounded, no trailing bytes).
 pub fn decode_frame<T: BorshDeserialize>(bytes: &[u8]) -> Result<Envelope<T>, String> {
     if bytes.len() > MAX_FRAME {
-        return Err(format!("frame of {} bytes exceeds {MAX_FRAME}", bytes.len()));
+        return Err(format!(
+            "frame of {} bytes exceeds {MAX_FRAME}",
+            bytes.len()
+        ));
     }
     borsh::from_slice(bytes).map_err(|e| e.to_string())
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -111,7 +150,10 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_reject_trailing_bytes() {
-        let req = HostRequest::GenerateKey { peer: IdentityId(arcanum_crypto::sha256(b"p")), algorithm: Algorithm::Ed25519 };
+        let req = HostRequest::GenerateKey {
+            peer: IdentityId(arcanum_crypto::sha256(b"p")),
+            algorithm: Algorithm::Ed25519,
+        };
         let bytes = encode_frame(42, &req);
         let env: Envelope<HostRequest> = decode_frame(&bytes).expect("decodes");
         assert_eq!(env.id, 42);

@@ -12,7 +12,11 @@ const AND: &str = "AND('Org1.peer','Org2.peer')";
 
 async fn deploy_asset(net: &Net) {
     let admin = net.signer("admin.org1").expect("admin");
-    let tx = admin.sign(TxAction::Deploy { contract: "asset".into(), wasm: arcanum_contracts::ASSET_WASM.to_vec(), policy: AND.into() });
+    let tx = admin.sign(TxAction::Deploy {
+        contract: "asset".into(),
+        wasm: arcanum_contracts::ASSET_WASM.to_vec(),
+        policy: AND.into(),
+    });
     let out = net.gateway().execute(&tx, true).await.expect("deploy");
     assert_eq!(out.status, "VALID");
 }
@@ -22,11 +26,23 @@ async fn transfers(net: &Net, n: usize) -> u64 {
     let alice = net.signer("client0.org1").expect("client");
     let gw = net.gateway();
     for (account, amount) in [("alice", "1000"), ("bob", "0")] {
-        assert_eq!(gw.execute(&alice.invoke("asset", "create", &[account, amount]), true).await.expect("create").status, "VALID");
+        assert_eq!(
+            gw.execute(&alice.invoke("asset", "create", &[account, amount]), true)
+                .await
+                .expect("create")
+                .status,
+            "VALID"
+        );
     }
     let mut last = 0;
     for _ in 0..n {
-        let out = gw.execute(&alice.invoke("asset", "transfer", &["alice", "bob", "1"]), true).await.expect("transfer");
+        let out = gw
+            .execute(
+                &alice.invoke("asset", "transfer", &["alice", "bob", "1"]),
+                true,
+            )
+            .await
+            .expect("transfer");
         assert_eq!(out.status, "VALID");
         last = out.block.expect("block");
     }
@@ -34,7 +50,9 @@ async fn transfers(net: &Net, n: usize) -> u64 {
 }
 
 async fn assert_roots_agree(net: &Net, height: u64) {
-    net.converge(height, Duration::from_secs(20)).await.expect("peers converge");
+    net.converge(height, Duration::from_secs(20))
+        .await
+        .expect("peers converge");
     let reference = net.gateway().state_root().await.expect("root");
     for peer in net.peers() {
         let root = peer.state_root().await.expect("root");
@@ -50,10 +68,18 @@ async fn event_stream_reports_each_commit_with_its_status() {
     let mut events = std::pin::pin!(events);
     deploy_asset(&net).await;
     let alice = net.signer("client0.org1").expect("client");
-    let out = net.gateway().execute(&alice.invoke("asset", "create", &["alice", "5"]), true).await.expect("create");
+    let out = net
+        .gateway()
+        .execute(&alice.invoke("asset", "create", &["alice", "5"]), true)
+        .await
+        .expect("create");
     let mut seen = Vec::new();
     while seen.len() < 2 {
-        let e = tokio::time::timeout(Duration::from_secs(20), events.next()).await.expect("event in time").expect("stream open").expect("event");
+        let e = tokio::time::timeout(Duration::from_secs(20), events.next())
+            .await
+            .expect("event in time")
+            .expect("stream open")
+            .expect("event");
         seen.push(e);
     }
     assert_eq!(seen[0].block, 1, "the deploy");
@@ -64,7 +90,12 @@ async fn event_stream_reports_each_commit_with_its_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn p256_and_rsa_consortia_commit_and_agree() {
     for algorithm in [Algorithm::P256, Algorithm::Rsa2048] {
-        let net = Net::start(DevnetSpec { algorithm, ..DevnetSpec::default() }).await.expect("net");
+        let net = Net::start(DevnetSpec {
+            algorithm,
+            ..DevnetSpec::default()
+        })
+        .await
+        .expect("net");
         deploy_asset(&net).await;
         let height = transfers(&net, 3).await;
         assert_roots_agree(&net, height).await;
@@ -87,7 +118,11 @@ async fn replicated_keys_with_a_round_robin_sequence() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicated_keys_by_load() {
-    let spec = DevnetSpec { mode: EndorsementMode::Replicated, selection: Selection::Load, ..DevnetSpec::default() };
+    let spec = DevnetSpec {
+        mode: EndorsementMode::Replicated,
+        selection: Selection::Load,
+        ..DevnetSpec::default()
+    };
     let net = Net::start(spec).await.expect("net");
     deploy_asset(&net).await;
     let height = transfers(&net, 4).await;
@@ -101,18 +136,28 @@ async fn forged_endorsement_is_rejected_by_every_peer() {
     let net = Net::start(DevnetSpec::default()).await.expect("net");
     deploy_asset(&net).await;
     let height = transfers(&net, 1).await;
-    net.converge(height, Duration::from_secs(20)).await.expect("converge");
+    net.converge(height, Duration::from_secs(20))
+        .await
+        .expect("converge");
     let root_before = net.gateway().state_root().await.expect("root");
 
     // A genuine endorsed transfer, never submitted; then one endorsement forged.
     let alice = net.signer("client0.org1").expect("client");
-    let mut etx = net.gateway().endorse(&alice.invoke("asset", "transfer", &["alice", "bob", "100"])).await.expect("endorse");
+    let mut etx = net
+        .gateway()
+        .endorse(&alice.invoke("asset", "transfer", &["alice", "bob", "100"]))
+        .await
+        .expect("endorse");
     etx.endorsements[0].signature.0[5] ^= 0x40;
 
     // The management device's own key signs the block: only the endorsement is wrong.
     let mgmt = NodeConfig::load(&net.layout.nodes[0].config).expect("config");
-    let consortium = mgmt.load_consortium(arcanum_server::now_unix()).expect("consortium");
-    let key = mgmt.load_own_key(&consortium, &mgmt.passphrase().expect("passphrase")).expect("key");
+    let consortium = mgmt
+        .load_consortium(arcanum_server::now_unix())
+        .expect("consortium");
+    let key = mgmt
+        .load_own_key(&consortium, &mgmt.passphrase().expect("passphrase"))
+        .expect("key");
     let tip = net.gateway().height().await.expect("height");
     let encoded = encode(&etx);
     let header = BlockHeader {
@@ -124,15 +169,29 @@ async fn forged_endorsement_is_rejected_by_every_peer() {
         orderer: consortium.management().id,
     };
     let signature = key.sign(domain::BLOCK_SIGNATURE, &header.hash().0);
-    let block = Block { header, txs: vec![etx.clone()], signature };
+    let block = Block {
+        header,
+        txs: vec![etx.clone()],
+        signature,
+    };
     let tx_id = etx.id().to_hex();
     for peer in net.peers() {
         let accepted = peer.deliver_block(encode(&block)).await.expect("delivered");
-        assert_eq!((accepted.valid, accepted.invalid), (0, 1), "{}", peer.base_url());
+        assert_eq!(
+            (accepted.valid, accepted.invalid),
+            (0, 1),
+            "{}",
+            peer.base_url()
+        );
         let status = peer.transaction(&tx_id).await.expect("receipt");
         assert_eq!(status.status, "BAD_ENDORSEMENT", "{}", peer.base_url());
         let root = peer.state_root().await.expect("root");
-        assert_eq!(root.state_root, root_before.state_root, "no state change at {}", peer.base_url());
+        assert_eq!(
+            root.state_root,
+            root_before.state_root,
+            "no state change at {}",
+            peer.base_url()
+        );
         assert_eq!(root.height, tip.height + 1);
     }
 }
@@ -148,7 +207,12 @@ async fn hosted_keys_rotate_by_admin_transaction() {
     let gw = net.gateway();
     // The Org1 peer that endorses transfers.
     let shown = gw.block_json(height).await.expect("block");
-    let org1_peer = shown.txs[0].endorsers.iter().find_map(|e| e.strip_prefix("Org1.")).expect("an Org1 endorser").to_owned();
+    let org1_peer = shown.txs[0]
+        .endorsers
+        .iter()
+        .find_map(|e| e.strip_prefix("Org1."))
+        .expect("an Org1 endorser")
+        .to_owned();
     let endorsers: Vec<arcanum_sdk::Client> = net
         .layout
         .nodes
@@ -165,24 +229,61 @@ async fn hosted_keys_rotate_by_admin_transaction() {
     let (peer, public_key) = generated.expect("an endorser hosts the peer");
 
     let outsider = net.signer("admin.org2").expect("admin of Org2");
-    let err = gw.execute(&outsider.sign(TxAction::RotateKey { peer, public_key: public_key.clone() }), true).await.expect_err("refused");
+    let err = gw
+        .execute(
+            &outsider.sign(TxAction::RotateKey {
+                peer,
+                public_key: public_key.clone(),
+            }),
+            true,
+        )
+        .await
+        .expect_err("refused");
     assert_eq!(err.code(), arcanum_types::ErrorCode::NotAdmin);
 
     let admin = net.signer("admin.org1").expect("admin of Org1");
-    let rotated = gw.execute(&admin.sign(TxAction::RotateKey { peer, public_key: public_key.clone() }), true).await.expect("rotation");
+    let rotated = gw
+        .execute(
+            &admin.sign(TxAction::RotateKey {
+                peer,
+                public_key: public_key.clone(),
+            }),
+            true,
+        )
+        .await
+        .expect("rotation");
     assert_eq!(rotated.status, "VALID");
 
     // The next transfers are endorsed by the new key and valid everywhere.
     let alice = net.signer("client0.org1").expect("client");
     let mut last = 0;
     for _ in 0..3 {
-        let out = gw.execute(&alice.invoke("asset", "transfer", &["alice", "bob", "1"]), true).await.expect("transfer");
+        let out = gw
+            .execute(
+                &alice.invoke("asset", "transfer", &["alice", "bob", "1"]),
+                true,
+            )
+            .await
+            .expect("transfer");
         assert_eq!(out.status, "VALID");
         last = out.block.expect("block");
     }
     let block = gw.block(last).await.expect("block");
-    let endorsement = block.txs[0].endorsements.iter().find(|e| e.endorser == peer).expect("the rotated peer endorsed");
+    let endorsement = block.txs[0]
+        .endorsements
+        .iter()
+        .find(|e| e.endorser == peer)
+        .expect("the rotated peer endorsed");
     let msg = block.txs[0].endorsement_message();
-    assert!(public_key.verify(arcanum_crypto::domain::ENDORSEMENT, &msg, &endorsement.signature).is_ok(), "signed by the rotated key");
+    assert!(
+        public_key
+            .verify(
+                arcanum_crypto::domain::ENDORSEMENT,
+                &msg,
+                &endorsement.signature
+            )
+            .is_ok(),
+        "signed by the rotated key"
+    );
     assert_roots_agree(&net, last).await;
 }

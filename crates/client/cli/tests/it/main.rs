@@ -21,7 +21,12 @@ fn run(args: &[&str]) -> (Output, Value) {
 #[test]
 fn demo_runs_the_whole_story_across_processes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (out, report) = run(&["demo", "--json", "--dir", dir.path().to_str().expect("utf-8 path")]);
+    let (out, report) = run(&[
+        "demo",
+        "--json",
+        "--dir",
+        dir.path().to_str().expect("utf-8 path"),
+    ]);
     assert!(
         out.status.success(),
         "demo failed: {}\n{}",
@@ -30,13 +35,21 @@ fn demo_runs_the_whole_story_across_processes() {
     );
     assert_eq!(report["ok"], true);
     assert_eq!(report["consistent"], true);
-    assert_eq!(report["processes"].as_array().map(Vec::len), Some(8), "1 management + 2 endorsers + 4 peers + attestation");
+    assert_eq!(
+        report["processes"].as_array().map(Vec::len),
+        Some(8),
+        "1 management + 2 endorsers + 4 peers + attestation"
+    );
     let attestations = report["attestations"].as_array().expect("attestations");
     assert_eq!(attestations.len(), 2, "both endorsement enclaves attested");
     for a in attestations {
         assert_eq!(a["platform"], "simulated");
         assert_eq!(a["is_secure"], false);
-        assert_eq!(a["bound_keys"].as_array().map(Vec::len), Some(3), "device key + two hosted peer keys");
+        assert_eq!(
+            a["bound_keys"].as_array().map(Vec::len),
+            Some(3),
+            "device key + two hosted peer keys"
+        );
     }
     let expected = [
         ("unlisted client", "CLIENT_NOT_ALLOWED"),
@@ -58,9 +71,19 @@ fn demo_runs_the_whole_story_across_processes() {
     assert_eq!(roots.len(), 5, "management + 4 peers");
     assert!(roots.iter().all(|r| r["state_root"] == roots[0]["state_root"] && r["height"] == roots[0]["height"]));
     let steps = report["steps"].as_array().expect("steps");
-    assert!(steps.iter().any(|s| s["step"] == "crash and restart"), "the crash/restart step ran");
-    assert!(steps.iter().any(|s| s["step"] == "rotate a hosted key"), "the key rotation step ran");
-    assert!(steps.iter().any(|s| s["detail"].as_str().is_some_and(|d| d.contains("bob = 200"))));
+    assert!(
+        steps.iter().any(|s| s["step"] == "crash and restart"),
+        "the crash/restart step ran"
+    );
+    assert!(
+        steps.iter().any(|s| s["step"] == "rotate a hosted key"),
+        "the key rotation step ran"
+    );
+    assert!(steps.iter().any(|s| {
+        s["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("bob = 200"))
+    }));
 }
 
 /// Stops `arcanum devnet up` with SIGTERM so it stops its node processes.
@@ -68,7 +91,10 @@ struct DevnetUp(Child);
 
 impl Drop for DevnetUp {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-TERM").arg(self.0.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.0.id().to_string())
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -79,7 +105,10 @@ fn wait_for_file(path: &Path, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("devnet exited early: {status}");
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "devnet did not come up");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "devnet did not come up"
+        );
         std::thread::yield_now();
         std::thread::park_timeout(Duration::from_millis(20));
     }
@@ -90,25 +119,75 @@ fn devnet_and_client_verbs() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path().to_str().expect("utf-8 path");
     let (out, layout) = run(&["devnet", "init", "--dir", d, "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(layout["nodes"].as_array().map(Vec::len), Some(8));
-    let child = arcanum().args(["devnet", "up", "--dir", d]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    let child = arcanum()
+        .args(["devnet", "up", "--dir", d])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
     let mut up = DevnetUp(child);
     wait_for_file(&dir.path().join("endpoints.json"), &mut up.0);
 
     let (out, deployed) = run(&[
-        "contract", "deploy", "--devnet", d, "--as", "admin.org1", "--name", "asset", "--builtin", "asset",
-        "--policy", "AND('Org1.peer','Org2.peer')", "--json",
+        "contract",
+        "deploy",
+        "--devnet",
+        d,
+        "--as",
+        "admin.org1",
+        "--name",
+        "asset",
+        "--builtin",
+        "asset",
+        "--policy",
+        "AND('Org1.peer','Org2.peer')",
+        "--json",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert_eq!(deployed["status"], "VALID");
 
-    let (out, created) = run(&["contract", "invoke", "--devnet", d, "--contract", "asset", "--function", "create", "--arg", "carol", "--arg", "70", "--json"]);
+    let (out, created) = run(&[
+        "contract",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        "asset",
+        "--function",
+        "create",
+        "--arg",
+        "carol",
+        "--arg",
+        "70",
+        "--json",
+    ]);
     assert!(out.status.success());
     assert_eq!(created["status"], "VALID");
     let tx_id = created["tx_id"].as_str().expect("tx id").to_owned();
 
-    let (_, balance) = run(&["contract", "query", "--devnet", d, "--contract", "asset", "--function", "balance", "--arg", "carol", "--json"]);
+    let (_, balance) = run(&[
+        "contract",
+        "query",
+        "--devnet",
+        d,
+        "--contract",
+        "asset",
+        "--function",
+        "balance",
+        "--arg",
+        "carol",
+        "--json",
+    ]);
     assert_eq!(balance["result"], "70");
 
     let (_, tx) = run(&["tx", "get", &tx_id, "--devnet", d, "--json"]);
@@ -121,13 +200,53 @@ fn devnet_and_client_verbs() {
     assert_eq!(block["txs"][0]["status"], "VALID");
 
     // Rejections keep their stable codes and exit 1.
-    let (out, err) = run(&["contract", "invoke", "--devnet", d, "--contract", "nosuch", "--function", "f", "--json"]);
+    let (out, err) = run(&[
+        "contract",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        "nosuch",
+        "--function",
+        "f",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(err["error"]["code"], "CONTRACT_NOT_FOUND");
-    let (out, err) = run(&["contract", "invoke", "--devnet", d, "--contract", "asset", "--function", "transfer", "--arg", "carol", "--arg", "x", "--arg", "500", "--json"]);
+    let (out, err) = run(&[
+        "contract",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        "asset",
+        "--function",
+        "transfer",
+        "--arg",
+        "carol",
+        "--arg",
+        "x",
+        "--arg",
+        "500",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(err["error"]["code"], "CONTRACT_ERROR");
-    let (out, err) = run(&["contract", "invoke", "--devnet", d, "--as", "unlisted.org1", "--contract", "asset", "--function", "balance", "--arg", "carol", "--json"]);
+    let (out, err) = run(&[
+        "contract",
+        "invoke",
+        "--devnet",
+        d,
+        "--as",
+        "unlisted.org1",
+        "--contract",
+        "asset",
+        "--function",
+        "balance",
+        "--arg",
+        "carol",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(err["error"]["code"], "CLIENT_NOT_ALLOWED");
     let (out, err) = run(&["tx", "get", &"00".repeat(32), "--devnet", d, "--json"]);
@@ -136,7 +255,17 @@ fn devnet_and_client_verbs() {
     let (out, err) = run(&["block", "get", "9999", "--devnet", d, "--json"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(err["error"]["code"], "NOT_FOUND");
-    let (out, err) = run(&["contract", "invoke", "--devnet", "/nonexistent", "--contract", "asset", "--function", "f", "--json"]);
+    let (out, err) = run(&[
+        "contract",
+        "invoke",
+        "--devnet",
+        "/nonexistent",
+        "--contract",
+        "asset",
+        "--function",
+        "f",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(err["error"]["code"], "USAGE");
 }
@@ -144,47 +273,126 @@ fn devnet_and_client_verbs() {
 #[test]
 fn policy_check_prints_verdicts_and_stable_errors() {
     let cases = [
-        ("AND('Org1.peer','Org2.admin')", "Org1.peer,Org2.admin", true),
-        ("AND('Org1.peer','Org2.admin')", "Org1.peer,Org2.peer", false),
-        ("OutOf(2, 'Org1.member', 'Org2.member', 'Org3.member')", "Org1.admin,Org3.client", true),
+        (
+            "AND('Org1.peer','Org2.admin')",
+            "Org1.peer,Org2.admin",
+            true,
+        ),
+        (
+            "AND('Org1.peer','Org2.admin')",
+            "Org1.peer,Org2.peer",
+            false,
+        ),
+        (
+            "OutOf(2, 'Org1.member', 'Org2.member', 'Org3.member')",
+            "Org1.admin,Org3.client",
+            true,
+        ),
         ("OR('Org1.peer')", "Org1.client", false),
-        ("AND('Org1.member','Org1.member')", "Org1.peer,Org1.admin", true),
+        (
+            "AND('Org1.member','Org1.member')",
+            "Org1.peer,Org1.admin",
+            true,
+        ),
         ("AND('Org1.member','Org1.member')", "Org1.peer", false),
     ];
     for (policy, signers, satisfied) in cases {
-        let (out, v) = run(&["policy", "check", "--policy", policy, "--signers", signers, "--json"]);
+        let (out, v) = run(&[
+            "policy",
+            "check",
+            "--policy",
+            policy,
+            "--signers",
+            signers,
+            "--json",
+        ]);
         assert!(out.status.success(), "{policy}");
         assert_eq!(v["satisfied"], satisfied, "{policy} with {signers}");
     }
-    let (out, v) = run(&["policy", "check", "--policy", "MAJORITY Endorsement", "--signers", "Org1.peer,Org2.peer", "--orgs", "Org1,Org2,Org3", "--json"]);
+    let (out, v) = run(&[
+        "policy",
+        "check",
+        "--policy",
+        "MAJORITY Endorsement",
+        "--signers",
+        "Org1.peer,Org2.peer",
+        "--orgs",
+        "Org1,Org2,Org3",
+        "--json",
+    ]);
     assert!(out.status.success());
     assert_eq!(v["satisfied"], true);
-    let (out, v) = run(&["policy", "check", "--policy", "AND('Org1.peer'", "--signers", "Org1.peer", "--json"]);
+    let (out, v) = run(&[
+        "policy",
+        "check",
+        "--policy",
+        "AND('Org1.peer'",
+        "--signers",
+        "Org1.peer",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["error"]["code"], "POLICY_PARSE_ERROR");
-    let (out, v) = run(&["policy", "check", "--policy", "OR('Org1.peer')", "--signers", "Org1", "--json"]);
+    let (out, v) = run(&[
+        "policy",
+        "check",
+        "--policy",
+        "OR('Org1.peer')",
+        "--signers",
+        "Org1",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["error"]["code"], "BAD_SIGNER");
 }
 
 fn external(path: &str) -> String {
-    format!("{}/../../../../shared/testdata/external/{path}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../../../shared/testdata/external/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 #[test]
 fn attest_verify_prints_verdicts_with_stable_codes() {
     let dcap = |f: &str| external(&format!("sgx_tdx_dcap/dcap-qvl/{f}"));
-    let (out, v) = run(&["attest", "verify", "--evidence", &dcap("sgx_quote"), "--collateral", &dcap("sgx_quote_collateral.json"), "--now", "1752919277", "--json"]);
+    let (out, v) = run(&[
+        "attest",
+        "verify",
+        "--evidence",
+        &dcap("sgx_quote"),
+        "--collateral",
+        &dcap("sgx_quote_collateral.json"),
+        "--now",
+        "1752919277",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(v["valid"], true);
     assert_eq!(v["platform"], "sgx");
     assert_eq!(v["tcb_status"], "ConfigurationAndSWHardeningNeeded");
-    assert_eq!(v["advisories"], serde_json::json!(["INTEL-SA-00289", "INTEL-SA-00615"]));
-    assert_eq!(v["measurement"], "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
+    assert_eq!(
+        v["advisories"],
+        serde_json::json!(["INTEL-SA-00289", "INTEL-SA-00615"])
+    );
+    assert_eq!(
+        v["measurement"],
+        "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb"
+    );
     assert_eq!(v["debug"], false);
     assert!(v["error"].is_null());
 
-    let (out, v) = run(&["attest", "verify", "--evidence", &dcap("tdx_quote_outdated"), "--collateral", &dcap("tdx_quote_outdated_collateral.json"), "--now", "1774003274", "--json"]);
+    let (out, v) = run(&[
+        "attest",
+        "verify",
+        "--evidence",
+        &dcap("tdx_quote_outdated"),
+        "--collateral",
+        &dcap("tdx_quote_outdated_collateral.json"),
+        "--now",
+        "1774003274",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["valid"], false);
     assert_eq!(v["error"]["code"], "TCB_LEVEL_NOT_FOUND");
@@ -192,11 +400,37 @@ fn attest_verify_prints_verdicts_with_stable_codes() {
     let snp = |f: &str| external(&format!("sev_snp/go-sev-guest/{f}"));
     let policy = tempfile::NamedTempFile::new().expect("policy file");
     std::fs::write(policy.path(), r#"{"allowed_measurements":[],"min_tcb_status":"OutOfDate","allow_debug":false,"allow_simulation":false,"expected_product":null}"#).expect("write");
-    let (out, v) = run(&["attest", "verify", "--evidence", &snp("attestation.bin"), "--vcek", &snp("vcek.testcer"), "--chain", &snp("ask_ark_milan.pem"), "--now", "1700000000", "--json"]);
+    let (out, v) = run(&[
+        "attest",
+        "verify",
+        "--evidence",
+        &snp("attestation.bin"),
+        "--vcek",
+        &snp("vcek.testcer"),
+        "--chain",
+        &snp("ask_ark_milan.pem"),
+        "--now",
+        "1700000000",
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{v}");
     assert_eq!(v["platform"], "sev-snp");
     assert_eq!(v["debug"], true);
-    let (out, v) = run(&["attest", "verify", "--evidence", &snp("attestation.bin"), "--vcek", &snp("vcek.testcer"), "--chain", &snp("ask_ark_milan.pem"), "--now", "1700000000", "--policy", policy.path().to_str().expect("path"), "--json"]);
+    let (out, v) = run(&[
+        "attest",
+        "verify",
+        "--evidence",
+        &snp("attestation.bin"),
+        "--vcek",
+        &snp("vcek.testcer"),
+        "--chain",
+        &snp("ask_ark_milan.pem"),
+        "--now",
+        "1700000000",
+        "--policy",
+        policy.path().to_str().expect("path"),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(v["error"]["code"], "DEBUG_NOT_ALLOWED");
 
@@ -205,7 +439,13 @@ fn attest_verify_prints_verdicts_with_stable_codes() {
     assert_eq!(v["error"]["code"], "USAGE");
     let garbage = tempfile::NamedTempFile::new().expect("file");
     std::fs::write(garbage.path(), b"not evidence at all").expect("write");
-    let (out, v) = run(&["attest", "verify", "--evidence", garbage.path().to_str().expect("path"), "--json"]);
+    let (out, v) = run(&[
+        "attest",
+        "verify",
+        "--evidence",
+        garbage.path().to_str().expect("path"),
+        "--json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(v["error"]["code"].is_string());
 }

@@ -124,7 +124,10 @@ fn node_configs_open_their_keys() {
             NodeRole::Attestation => {
                 let pass = cfg.passphrase().expect("passphrase");
                 let key = cfg.load_own_key(&c, &pass).expect("report-signing key");
-                assert_eq!(Some(key.public_key()), c.attestation().map(|a| a.member.public_key.clone()));
+                assert_eq!(
+                    Some(key.public_key()),
+                    c.attestation().map(|a| a.member.public_key.clone())
+                );
             }
             NodeRole::Peer => {
                 assert_eq!(cfg.key, None);

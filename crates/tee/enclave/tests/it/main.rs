@@ -14,19 +14,49 @@ fn binary() -> &'static Path {
 fn the_enclave_process_is_confined_and_answers_over_the_rings() {
     let (process, client) = EnclaveProcess::launch(binary()).expect("launch");
     let status = std::fs::read_to_string(format!("/proc/{}/status", process.id())).expect("status");
-    assert!(status.lines().any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1')), "{status}");
-    assert!(status.lines().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')), "seccomp filter mode\n{status}");
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("NoNewPrivs:") && l.ends_with('1')),
+        "{status}"
+    );
+    assert!(
+        status
+            .lines()
+            .any(|l| l.starts_with("Seccomp:") && l.ends_with('2')),
+        "seccomp filter mode\n{status}"
+    );
 
-    match client.call(&HostRequest::Hello { version: PROTOCOL_VERSION }).expect("hello") {
-        EnclaveResponse::Hello { measurement, is_secure, .. } => {
+    match client
+        .call(&HostRequest::Hello {
+            version: PROTOCOL_VERSION,
+        })
+        .expect("hello")
+    {
+        EnclaveResponse::Hello {
+            measurement,
+            is_secure,
+            ..
+        } => {
             let expected = arcanum_crypto::sha256(&std::fs::read(binary()).expect("binary"));
-            assert_eq!(measurement, expected.0.to_vec(), "measured by its own binary");
+            assert_eq!(
+                measurement,
+                expected.0.to_vec(),
+                "measured by its own binary"
+            );
             assert!(!is_secure);
         }
         other => panic!("unexpected {other:?}"),
     }
-    let init = HostRequest::Init { platform_secret: Some(Secret(vec![3; 32])), sealed_keys: None, peers: vec![] };
-    assert!(matches!(client.call(&init).expect("init"), EnclaveResponse::Ready { .. }));
+    let init = HostRequest::Init {
+        platform_secret: Some(Secret(vec![3; 32])),
+        sealed_keys: None,
+        peers: vec![],
+    };
+    assert!(matches!(
+        client.call(&init).expect("init"),
+        EnclaveResponse::Ready { .. }
+    ));
 
     // Many host threads at once: every answer reaches its own caller.
     let client = std::sync::Arc::new(client);
@@ -34,14 +64,25 @@ fn the_enclave_process_is_confined_and_answers_over_the_rings() {
         .map(|_| {
             let c = client.clone();
             std::thread::spawn(move || {
-                (0..25).all(|_| matches!(c.call(&HostRequest::Evidence), Ok(EnclaveResponse::Evidence { .. })))
+                (0..25).all(|_| {
+                    matches!(
+                        c.call(&HostRequest::Evidence),
+                        Ok(EnclaveResponse::Evidence { .. })
+                    )
+                })
             })
         })
         .collect();
     for t in threads {
-        assert!(t.join().expect("thread"), "every concurrent request answered");
+        assert!(
+            t.join().expect("thread"),
+            "every concurrent request answered"
+        );
     }
-    assert!(matches!(client.call(&HostRequest::Shutdown).expect("shutdown"), EnclaveResponse::Ok));
+    assert!(matches!(
+        client.call(&HostRequest::Shutdown).expect("shutdown"),
+        EnclaveResponse::Ok
+    ));
 }
 
 /// Garbage from the host is answered with a precise error, and the enclave keeps serving.
@@ -52,17 +93,36 @@ fn garbage_frames_get_a_precise_error() {
     let (mut host, enclave) = arcanum_ring::Duplex::create(8 << 20).expect("rings");
     let fds = enclave.into_fds().expect("fds");
     fds.set_inheritable().expect("inheritable");
-    let mut child = std::process::Command::new(binary()).arg("--ring-fds").arg(fds.encode()).spawn().expect("spawn");
+    let mut child = std::process::Command::new(binary())
+        .arg("--ring-fds")
+        .arg(fds.encode())
+        .spawn()
+        .expect("spawn");
     drop(fds);
     let timeout = Some(std::time::Duration::from_secs(10));
     for garbage in [vec![], vec![0xff; 3], vec![9; 1000]] {
         host.send(&garbage, timeout).expect("send");
-        let answer: Envelope<EnclaveResponse> = decode_frame(&host.recv(timeout).expect("answer")).expect("decodes");
+        let answer: Envelope<EnclaveResponse> =
+            decode_frame(&host.recv(timeout).expect("answer")).expect("decodes");
         assert_eq!(answer.id, 0);
-        assert!(matches!(answer.body, EnclaveResponse::Error { ref code, .. } if code == "MALFORMED_FRAME"), "{:?}", answer.body);
+        assert!(
+            matches!(answer.body, EnclaveResponse::Error { ref code, .. } if code == "MALFORMED_FRAME"),
+            "{:?}",
+            answer.body
+        );
     }
-    host.send(&encode_frame(7, &HostRequest::Hello { version: PROTOCOL_VERSION }), timeout).expect("send");
-    let answer: Envelope<EnclaveResponse> = decode_frame(&host.recv(timeout).expect("answer")).expect("decodes");
+    host.send(
+        &encode_frame(
+            7,
+            &HostRequest::Hello {
+                version: PROTOCOL_VERSION,
+            },
+        ),
+        timeout,
+    )
+    .expect("send");
+    let answer: Envelope<EnclaveResponse> =
+        decode_frame(&host.recv(timeout).expect("answer")).expect("decodes");
     assert_eq!(answer.id, 7);
     assert!(matches!(answer.body, EnclaveResponse::Hello { .. }));
     let _ = child.kill();
