@@ -166,6 +166,52 @@ pub struct ConsortiumFile {
     /// management device accepts endorsements only from attested endorsement enclaves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attestation: Option<AttestationEntry>,
+    /// Endorsement flow and cross-domain link emulation (benchmarks, SPEC §5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkEntry>,
+}
+
+/// Who endorses: the management network with hosted keys, or peers with their own keys
+/// collected by the client (Fabric's flow, for comparison).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flow {
+    #[default]
+    Hosted,
+    Fabric,
+}
+
+impl Flow {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flow::Hosted => "hosted",
+            Flow::Fabric => "fabric",
+        }
+    }
+}
+
+/// `[network]`: the endorsement flow, and an emulated one-way latency with jitter on every
+/// connection between nodes of different domains (nodes not listed are in domain 0; clients sit
+/// in a domain of their own). For benchmarks on loopback.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkEntry {
+    #[serde(default)]
+    pub flow: Flow,
+    #[serde(default)]
+    pub cross_domain_latency_ms: u64,
+    #[serde(default)]
+    pub jitter_ms: u64,
+    /// Node name → domain.
+    #[serde(default)]
+    pub domains: BTreeMap<String, u32>,
+}
+
+impl NetworkEntry {
+    /// The domain of node `name`.
+    pub fn domain(&self, name: &str) -> u32 {
+        self.domains.get(name).copied().unwrap_or(0)
+    }
 }
 
 /// `[attestation]`: the attestation service's identity and the consortium's attestation policy.
@@ -281,6 +327,7 @@ pub struct Consortium {
     peers: Vec<Member>,
     clients: Vec<Member>,
     attestation: Option<AttestationService>,
+    network: NetworkEntry,
     by_id: BTreeMap<IdentityId, Member>,
 }
 
@@ -494,6 +541,7 @@ impl Consortium {
             peers,
             clients,
             attestation,
+            network: file.network.unwrap_or_default(),
             by_id,
         })
     }
@@ -532,6 +580,11 @@ impl Consortium {
         self.by_id
             .get(id)
             .is_some_and(|m| m.kind == MemberKind::Client)
+    }
+
+    /// The endorsement flow and link emulation.
+    pub fn network(&self) -> &NetworkEntry {
+        &self.network
     }
 
     /// The attestation service, when the consortium requires attested endorsement enclaves.

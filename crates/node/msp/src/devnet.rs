@@ -55,6 +55,11 @@ pub struct DevnetSpec {
     pub attestation: Option<DevnetAttestation>,
     /// The enclave binary endorsers launch (default: beside the running binary).
     pub enclave_binary: Option<PathBuf>,
+    /// The endorsement flow; in the Fabric flow each peer also holds its own key.
+    pub flow: crate::Flow,
+    /// Emulated cross-domain links: the management network is domain 0, organisation `i`'s peers
+    /// are in domain `1 + i % (domains - 1)`.
+    pub link: Option<LinkSpec>,
     /// Argon2id cost of every key file (default [`DEVNET_KDF`]; see there for the trade-off).
     pub kdf: KdfParams,
 }
@@ -78,9 +83,20 @@ impl Default for DevnetSpec {
             validity_secs: 10 * 365 * 24 * 3600,
             attestation: None,
             enclave_binary: None,
+            flow: crate::Flow::Hosted,
+            link: None,
             kdf: DEVNET_KDF,
         }
     }
+}
+
+/// Cross-domain link emulation of a devnet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkSpec {
+    /// At least 2: the management network plus one or more peer domains.
+    pub domains: u32,
+    pub latency_ms: u64,
+    pub jitter_ms: u64,
 }
 
 /// The attestation part of a devnet spec.
@@ -366,6 +382,7 @@ pub fn generate_devnet(
         ));
     }
 
+    let mut domains = std::collections::BTreeMap::new();
     // Application orgs: peers (keys hosted), clients, admin, unlisted client.
     let mut peer_entries = Vec::new();
     let mut peer_keys = Vec::new();
@@ -378,7 +395,11 @@ pub fn generate_devnet(
             let name = format!("peer{p}.{lc}");
             let port = take_port();
             let key = SigningKey::generate(spec.algorithm, rng)?;
-            let issued = out.identity(&ca, &name, Role::Peer, &key, false, rng)?;
+            let fabric = spec.flow == crate::Flow::Fabric;
+            let issued = out.identity(&ca, &name, Role::Peer, &key, fabric, rng)?;
+            if let Some(link) = &spec.link {
+                domains.insert(name.clone(), 1 + (oi as u32) % link.domains.saturating_sub(1).max(1));
+            }
             peer_entries.push(NodeEntry {
                 name: name.clone(),
                 msp_id: org.clone(),
@@ -401,9 +422,9 @@ pub fn generate_devnet(
                     listen: listen(port),
                     data_dir: format!("../data/{name}").into(),
                     consortium: format!("../{CONSORTIUM_FILE}").into(),
-                    key: None,
+                    key: fabric.then(|| Path::new("..").join(&issued.key)),
                     hosted_keys_dir: None,
-                    passphrase_file: None,
+                    passphrase_file: fabric.then(|| format!("../{PASSPHRASE_FILE}").into()),
                     enclave_binary: None,
                 },
                 dir.join(format!("nodes/{name}.toml")),
@@ -526,6 +547,12 @@ pub fn generate_devnet(
         peers: peer_entries,
         clients: client_entries,
         attestation,
+        network: (spec.flow != crate::Flow::Hosted || spec.link.is_some()).then(|| crate::NetworkEntry {
+            flow: spec.flow,
+            cross_domain_latency_ms: spec.link.as_ref().map_or(0, |l| l.latency_ms),
+            jitter_ms: spec.link.as_ref().map_or(0, |l| l.jitter_ms),
+            domains,
+        }),
     };
     let consortium_path = dir.join(CONSORTIUM_FILE);
     write_file(&consortium_path, consortium.to_toml()?.as_bytes())?;

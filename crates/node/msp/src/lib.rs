@@ -38,10 +38,10 @@ pub use cert::{
 pub use consortium::{
     AttestationEntry, AttestationService, BlockSettings, ClientEntry, Consortium, ConsortiumFile,
     EndorsementMode, EndorsementSettings, Endorser, EndorserEntry, Member, MemberKind, NodeEntry,
-    Org, OrgEntry, OrgKind, Selection,
+    Flow, NetworkEntry, Org, OrgEntry, OrgKind, Selection,
 };
 pub use devnet::{
-    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec,
+    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec, LinkSpec,
     LAYOUT_FILE, MGMT_ORG, NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet,
     load_client_key,
 };

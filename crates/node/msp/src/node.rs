@@ -164,7 +164,7 @@ impl NodeConfig {
                 .attestation()
                 .map(|a| &a.member)
                 .filter(|m| m.name == self.name),
-            NodeRole::Peer => None,
+            NodeRole::Peer => consortium.peer_by_name(&self.name),
         }
         .ok_or_else(|| MspError::NodeNotInConsortium {
             name: self.name.clone(),

@@ -70,6 +70,7 @@ impl Fixture {
                 peers: Vec::new(),
                 clients: Vec::new(),
                 attestation: None,
+                network: None,
             },
             cas,
             rng,
