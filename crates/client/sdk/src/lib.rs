@@ -114,6 +114,8 @@ impl Signer {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// Emulated link to the node (benchmarks): every request is a round trip over it.
+    link: Option<std::sync::Arc<arcanum_api::link::LinkDelay>>,
 }
 
 impl Client {
@@ -123,9 +125,19 @@ impl Client {
             .pool_max_idle_per_host(256)
             .build()
             .unwrap_or_default();
-        Client {
-            http,
-            base: base_url.into().trim_end_matches('/').to_owned(),
+        Client { http, base: base_url.into().trim_end_matches('/').to_owned(), link: None }
+    }
+
+    /// The same node reached over an emulated cross-domain link.
+    pub fn with_link(mut self, link: std::sync::Arc<arcanum_api::link::LinkDelay>) -> Client {
+        self.link = Some(link);
+        self
+    }
+
+    async fn over_link<T>(&self, request: impl std::future::Future<Output = T>) -> T {
+        match &self.link {
+            Some(link) => link.round_trip(request).await,
+            None => request.await,
         }
     }
 
@@ -165,15 +177,16 @@ impl Client {
     }
 
     async fn post(&self, path: &str, body: Vec<u8>) -> Result<reqwest::Response, SdkError> {
-        let resp = self
-            .http
-            .post(self.url(path))
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| SdkError::Transport(e.to_string()))?;
+        let request = self.http.post(self.url(path)).header("content-type", "application/octet-stream").body(body).send();
+        let resp = self.over_link(request).await.map_err(|e| SdkError::Transport(e.to_string()))?;
         Self::check(resp).await
+    }
+
+    /// Asks a peer (Fabric flow) or an endorsement device to simulate and endorse `tx` for `peers`.
+    pub async fn endorse_at(&self, tx: &SignedTx, peers: Vec<IdentityId>) -> Result<arcanum_api::EndorseResponse, SdkError> {
+        let request = arcanum_api::EndorseRequest { tx: tx.clone(), peers, min_height: 0 };
+        let resp = self.post(routes::ENDORSE, encode(&request)).await?;
+        Self::borsh(resp, limits::MAX_ENDORSED_TX_BYTES).await
     }
 
     async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, SdkError> {

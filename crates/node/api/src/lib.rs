@@ -5,9 +5,12 @@
 //! (`application/octet-stream`); everything else is JSON. Every error is an [`ErrorBody`] with a
 //! stable code from [`arcanum_types::ErrorCode`] and the matching HTTP status.
 //!
-//! This crate holds data only: no I/O, no HTTP client or server.
+//! This crate holds data only (no HTTP client or server), plus the emulated link delay that
+//! both sides apply in benchmarks ([`link`]).
 
-use arcanum_types::{ApiError, ErrorCode, TxReceipt};
+pub mod link;
+
+use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, TxReceipt};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -198,6 +201,24 @@ pub struct AttestationVerdict {
     pub error: Option<String>,
     /// Expiry of the issued report (Unix seconds), when accepted.
     pub expires_at: Option<u64>,
+}
+
+/// Management device → endorsement device: endorse `tx` for these peers. With no peers, only
+/// simulate it (a read-only query): nothing is signed.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct EndorseRequest {
+    pub tx: SignedTx,
+    pub peers: Vec<IdentityId>,
+    /// The management device's height when it sent the request: the device simulates only once
+    /// its replica has reached it, so that devices agree on the state they read.
+    pub min_height: u64,
+}
+
+/// Endorsement device → management device: the simulation outcome and one endorsement per peer.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct EndorseResponse {
+    pub response: ProposalResponse,
+    pub endorsements: Vec<Endorsement>,
 }
 
 /// Query parameters of [`routes::STATE`].

@@ -23,29 +23,11 @@ use arcanum_ledger::{Ledger, check_client, check_shape};
 use arcanum_types::{
     ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, Vote,
 };
-use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 
+pub use arcanum_api::{EndorseRequest, EndorseResponse};
 pub use in_process::{InProcessEnclave, enclave_error};
 pub use simulate::ContractCache;
-
-/// Management device → endorsement device: endorse `tx` for these peers. With no peers, only
-/// simulate it (a read-only query): nothing is signed.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct EndorseRequest {
-    pub tx: SignedTx,
-    pub peers: Vec<IdentityId>,
-    /// The management device's height when it sent the request: the device simulates only once
-    /// its replica has reached it, so that devices agree on the state they read.
-    pub min_height: u64,
-}
-
-/// Endorsement device → management device: the simulation outcome and one endorsement per peer.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct EndorseResponse {
-    pub response: ProposalResponse,
-    pub endorsements: Vec<Endorsement>,
-}
 
 /// Where the hosted keys live and sign: the endorsement enclave (SPEC L7). The enclave verifies
 /// the client's reference signature itself before it signs.

@@ -1,4 +1,5 @@
-//! The endorsement device's routes: endorse and simulate, against its replica.
+//! Endorsement routes: `/v1/endorse` (endorsement devices, and peers in the Fabric flow), and
+//! the enclave device's attestation and key-rotation routes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,23 +23,25 @@ const REPLICA_WAIT: Duration = Duration::from_secs(2);
 struct EndorserState {
     endorser: Arc<Endorser>,
     replica: Arc<Replica>,
-    device: Arc<EnclaveDevice>,
 }
 
-pub fn router(
-    endorser: Arc<Endorser>,
-    replica: Arc<Replica>,
+#[derive(Clone)]
+struct DeviceState {
     device: Arc<EnclaveDevice>,
-) -> Router {
+    endorser: Arc<Endorser>,
+}
+
+/// `/v1/endorse` over `endorser`, simulating against `replica`.
+pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>) -> Router {
+    Router::new().route(routes::ENDORSE, post(endorse)).with_state(EndorserState { endorser, replica })
+}
+
+/// The enclave device's attestation report and key generation.
+pub fn device_router(device: Arc<EnclaveDevice>, endorser: Arc<Endorser>) -> Router {
     Router::new()
-        .route(routes::ENDORSE, post(endorse))
         .route(routes::ATTESTATION, get(attestation))
         .route(routes::ROTATE_KEY, post(rotate_key))
-        .with_state(EndorserState {
-            endorser,
-            replica,
-            device,
-        })
+        .with_state(DeviceState { device, endorser })
 }
 
 #[derive(serde::Deserialize)]
@@ -50,7 +53,7 @@ struct RotateQuery {
 /// Has the enclave generate a new key for a hosted peer; it signs only once an admin's
 /// `RotateKey` transaction naming it commits. Answers the new public key (borsh, hex).
 async fn rotate_key(
-    State(s): State<EndorserState>,
+    State(s): State<DeviceState>,
     Query(q): Query<RotateQuery>,
 ) -> HttpResult<axum::Json<serde_json::Value>> {
     let member = s
@@ -87,7 +90,7 @@ struct Format {
 
 /// The device's current signed attestation report: borsh, or a JSON summary with `?format=json`.
 async fn attestation(
-    State(s): State<EndorserState>,
+    State(s): State<DeviceState>,
     Query(f): Query<Format>,
 ) -> HttpResult<Response> {
     let bytes = s.device.report.read().clone().ok_or_else(|| {

@@ -15,6 +15,7 @@ mod attestation_node;
 mod enclave_setup;
 mod endorser_node;
 mod http;
+mod links;
 mod management_node;
 mod metrics;
 mod openapi;
@@ -198,6 +199,7 @@ pub async fn run(
     let http = http_client()?;
     let mgmt_url = consortium.management().url.clone().unwrap_or_default();
     let role = config.role;
+    let links = Arc::new(links::Links::new(&consortium, &config.name));
 
     let role_router = match role {
         NodeRole::Management => {
@@ -210,6 +212,7 @@ pub async fn run(
                     .iter()
                     .map(|e| e.member.url.clone().unwrap_or_default())
                     .collect(),
+                links: links.clone(),
             });
             let (mgmt, ordering) = Management::new(
                 ledger.clone(),
@@ -229,6 +232,7 @@ pub async fn run(
                     ledger.clone(),
                     mgmt.subscribe_tip(),
                     http.clone(),
+                    links.clone(),
                     target,
                 ));
             }
@@ -260,6 +264,7 @@ pub async fn run(
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             tokio::spawn(replica.clone().keep_caught_up(
                 http.clone(),
+                links.clone(),
                 mgmt_url.clone(),
                 Duration::from_secs(5),
             ));
@@ -271,7 +276,9 @@ pub async fn run(
                     let _ = tokio::task::spawn_blocking(move || d.follow_rotations(&l)).await;
                 }
             });
-            endorser_node::router(endorser, replica.clone(), device).merge(replica::router(replica))
+            endorser_node::router(endorser.clone(), replica.clone())
+                .merge(endorser_node::device_router(device, endorser))
+                .merge(replica::router(replica))
         }
         NodeRole::Attestation => {
             let a = consortium
@@ -290,10 +297,19 @@ pub async fn run(
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             tokio::spawn(replica.clone().keep_caught_up(
                 http.clone(),
+                links.clone(),
                 mgmt_url.clone(),
                 Duration::from_secs(5),
             ));
-            replica::router(replica)
+            // In the Fabric flow a peer holds its own key and endorses (SPEC §5 comparison).
+            if consortium.network().flow == arcanum_msp::Flow::Fabric {
+                let key = config.load_own_key(&consortium, &config.passphrase()?)?;
+                let me = consortium.peer_by_name(&config.name).context("this peer is not in the consortium")?;
+                let endorser = Arc::new(Endorser::in_process(ledger.clone(), vec![(me.id, key)]).map_err(|e| anyhow::anyhow!("{e}"))?);
+                endorser_node::router(endorser, replica.clone()).merge(replica::router(replica))
+            } else {
+                replica::router(replica)
+            }
         }
     };
 

@@ -23,34 +23,26 @@ pub struct HttpTransport {
     pub http: reqwest::Client,
     /// Base URL of each device, by index.
     pub urls: Vec<String>,
+    pub links: Arc<crate::links::Links>,
 }
 
 impl HttpTransport {
-    async fn post(
-        &self,
-        url: String,
-        body: Vec<u8>,
-        max: usize,
-    ) -> Result<Vec<u8>, TransportError> {
-        let resp = self
-            .http
-            .post(url)
-            .header("content-type", "application/octet-stream")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    TransportError::Timeout
-                } else {
-                    TransportError::Unreachable(e.to_string())
-                }
-            })?;
-        let status = resp.status();
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| TransportError::Unreachable(e.to_string()))?;
+    async fn post(&self, index: usize, path: &str, body: Vec<u8>, max: usize) -> Result<Vec<u8>, TransportError> {
+        let base = &self.urls[index];
+        let request = async {
+            let resp = self
+                .http
+                .post(format!("{base}{path}"))
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| if e.is_timeout() { TransportError::Timeout } else { TransportError::Unreachable(e.to_string()) })?;
+            let status = resp.status();
+            let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            Ok::<_, TransportError>((status, bytes))
+        };
+        let (status, bytes) = self.links.round_trip(base, request).await?;
         if bytes.len() > max {
             return Err(TransportError::Unreachable("oversized answer".into()));
         }
@@ -82,13 +74,8 @@ impl EndorserTransport for HttpTransport {
         index: usize,
         request: &EndorseRequest,
     ) -> Result<EndorseResponse, TransportError> {
-        let url = format!("{}{}", self.urls[index], routes::ENDORSE);
         let bytes = self
-            .post(
-                url,
-                arcanum_types::encode(request),
-                limits::MAX_ENDORSED_TX_BYTES,
-            )
+            .post(index, routes::ENDORSE, arcanum_types::encode(request), limits::MAX_ENDORSED_TX_BYTES)
             .await?;
         decode(&bytes, limits::MAX_ENDORSED_TX_BYTES)
             .map_err(|e| TransportError::Unreachable(e.to_string()))
@@ -242,6 +229,7 @@ pub async fn deliver_blocks(
     ledger: Arc<Ledger>,
     mut tip: tokio::sync::watch::Receiver<u64>,
     http: reqwest::Client,
+    links: Arc<crate::links::Links>,
     target: String,
 ) {
     let mut backoff = Duration::from_millis(50);
@@ -249,7 +237,7 @@ pub async fn deliver_blocks(
     loop {
         let target_height = match known {
             Some(h) => h,
-            None => match target_height(&http, &target).await {
+            None => match links.round_trip(&target, target_height(&http, &target)).await {
                 Some(h) => h,
                 None => {
                     tokio::time::sleep(backoff).await;
@@ -275,24 +263,19 @@ pub async fn deliver_blocks(
             }
         };
         let url = format!("{target}{}", routes::BLOCKS);
-        let sent = http
-            .post(&url)
-            .header("content-type", "application/octet-stream")
-            .body(bytes)
-            .send()
-            .await;
-        match sent {
-            Ok(resp) if resp.status().is_success() => {
+        let send = async {
+            let resp = http.post(&url).header("content-type", "application/octet-stream").body(bytes).send().await?;
+            let status = resp.status();
+            let accepted = if status.is_success() { resp.json::<BlockAccepted>().await.ok() } else { None };
+            Ok::<_, reqwest::Error>((status.is_success(), status, accepted))
+        };
+        match links.round_trip(&target, send).await {
+            Ok((true, _, accepted)) => {
                 backoff = Duration::from_millis(50);
-                known = resp
-                    .json::<BlockAccepted>()
-                    .await
-                    .ok()
-                    .map(|a| a.height.max(next))
-                    .or(Some(next));
+                known = accepted.map(|a| a.height.max(next)).or(Some(next));
             }
-            Ok(resp) => {
-                tracing::warn!(%target, status = %resp.status(), "block delivery refused");
+            Ok((false, status, _)) => {
+                tracing::warn!(%target, %status, "block delivery refused");
                 known = None;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));

@@ -18,6 +18,7 @@ use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
 use crate::http::{HttpResult, blocking, read_body};
+use crate::links::Links;
 use crate::metrics::Metrics;
 
 /// A chain replica and its notifications.
@@ -70,36 +71,25 @@ impl Replica {
     }
 
     /// Fetches and commits blocks from `source` until it has no more. Returns the new height.
-    pub async fn catch_up(
-        self: &Arc<Self>,
-        http: &reqwest::Client,
-        source: &str,
-    ) -> Result<u64, ApiError> {
+    pub async fn catch_up(self: &Arc<Self>, http: &reqwest::Client, links: &Links, source: &str) -> Result<u64, ApiError> {
         loop {
             let next = self.ledger.tip()?.0 + 1;
-            let url = format!(
-                "{source}{}",
-                routes::BLOCK_BY_HEIGHT.replace("{height}", &next.to_string())
-            );
-            let resp = http.get(&url).send().await.map_err(|e| {
-                ApiError::new(
-                    ErrorCode::Timeout,
-                    format!("catch-up source unreachable: {e}"),
-                )
-            })?;
-            if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            let url = format!("{source}{}", routes::BLOCK_BY_HEIGHT.replace("{height}", &next.to_string()));
+            let fetch = async {
+                let resp = http.get(&url).send().await.map_err(|e| {
+                    ApiError::new(ErrorCode::Timeout, format!("catch-up source unreachable: {e}"))
+                })?;
+                let status = resp.status();
+                let bytes = resp.bytes().await.map_err(|e| ApiError::new(ErrorCode::Timeout, e.to_string()))?;
+                Ok::<_, ApiError>((status, bytes))
+            };
+            let (status, bytes) = links.round_trip(source, fetch).await?;
+            if status == reqwest::StatusCode::NOT_FOUND {
                 return Ok(next - 1);
             }
-            if !resp.status().is_success() {
-                return Err(ApiError::new(
-                    ErrorCode::Internal,
-                    format!("catch-up source answered {}", resp.status()),
-                ));
+            if !status.is_success() {
+                return Err(ApiError::new(ErrorCode::Internal, format!("catch-up source answered {status}")));
             }
-            let bytes = resp
-                .bytes()
-                .await
-                .map_err(|e| ApiError::new(ErrorCode::Timeout, e.to_string()))?;
             let this = self.clone();
             tokio::task::spawn_blocking(move || this.commit_bytes(&bytes))
                 .await
@@ -109,14 +99,9 @@ impl Replica {
 
     /// Catches up from `source` now and then every `period`, until the process ends. Block
     /// delivery normally keeps the replica current; this repairs gaps after downtime.
-    pub async fn keep_caught_up(
-        self: Arc<Self>,
-        http: reqwest::Client,
-        source: String,
-        period: Duration,
-    ) {
+    pub async fn keep_caught_up(self: Arc<Self>, http: reqwest::Client, links: Arc<Links>, source: String, period: Duration) {
         loop {
-            if let Err(e) = self.catch_up(&http, &source).await {
+            if let Err(e) = self.catch_up(&http, &links, &source).await {
                 tracing::debug!(code = %e.code, "catch-up pending: {}", e.message);
             }
             tokio::time::sleep(period).await;
