@@ -1,7 +1,9 @@
 //! `arcanum bench`: load drivers that report JSON. `bench e2e` runs the devnet layout (1
 //! management device, 2 endorsement devices, 4 peers in 2 organisations, separate processes)
-//! with the asset-transfer contract under an AND policy, drives it with concurrent clients, and
-//! reports committed throughput, submit-to-commit latency and the signature bound.
+//! with the asset-transfer contract under an AND policy, in the hosted flow or the Fabric-style
+//! flow, with emulated cross-domain latency; it drives it with concurrent clients and reports
+//! committed throughput, submit-to-commit latency and the signature bound. `bench compare` runs
+//! both flows across latencies and writes a report.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,8 +11,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use arcanum_api::link::LinkDelay;
 use arcanum_crypto::{Algorithm, SigningKey, domain};
-use arcanum_msp::{BlockSettings, DevnetSpec};
+use arcanum_msp::{BlockSettings, DevnetSpec, Flow, LinkSpec};
 use arcanum_sdk::{Client, Signer};
 use arcanum_types::TxAction;
 use clap::Subcommand;
@@ -23,14 +26,25 @@ use crate::network::{Network, attested, free_port_range, generate, node_count};
 pub enum BenchCommand {
     /// End-to-end committed throughput and latency on a local multi-process network.
     E2e {
-        /// Measured seconds (after a warm-up).
-        #[arg(long, default_value_t = 10)]
-        duration: u64,
-        /// Concurrent clients, each waiting for its transaction's commit before the next.
-        #[arg(long, default_value_t = 64)]
-        clients: usize,
+        #[command(flatten)]
+        opts: E2eArgs,
         #[arg(long)]
         json: bool,
+    },
+    /// Both flows at 0, 5, 20 and 50 ms cross-domain latency: a Markdown report and SVG plots.
+    Compare {
+        /// Where the report goes.
+        #[arg(long, default_value = "bench-compare")]
+        out: std::path::PathBuf,
+        /// Measured seconds per point.
+        #[arg(long, default_value_t = 8)]
+        duration: u64,
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        #[arg(long, default_value_t = 3)]
+        domains: u32,
+        #[arg(long, default_value_t = 0)]
+        jitter: u64,
     },
     /// Host↔enclave ring buffers against a Unix socket and memcpy (SPEC §5).
     Ring {
@@ -52,9 +66,36 @@ pub enum BenchCommand {
     },
 }
 
+/// The load and the network of one end-to-end run.
+#[derive(clap::Args, Clone, Debug)]
+pub struct E2eArgs {
+    /// hosted (the management network endorses with hosted keys) or fabric (the client collects
+    /// endorsements from peers holding their own keys).
+    #[arg(long, default_value = "hosted")]
+    flow: String,
+    /// Domains: the management network, then the peers' organisations spread over the rest;
+    /// the client sits in a domain of its own.
+    #[arg(long, default_value_t = 3)]
+    domains: u32,
+    /// One-way latency added on every cross-domain hop.
+    #[arg(long = "cross-domain-latency", default_value_t = 0)]
+    latency_ms: u64,
+    #[arg(long, default_value_t = 0)]
+    jitter: u64,
+    /// Measured seconds (after a warm-up).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Concurrent clients, each waiting for its transaction's commit before the next.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+}
+
 #[derive(Serialize)]
 struct E2eReport {
     flow: &'static str,
+    cross_domain_latency_ms: u64,
+    jitter_ms: u64,
+    domains: u32,
     peers: usize,
     endorsers: usize,
     clients: usize,
@@ -80,16 +121,25 @@ struct E2eReport {
 
 pub async fn run(cmd: BenchCommand) -> ExitCode {
     match cmd {
-        BenchCommand::E2e {
-            duration,
-            clients,
-            json,
-        } => match e2e(Duration::from_secs(duration), clients.max(1), json).await {
+        BenchCommand::E2e { opts, json } => match e2e(&opts, json).await {
             Ok(report) => {
                 crate::output::print_json(&report);
                 ExitCode::SUCCESS
             }
             Err(e) => crate::output::finish(Err(e), json),
+        },
+        BenchCommand::Compare {
+            out,
+            duration,
+            clients,
+            domains,
+            jitter,
+        } => match compare(&out, duration, clients, domains, jitter).await {
+            Ok(path) => {
+                println!("{}", path.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => crate::output::finish(Err(e), false),
         },
         BenchCommand::Ring { seconds, json } => {
             let per_case = Duration::from_secs_f64(seconds.clamp(0.05, 60.0));
@@ -115,6 +165,53 @@ pub async fn run(cmd: BenchCommand) -> ExitCode {
             Err(e) => crate::output::finish(Err(anyhow::anyhow!("{}: {e}", e.code())), json),
         },
     }
+}
+
+/// `bench compare`: both flows at 0, 5, 20 and 50 ms.
+async fn compare(
+    out: &std::path::Path,
+    duration: u64,
+    clients: usize,
+    domains: u32,
+    jitter: u64,
+) -> anyhow::Result<std::path::PathBuf> {
+    let mut points = Vec::new();
+    for latency_ms in [0, 5, 20, 50] {
+        for flow in ["hosted", "fabric"] {
+            let args = E2eArgs {
+                flow: flow.into(),
+                domains,
+                latency_ms,
+                jitter,
+                duration,
+                clients,
+            };
+            eprintln!("bench compare: {flow} at {latency_ms} ms");
+            let r = e2e(&args, true).await?;
+            points.push(crate::perf_report::ComparePoint {
+                flow: flow.into(),
+                cross_domain_latency_ms: latency_ms as f64,
+                committed_tx_per_s: r.committed_tx_per_s,
+                latency_p50_ms: r.latency_p50_ms,
+                latency_p99_ms: r.latency_p99_ms,
+                fraction_of_bound: r.fraction_of_bound,
+                peak_rss_mb: r.peak_rss_mb,
+            });
+        }
+    }
+    let command = format!(
+        "arcanum bench compare --out {} --duration {duration} --clients {clients} --domains {domains} --jitter {jitter}",
+        out.display()
+    );
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let machine = format!(
+        "{cores} cores, {} {}, loopback, release build",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    );
+    crate::perf_report::write_compare_report(out, &points, &command, &machine)
 }
 
 /// Median time of one operation, in microseconds.
@@ -150,59 +247,239 @@ fn signature_costs() -> (f64, f64) {
     (median_us(sign), median_us(verify))
 }
 
-async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E2eReport> {
+/// Routes commit events from one peer's event stream to the clients waiting for them, each
+/// after one emulated hop from the peer to the client.
+struct CommitWatcher {
+    waiting: parking_lot::Mutex<
+        std::collections::HashMap<String, tokio::sync::oneshot::Sender<(String, u64)>>,
+    >,
+    /// Outcomes that arrived before anyone waited (bounded).
+    early: parking_lot::Mutex<std::collections::HashMap<String, (String, u64)>>,
+    link: Arc<LinkDelay>,
+}
+
+impl CommitWatcher {
+    async fn start(peer: Client, link: Arc<LinkDelay>) -> anyhow::Result<Arc<CommitWatcher>> {
+        let from = peer.height().await?.height + 1;
+        let events = peer.events(from).await?;
+        let watcher = Arc::new(CommitWatcher {
+            waiting: Default::default(),
+            early: Default::default(),
+            link,
+        });
+        let w = watcher.clone();
+        tokio::spawn(async move {
+            let mut events = std::pin::pin!(events);
+            while let Some(Ok(e)) = futures::StreamExt::next(&mut events).await {
+                // Under the waiting lock, so a waiter registering now finds it in one map or the other.
+                let waiter = {
+                    let mut waiting = w.waiting.lock();
+                    let waiter = waiting.remove(&e.tx_id);
+                    if waiter.is_none() {
+                        let mut early = w.early.lock();
+                        if early.len() > 100_000 {
+                            early.clear();
+                        }
+                        early.insert(e.tx_id.clone(), (e.status.clone(), e.block));
+                    }
+                    waiter
+                };
+                if let Some(tx) = waiter {
+                    let link = w.link.clone();
+                    tokio::spawn(async move {
+                        link.hop().await;
+                        let _ = tx.send((e.status, e.block));
+                    });
+                }
+            }
+        });
+        Ok(watcher)
+    }
+
+    async fn wait(&self, tx_id: String) -> anyhow::Result<(String, u64)> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        // Checked under the waiting lock, so an event cannot slip between the two maps.
+        let early = {
+            let mut waiting = self.waiting.lock();
+            let early = self.early.lock().remove(&tx_id);
+            if early.is_none() {
+                waiting.insert(tx_id, tx);
+            }
+            early
+        };
+        if let Some(status) = early {
+            self.link.hop().await;
+            return Ok(status);
+        }
+        Ok(tokio::time::timeout(Duration::from_secs(30), rx).await??)
+    }
+}
+
+/// How one client gets a transaction committed.
+enum Driver {
+    /// One call to the management device, which endorses in its network and answers on commit.
+    Hosted { gateway: Client },
+    /// Endorsements from one peer of each organisation, then ordering, then the commit event
+    /// from the client's organisation's peer.
+    Fabric {
+        gateway: Client,
+        endorsers: Vec<(Client, arcanum_types::IdentityId)>,
+        watcher: Arc<CommitWatcher>,
+    },
+}
+
+impl Driver {
+    /// Commits `tx`; returns its status and block. `after` is the block of the client's previous
+    /// transaction: endorsing peers simulate only once they have it, so they agree on its writes.
+    async fn commit(
+        &self,
+        tx: &arcanum_types::SignedTx,
+        after: u64,
+    ) -> anyhow::Result<(String, u64)> {
+        match self {
+            Driver::Hosted { gateway } => {
+                let out = gateway.execute(tx, true).await?;
+                Ok((out.status, out.block.unwrap_or(after)))
+            }
+            Driver::Fabric {
+                gateway,
+                endorsers,
+                watcher,
+            } => {
+                let answers = futures::future::join_all(
+                    endorsers
+                        .iter()
+                        .map(|(peer, id)| peer.endorse_at(tx, vec![*id], after)),
+                )
+                .await;
+                let mut response = None;
+                let mut endorsements = Vec::new();
+                for a in answers {
+                    let a = a?;
+                    if response.as_ref().is_some_and(|r| *r != a.response) {
+                        bail!("peers simulated different results");
+                    }
+                    response = Some(a.response);
+                    endorsements.extend(a.endorsements);
+                }
+                endorsements.sort_by(|a, b| a.endorser.cmp(&b.endorser));
+                let response = response.context("no endorsers")?;
+                let etx = arcanum_types::EndorsedTx {
+                    tx: tx.clone(),
+                    response,
+                    endorsements,
+                };
+                let tx_id = etx.id().to_hex();
+                gateway.submit(&etx, false).await?;
+                watcher.wait(tx_id).await
+            }
+        }
+    }
+}
+
+async fn e2e(opts: &E2eArgs, json: bool) -> anyhow::Result<E2eReport> {
+    let flow = match opts.flow.as_str() {
+        "hosted" => Flow::Hosted,
+        "fabric" => Flow::Fabric,
+        other => bail!("unknown flow {other:?} (hosted | fabric)"),
+    };
+    if opts.domains < 2 {
+        bail!("--domains must be at least 2 (the management network and one peer domain)");
+    }
+    let clients = opts.clients.max(1);
+    let duration = Duration::from_secs(opts.duration.max(1));
     // Measured first, on a quiet machine, for the signature bound.
     let (sign_us, verify_us) = signature_costs();
     let dir = tempfile::tempdir()?;
-    let probe = attested(DevnetSpec {
+    let base = DevnetSpec {
         block: BlockSettings {
             max_txs: 500,
             max_bytes: 8 * 1024 * 1024,
             timeout_ms: 10,
         },
+        flow,
+        link: Some(LinkSpec {
+            domains: opts.domains,
+            latency_ms: opts.latency_ms,
+            jitter_ms: opts.jitter,
+        }),
         ..DevnetSpec::default()
-    })?;
+    };
+    // The hosted flow runs with attested enclaves; the Fabric flow has no endorsement devices.
+    let probe = if flow == Flow::Hosted {
+        attested(base)?
+    } else {
+        base
+    };
     let spec = DevnetSpec {
         base_port: free_port_range(node_count(&probe))?,
         ..probe
     };
     let layout = generate(dir.path(), &spec)?;
-    let net = Network::start(layout).await?;
-    let gateway = Client::new(net.management_url());
+    let skip = (flow == Flow::Fabric).then_some(arcanum_msp::NodeRole::Endorser);
+    let net = Network::start_without(layout, skip).await?;
+    let link = Arc::new(LinkDelay::new(opts.latency_ms, opts.jitter));
+    let gateway = Client::new(net.management_url()).with_link(link.clone());
     let admin = Signer::from_devnet(dir.path(), "admin.org1")?;
     let alice = Arc::new(Signer::from_devnet(dir.path(), "client0.org1")?);
+    let consortium =
+        arcanum_msp::Consortium::load(&net.layout.consortium, arcanum_server::now_unix())?;
+    let peer_client = |name: &str| -> anyhow::Result<Client> {
+        Ok(Client::new(net.url(name)?).with_link(link.clone()))
+    };
+    let driver = Arc::new(match flow {
+        Flow::Hosted => Driver::Hosted {
+            gateway: gateway.clone(),
+        },
+        Flow::Fabric => {
+            let mut endorsers = Vec::new();
+            for org in &spec.orgs {
+                let name = format!("peer0.{}", org.to_ascii_lowercase());
+                let id = consortium.peer_by_name(&name).context("peer missing")?.id;
+                endorsers.push((peer_client(&name)?, id));
+            }
+            let watcher =
+                CommitWatcher::start(Client::new(net.url("peer0.org1")?), link.clone()).await?;
+            Driver::Fabric {
+                gateway: gateway.clone(),
+                endorsers,
+                watcher,
+            }
+        }
+    });
     let deploy = admin.sign(TxAction::Deploy {
         contract: "asset".into(),
         wasm: arcanum_contracts::ASSET_WASM.to_vec(),
         policy: ASSET_POLICY.into(),
     });
-    let out = gateway
-        .execute(&deploy, true)
-        .await
-        .context("deploying asset")?;
-    if out.status != "VALID" {
-        bail!("deploy failed: {}", out.status);
+    let (status, deployed) = driver.commit(&deploy, 0).await.context("deploying asset")?;
+    if status != "VALID" {
+        bail!("deploy failed: {status}");
     }
     // A source and a destination account per client, so clients never conflict with each other.
     let setup = futures::future::join_all(
         (0..clients)
             .flat_map(|w| [(format!("src{w}"), "1000000000"), (format!("dst{w}"), "0")])
             .map(|(account, amount)| {
-                let gateway = gateway.clone();
-                let alice = alice.clone();
+                let (driver, alice) = (driver.clone(), alice.clone());
                 async move {
-                    gateway
-                        .execute(&alice.invoke("asset", "create", &[&account, amount]), true)
+                    driver
+                        .commit(
+                            &alice.invoke("asset", "create", &[&account, amount]),
+                            deployed,
+                        )
                         .await
                 }
             }),
     )
     .await;
+    let mut ready = deployed;
     for r in setup {
-        let o = r?;
-        if o.status != "VALID" {
-            bail!("account setup failed: {}", o.status);
+        let (status, block) = r?;
+        if status != "VALID" {
+            bail!("account setup failed: {status}");
         }
+        ready = ready.max(block);
     }
 
     let progress = (!json).then(|| {
@@ -220,21 +497,25 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     let failed = Arc::new(AtomicU64::new(0));
     let workers: Vec<_> = (0..clients)
         .map(|w| {
-            let (gateway, alice) = (gateway.clone(), alice.clone());
+            let (driver, alice) = (driver.clone(), alice.clone());
             let (measuring, stop) = (measuring.clone(), stop.clone());
             let (committed, invalid, failed) = (committed.clone(), invalid.clone(), failed.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let (from, to) = (format!("src{w}"), format!("dst{w}"));
+                let mut after = ready;
                 while !stop.load(Ordering::Relaxed) {
-                    let tx = alice.invoke("asset", "transfer", &[&from, &to, "1"]);
                     let t = Instant::now();
-                    let r = gateway.execute(&tx, true).await;
+                    let tx = alice.invoke("asset", "transfer", &[&from, &to, "1"]);
+                    let r = driver.commit(&tx, after).await;
+                    if let Ok((_, block)) = &r {
+                        after = after.max(*block);
+                    }
                     if !measuring.load(Ordering::Relaxed) {
                         continue;
                     }
                     match r {
-                        Ok(o) if o.status == "VALID" => {
+                        Ok((status, _)) if status == "VALID" => {
                             committed.fetch_add(1, Ordering::Relaxed);
                             latencies.push(t.elapsed());
                         }
@@ -267,8 +548,8 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     }
     measuring.store(false, Ordering::Relaxed);
     let elapsed = start.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
     let cpu_after = net.cpu_seconds();
+    stop.store(true, Ordering::Relaxed);
     let peak_rss_mb = net
         .peak_rss_mb()
         .into_iter()
@@ -302,16 +583,19 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
         .collect();
 
     // Signature work per transaction under AND(Org1, Org2): the client signs once and each of the
-    // two peers' hosted keys once (inside the enclaves). Each endorsement device asked (one per
-    // organisation here, partitioned keys) verifies the client signature twice: its host before
-    // simulating, its enclave before signing. The management device verifies both endorsements;
-    // every peer verifies the client signature and both endorsements. Ledgers in the management
-    // network trust the block signature (SignatureTrust::TrustOrderer). Block signatures are
-    // amortised over a block and left out; enclave processes' CPU is not in `cpu_ms_per_tx`.
+    // two endorsing keys once. Each endorser asked (hosted: one device per organisation with
+    // partitioned keys; fabric: one peer per organisation) verifies the client signature twice:
+    // its host before simulating, its (in-process) enclave code before signing. The management
+    // device verifies both endorsements (fabric: the client signature too, as it re-verifies
+    // client-held endorsed transactions); every peer verifies the client signature and both
+    // endorsements. Ledgers in the management network trust the block signature. Block
+    // signatures are amortised over a block and left out; enclave processes are not in
+    // `cpu_ms_per_tx`.
     let endorsements = 2u32;
     let validators = net.peers().len() as u32;
     let signatures_per_tx = 1 + endorsements;
-    let verifications_per_tx = 2 * endorsements + endorsements + validators * (1 + endorsements);
+    let management = endorsements + u32::from(flow == Flow::Fabric);
+    let verifications_per_tx = 2 * endorsements + management + validators * (1 + endorsements);
     let cpu_us = signatures_per_tx as f64 * sign_us + verifications_per_tx as f64 * verify_us;
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -319,9 +603,16 @@ async fn e2e(duration: Duration, clients: usize, json: bool) -> anyhow::Result<E
     let bound = cores as f64 / (cpu_us / 1e6);
     drop(net);
     Ok(E2eReport {
-        flow: "hosted",
+        flow: flow.as_str(),
+        cross_domain_latency_ms: opts.latency_ms,
+        jitter_ms: opts.jitter,
+        domains: opts.domains,
         peers: spec.orgs.len() * spec.peers_per_org,
-        endorsers: spec.endorsers,
+        endorsers: if flow == Flow::Hosted {
+            spec.endorsers
+        } else {
+            0
+        },
         clients,
         duration_s: elapsed,
         committed_tx,

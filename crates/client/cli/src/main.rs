@@ -9,6 +9,7 @@ mod client_cmds;
 mod demo;
 mod network;
 mod output;
+mod perf_report;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -136,13 +136,27 @@ impl Network {
     /// Starts every node of `layout` as a separate process and waits until each answers
     /// `/healthz`.
     pub async fn start(layout: DevnetLayout) -> anyhow::Result<Network> {
+        Network::start_without(layout, None).await
+    }
+
+    /// Like [`Network::start`], leaving out the nodes of one role.
+    pub async fn start_without(
+        layout: DevnetLayout,
+        skip: Option<arcanum_msp::NodeRole>,
+    ) -> anyhow::Result<Network> {
         let exe = std::env::current_exe().context("locating the arcanum binary")?;
         let mut net = Network {
             layout,
             exe,
             children: Vec::new(),
         };
-        let names: Vec<String> = net.layout.nodes.iter().map(|n| n.name.clone()).collect();
+        let names: Vec<String> = net
+            .layout
+            .nodes
+            .iter()
+            .filter(|n| Some(n.role) != skip)
+            .map(|n| n.name.clone())
+            .collect();
         for name in &names {
             net.spawn(name)?;
         }

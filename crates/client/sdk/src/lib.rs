@@ -125,7 +125,11 @@ impl Client {
             .pool_max_idle_per_host(256)
             .build()
             .unwrap_or_default();
-        Client { http, base: base_url.into().trim_end_matches('/').to_owned(), link: None }
+        Client {
+            http,
+            base: base_url.into().trim_end_matches('/').to_owned(),
+            link: None,
+        }
     }
 
     /// The same node reached over an emulated cross-domain link.
@@ -177,14 +181,32 @@ impl Client {
     }
 
     async fn post(&self, path: &str, body: Vec<u8>) -> Result<reqwest::Response, SdkError> {
-        let request = self.http.post(self.url(path)).header("content-type", "application/octet-stream").body(body).send();
-        let resp = self.over_link(request).await.map_err(|e| SdkError::Transport(e.to_string()))?;
+        let request = self
+            .http
+            .post(self.url(path))
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send();
+        let resp = self
+            .over_link(request)
+            .await
+            .map_err(|e| SdkError::Transport(e.to_string()))?;
         Self::check(resp).await
     }
 
-    /// Asks a peer (Fabric flow) or an endorsement device to simulate and endorse `tx` for `peers`.
-    pub async fn endorse_at(&self, tx: &SignedTx, peers: Vec<IdentityId>) -> Result<arcanum_api::EndorseResponse, SdkError> {
-        let request = arcanum_api::EndorseRequest { tx: tx.clone(), peers, min_height: 0 };
+    /// Asks a peer (Fabric flow) or an endorsement device to simulate and endorse `tx` for `peers`,
+    /// once its ledger has reached `min_height`.
+    pub async fn endorse_at(
+        &self,
+        tx: &SignedTx,
+        peers: Vec<IdentityId>,
+        min_height: u64,
+    ) -> Result<arcanum_api::EndorseResponse, SdkError> {
+        let request = arcanum_api::EndorseRequest {
+            tx: tx.clone(),
+            peers,
+            min_height,
+        };
         let resp = self.post(routes::ENDORSE, encode(&request)).await?;
         Self::borsh(resp, limits::MAX_ENDORSED_TX_BYTES).await
     }
@@ -365,7 +387,7 @@ impl Client {
     pub async fn events(
         &self,
         from: u64,
-    ) -> Result<impl Stream<Item = Result<CommitEvent, SdkError>>, SdkError> {
+    ) -> Result<impl Stream<Item = Result<CommitEvent, SdkError>> + use<>, SdkError> {
         let resp = self.get(&format!("{}?from={from}", routes::EVENTS)).await?;
         Ok(sse_events(resp.bytes_stream()))
     }

@@ -10,7 +10,9 @@
 
 pub mod link;
 
-use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, TxReceipt};
+use arcanum_types::{
+    ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, TxReceipt,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 

@@ -65,7 +65,11 @@ mod tests {
     fn jitter_stays_within_bounds_and_varies() {
         let link = LinkDelay::new(20, 5);
         let samples: Vec<Duration> = (0..1000).map(|_| link.sample()).collect();
-        assert!(samples.iter().all(|d| *d >= Duration::from_millis(15) && *d <= Duration::from_millis(25)));
+        assert!(
+            samples
+                .iter()
+                .all(|d| *d >= Duration::from_millis(15) && *d <= Duration::from_millis(25))
+        );
         assert!(samples.iter().any(|d| *d != samples[0]));
         assert_eq!(LinkDelay::new(7, 0).sample(), Duration::from_millis(7));
         assert!(LinkDelay::new(0, 0).is_zero());

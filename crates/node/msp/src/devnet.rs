@@ -398,7 +398,10 @@ pub fn generate_devnet(
             let fabric = spec.flow == crate::Flow::Fabric;
             let issued = out.identity(&ca, &name, Role::Peer, &key, fabric, rng)?;
             if let Some(link) = &spec.link {
-                domains.insert(name.clone(), 1 + (oi as u32) % link.domains.saturating_sub(1).max(1));
+                domains.insert(
+                    name.clone(),
+                    1 + (oi as u32) % link.domains.saturating_sub(1).max(1),
+                );
             }
             peer_entries.push(NodeEntry {
                 name: name.clone(),
@@ -547,11 +550,13 @@ pub fn generate_devnet(
         peers: peer_entries,
         clients: client_entries,
         attestation,
-        network: (spec.flow != crate::Flow::Hosted || spec.link.is_some()).then(|| crate::NetworkEntry {
-            flow: spec.flow,
-            cross_domain_latency_ms: spec.link.as_ref().map_or(0, |l| l.latency_ms),
-            jitter_ms: spec.link.as_ref().map_or(0, |l| l.jitter_ms),
-            domains,
+        network: (spec.flow != crate::Flow::Hosted || spec.link.is_some()).then(|| {
+            crate::NetworkEntry {
+                flow: spec.flow,
+                cross_domain_latency_ms: spec.link.as_ref().map_or(0, |l| l.latency_ms),
+                jitter_ms: spec.link.as_ref().map_or(0, |l| l.jitter_ms),
+                domains,
+            }
         }),
     };
     let consortium_path = dir.join(CONSORTIUM_FILE);

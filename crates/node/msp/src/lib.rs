@@ -37,12 +37,12 @@ pub use cert::{
 };
 pub use consortium::{
     AttestationEntry, AttestationService, BlockSettings, ClientEntry, Consortium, ConsortiumFile,
-    EndorsementMode, EndorsementSettings, Endorser, EndorserEntry, Member, MemberKind, NodeEntry,
-    Flow, NetworkEntry, Org, OrgEntry, OrgKind, Selection,
+    EndorsementMode, EndorsementSettings, Endorser, EndorserEntry, Flow, Member, MemberKind,
+    NetworkEntry, NodeEntry, Org, OrgEntry, OrgKind, Selection,
 };
 pub use devnet::{
-    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec, LinkSpec,
-    LAYOUT_FILE, MGMT_ORG, NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet,
+    CONSORTIUM_FILE, ClientIdentity, ClientLayout, DevnetAttestation, DevnetLayout, DevnetSpec,
+    LAYOUT_FILE, LinkSpec, MGMT_ORG, NodeLayout, OrgLayout, PASSPHRASE_FILE, generate_devnet,
     load_client_key,
 };
 pub use error::MspError;

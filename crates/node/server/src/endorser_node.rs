@@ -33,7 +33,9 @@ struct DeviceState {
 
 /// `/v1/endorse` over `endorser`, simulating against `replica`.
 pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>) -> Router {
-    Router::new().route(routes::ENDORSE, post(endorse)).with_state(EndorserState { endorser, replica })
+    Router::new()
+        .route(routes::ENDORSE, post(endorse))
+        .with_state(EndorserState { endorser, replica })
 }
 
 /// The enclave device's attestation report and key generation.

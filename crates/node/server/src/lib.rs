@@ -304,8 +304,13 @@ pub async fn run(
             // In the Fabric flow a peer holds its own key and endorses (SPEC §5 comparison).
             if consortium.network().flow == arcanum_msp::Flow::Fabric {
                 let key = config.load_own_key(&consortium, &config.passphrase()?)?;
-                let me = consortium.peer_by_name(&config.name).context("this peer is not in the consortium")?;
-                let endorser = Arc::new(Endorser::in_process(ledger.clone(), vec![(me.id, key)]).map_err(|e| anyhow::anyhow!("{e}"))?);
+                let me = consortium
+                    .peer_by_name(&config.name)
+                    .context("this peer is not in the consortium")?;
+                let endorser = Arc::new(
+                    Endorser::in_process(ledger.clone(), vec![(me.id, key)])
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                );
                 endorser_node::router(endorser, replica.clone()).merge(replica::router(replica))
             } else {
                 replica::router(replica)

@@ -28,12 +28,24 @@ impl Links {
                 by_url.insert(url.clone(), net.domain(&m.name));
             }
         }
-        Links { own: net.domain(own_name), by_url, delay: LinkDelay::new(net.cross_domain_latency_ms, net.jitter_ms) }
+        Links {
+            own: net.domain(own_name),
+            by_url,
+            delay: LinkDelay::new(net.cross_domain_latency_ms, net.jitter_ms),
+        }
     }
 
     /// Runs a request to the node at `base_url` as a round trip over its link.
-    pub async fn round_trip<T>(&self, base_url: &str, request: impl std::future::Future<Output = T>) -> T {
+    pub async fn round_trip<T>(
+        &self,
+        base_url: &str,
+        request: impl std::future::Future<Output = T>,
+    ) -> T {
         let crosses = self.by_url.get(base_url).is_some_and(|d| *d != self.own);
-        if crosses { self.delay.round_trip(request).await } else { request.await }
+        if crosses {
+            self.delay.round_trip(request).await
+        } else {
+            request.await
+        }
     }
 }

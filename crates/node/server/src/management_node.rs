@@ -27,7 +27,13 @@ pub struct HttpTransport {
 }
 
 impl HttpTransport {
-    async fn post(&self, index: usize, path: &str, body: Vec<u8>, max: usize) -> Result<Vec<u8>, TransportError> {
+    async fn post(
+        &self,
+        index: usize,
+        path: &str,
+        body: Vec<u8>,
+        max: usize,
+    ) -> Result<Vec<u8>, TransportError> {
         let base = &self.urls[index];
         let request = async {
             let resp = self
@@ -37,9 +43,18 @@ impl HttpTransport {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| if e.is_timeout() { TransportError::Timeout } else { TransportError::Unreachable(e.to_string()) })?;
+                .map_err(|e| {
+                    if e.is_timeout() {
+                        TransportError::Timeout
+                    } else {
+                        TransportError::Unreachable(e.to_string())
+                    }
+                })?;
             let status = resp.status();
-            let bytes = resp.bytes().await.map_err(|e| TransportError::Unreachable(e.to_string()))?;
+            let bytes = resp
+                .bytes()
+                .await
+                .map_err(|e| TransportError::Unreachable(e.to_string()))?;
             Ok::<_, TransportError>((status, bytes))
         };
         let (status, bytes) = self.links.round_trip(base, request).await?;
@@ -75,7 +90,12 @@ impl EndorserTransport for HttpTransport {
         request: &EndorseRequest,
     ) -> Result<EndorseResponse, TransportError> {
         let bytes = self
-            .post(index, routes::ENDORSE, arcanum_types::encode(request), limits::MAX_ENDORSED_TX_BYTES)
+            .post(
+                index,
+                routes::ENDORSE,
+                arcanum_types::encode(request),
+                limits::MAX_ENDORSED_TX_BYTES,
+            )
             .await?;
         decode(&bytes, limits::MAX_ENDORSED_TX_BYTES)
             .map_err(|e| TransportError::Unreachable(e.to_string()))
@@ -237,7 +257,10 @@ pub async fn deliver_blocks(
     loop {
         let target_height = match known {
             Some(h) => h,
-            None => match links.round_trip(&target, target_height(&http, &target)).await {
+            None => match links
+                .round_trip(&target, target_height(&http, &target))
+                .await
+            {
                 Some(h) => h,
                 None => {
                     tokio::time::sleep(backoff).await;
@@ -264,9 +287,18 @@ pub async fn deliver_blocks(
         };
         let url = format!("{target}{}", routes::BLOCKS);
         let send = async {
-            let resp = http.post(&url).header("content-type", "application/octet-stream").body(bytes).send().await?;
+            let resp = http
+                .post(&url)
+                .header("content-type", "application/octet-stream")
+                .body(bytes)
+                .send()
+                .await?;
             let status = resp.status();
-            let accepted = if status.is_success() { resp.json::<BlockAccepted>().await.ok() } else { None };
+            let accepted = if status.is_success() {
+                resp.json::<BlockAccepted>().await.ok()
+            } else {
+                None
+            };
             Ok::<_, reqwest::Error>((status.is_success(), status, accepted))
         };
         match links.round_trip(&target, send).await {

@@ -163,9 +163,11 @@ async fn state(
         (None, Some(h)) => hex::decode(h)
             .map_err(|_| ApiError::new(ErrorCode::BadRequest, "key_hex is not hex"))?,
         _ => {
-            return Err(
-                ApiError::new(ErrorCode::BadRequest, "give exactly one of key and key_hex").into(),
-            );
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "give exactly one of key and key_hex",
+            )
+            .into());
         }
     };
     if key.len() > limits::MAX_KEY_BYTES {

@@ -71,16 +71,30 @@ impl Replica {
     }
 
     /// Fetches and commits blocks from `source` until it has no more. Returns the new height.
-    pub async fn catch_up(self: &Arc<Self>, http: &reqwest::Client, links: &Links, source: &str) -> Result<u64, ApiError> {
+    pub async fn catch_up(
+        self: &Arc<Self>,
+        http: &reqwest::Client,
+        links: &Links,
+        source: &str,
+    ) -> Result<u64, ApiError> {
         loop {
             let next = self.ledger.tip()?.0 + 1;
-            let url = format!("{source}{}", routes::BLOCK_BY_HEIGHT.replace("{height}", &next.to_string()));
+            let url = format!(
+                "{source}{}",
+                routes::BLOCK_BY_HEIGHT.replace("{height}", &next.to_string())
+            );
             let fetch = async {
                 let resp = http.get(&url).send().await.map_err(|e| {
-                    ApiError::new(ErrorCode::Timeout, format!("catch-up source unreachable: {e}"))
+                    ApiError::new(
+                        ErrorCode::Timeout,
+                        format!("catch-up source unreachable: {e}"),
+                    )
                 })?;
                 let status = resp.status();
-                let bytes = resp.bytes().await.map_err(|e| ApiError::new(ErrorCode::Timeout, e.to_string()))?;
+                let bytes = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| ApiError::new(ErrorCode::Timeout, e.to_string()))?;
                 Ok::<_, ApiError>((status, bytes))
             };
             let (status, bytes) = links.round_trip(source, fetch).await?;
@@ -88,7 +102,10 @@ impl Replica {
                 return Ok(next - 1);
             }
             if !status.is_success() {
-                return Err(ApiError::new(ErrorCode::Internal, format!("catch-up source answered {status}")));
+                return Err(ApiError::new(
+                    ErrorCode::Internal,
+                    format!("catch-up source answered {status}"),
+                ));
             }
             let this = self.clone();
             tokio::task::spawn_blocking(move || this.commit_bytes(&bytes))
@@ -99,7 +116,13 @@ impl Replica {
 
     /// Catches up from `source` now and then every `period`, until the process ends. Block
     /// delivery normally keeps the replica current; this repairs gaps after downtime.
-    pub async fn keep_caught_up(self: Arc<Self>, http: reqwest::Client, links: Arc<Links>, source: String, period: Duration) {
+    pub async fn keep_caught_up(
+        self: Arc<Self>,
+        http: reqwest::Client,
+        links: Arc<Links>,
+        source: String,
+        period: Duration,
+    ) {
         loop {
             if let Err(e) = self.catch_up(&http, &links, &source).await {
                 tracing::debug!(code = %e.code, "catch-up pending: {}", e.message);
