@@ -171,10 +171,9 @@ impl Client {
     }
 
     async fn get(&self, path: &str) -> Result<reqwest::Response, SdkError> {
+        let request = self.http.get(self.url(path)).send();
         let resp = self
-            .http
-            .get(self.url(path))
-            .send()
+            .over_link(request)
             .await
             .map_err(|e| SdkError::Transport(e.to_string()))?;
         Self::check(resp).await

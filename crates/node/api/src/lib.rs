@@ -39,6 +39,8 @@ pub mod routes {
     pub const BLOCK_BY_HEIGHT: &str = "/v1/blocks/{height}";
     /// Peers and endorsement devices: deliver a borsh `Block`.
     pub const BLOCKS: &str = "/v1/blocks";
+    /// Peers and endorsement devices: consecutive blocks, a borsh `Vec` of encoded blocks.
+    pub const BLOCKS_BATCH: &str = "/v1/blocks/batch";
     /// Peers: server-sent events of committed transactions, `?from=HEIGHT`.
     pub const EVENTS: &str = "/v1/events";
     /// Attestation service: a borsh [`crate::AttestRequest`], answered with a borsh `SignedReport`.

@@ -242,6 +242,11 @@ async fn query(
     Err(last.into())
 }
 
+/// Most blocks in one delivery.
+const MAX_BATCH_BLOCKS: u64 = 64;
+/// Bytes after which a delivery batch is closed.
+const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// Delivers every block to one target (a peer or an endorsement device), in order, for as long
 /// as the process runs. It learns the target's height, pushes the blocks it lacks, and backs off
 /// while the target is unreachable; a restarted target is caught up the same way.
@@ -277,15 +282,29 @@ pub async fn deliver_blocks(
             }
             continue;
         }
+        // Everything the target lacks, up to a bound, in one round trip (a lagging target on a
+        // slow link catches up in one hop, not one hop per block).
         let next = target_height + 1;
-        let bytes = match ledger.store().block(next) {
-            Ok(Some(b)) => b,
-            _ => {
-                tracing::error!(height = next, "block missing from the local store");
-                return;
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let mut size = 0;
+        for h in next..=ours.min(target_height + MAX_BATCH_BLOCKS) {
+            match ledger.store().block(h) {
+                Ok(Some(b)) => {
+                    size += b.len();
+                    batch.push(b);
+                    if size >= MAX_BATCH_BYTES {
+                        break;
+                    }
+                }
+                _ => {
+                    tracing::error!(height = h, "block missing from the local store");
+                    return;
+                }
             }
-        };
-        let url = format!("{target}{}", routes::BLOCKS);
+        }
+        let bytes = arcanum_types::encode(&batch);
+        let next = target_height + batch.len() as u64;
+        let url = format!("{target}{}", routes::BLOCKS_BATCH);
         let send = async {
             let resp = http
                 .post(&url)

@@ -135,6 +135,7 @@ impl Replica {
 pub fn router(replica: Arc<Replica>) -> Router {
     Router::new()
         .route(routes::BLOCKS, post(deliver))
+        .route(routes::BLOCKS_BATCH, post(deliver_batch))
         .route(routes::EVENTS, get(events))
         .with_state(replica)
 }
@@ -157,6 +158,45 @@ async fn deliver(
         valid,
         invalid: summary.receipts.len() - valid,
     }))
+}
+
+/// Consecutive blocks in one body, committed in order. Stops at the first refused block: the
+/// answer is the last committed one, or the refusal if none was.
+async fn deliver_batch(
+    State(replica): State<Arc<Replica>>,
+    body: axum::body::Body,
+) -> HttpResult<axum::Json<BlockAccepted>> {
+    let bytes = read_body(body, limits::MAX_BLOCK_BYTES).await?;
+    let blocks: Vec<Vec<u8>> = arcanum_types::decode(&bytes, limits::MAX_BLOCK_BYTES)
+        .map_err(|e| ApiError::new(ErrorCode::MalformedEncoding, format!("block batch: {e}")))?;
+    let accepted = blocking(move || {
+        let mut last: Option<BlockAccepted> = None;
+        for block in &blocks {
+            match replica.commit_bytes(block) {
+                Ok(summary) => {
+                    let valid = summary
+                        .receipts
+                        .iter()
+                        .filter(|r| r.status == TxStatus::Valid)
+                        .count();
+                    let (valid, invalid) = match &last {
+                        Some(l) => (l.valid + valid, l.invalid + summary.receipts.len() - valid),
+                        None => (valid, summary.receipts.len() - valid),
+                    };
+                    last = Some(BlockAccepted {
+                        height: summary.height,
+                        already_committed: summary.already_committed,
+                        valid,
+                        invalid,
+                    });
+                }
+                Err(e) => return last.ok_or(e),
+            }
+        }
+        last.ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "empty block batch"))
+    })
+    .await?;
+    Ok(axum::Json(accepted))
 }
 
 #[derive(Deserialize)]

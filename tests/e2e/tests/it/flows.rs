@@ -287,3 +287,103 @@ async fn hosted_keys_rotate_by_admin_transaction() {
     );
     assert_roots_agree(&net, last).await;
 }
+
+/// The Fabric-style flow (SPEC §5 comparison): peers hold their own keys and endorse; the client
+/// collects the endorsements, has them ordered, and the blocks validate exactly as in the hosted
+/// flow.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fabric_flow_peers_endorse_with_their_own_keys() {
+    let spec = DevnetSpec {
+        flow: arcanum_msp::Flow::Fabric,
+        ..DevnetSpec::default()
+    };
+    let net = Net::start(spec).await.expect("net");
+    let consortium =
+        arcanum_msp::Consortium::load(&net.layout.consortium, arcanum_server::now_unix())
+            .expect("consortium");
+    let endorsers: Vec<(arcanum_sdk::Client, arcanum_types::IdentityId)> =
+        ["peer0.org1", "peer0.org2"]
+            .iter()
+            .map(|name| {
+                let url = net.layout.node(name).expect("peer").url.clone();
+                (
+                    arcanum_sdk::Client::new(url),
+                    consortium.peer_by_name(name).expect("peer").id,
+                )
+            })
+            .collect();
+    let collect = |tx: arcanum_types::SignedTx| {
+        let endorsers = &endorsers;
+        async move {
+            let mut response = None;
+            let mut endorsements = Vec::new();
+            for (peer, id) in endorsers {
+                let a = peer
+                    .endorse_at(&tx, vec![*id], 0)
+                    .await
+                    .expect("endorsed by the peer itself");
+                assert!(
+                    response.as_ref().is_none_or(|r| *r == a.response),
+                    "peers agree"
+                );
+                response = Some(a.response);
+                endorsements.extend(a.endorsements);
+            }
+            endorsements.sort_by(|a, b| a.endorser.cmp(&b.endorser));
+            arcanum_types::EndorsedTx {
+                tx,
+                response: response.expect("response"),
+                endorsements,
+            }
+        }
+    };
+    let admin = net.signer("admin.org1").expect("admin");
+    let deploy = admin.sign(TxAction::Deploy {
+        contract: "asset".into(),
+        wasm: arcanum_contracts::ASSET_WASM.to_vec(),
+        policy: AND.into(),
+    });
+    let out = net
+        .gateway()
+        .submit(&collect(deploy).await, true)
+        .await
+        .expect("ordered");
+    assert_eq!(out.status, "VALID");
+    let alice = net.signer("client0.org1").expect("client");
+    let out = net
+        .gateway()
+        .submit(
+            &collect(alice.invoke("asset", "create", &["alice", "9"])).await,
+            true,
+        )
+        .await
+        .expect("ordered");
+    assert_eq!(out.status, "VALID");
+    assert_roots_agree(&net, out.block.expect("block")).await;
+
+    // A peer endorses only for itself: it holds no other peer's key.
+    let (peer, _) = &endorsers[0];
+    let err = peer
+        .endorse_at(
+            &alice.invoke("asset", "balance", &["alice"]),
+            vec![endorsers[1].1],
+            0,
+        )
+        .await
+        .expect_err("refused");
+    assert_eq!(err.code(), arcanum_types::ErrorCode::EndorserUnavailable);
+}
+
+/// The emulated link delays every round trip by two one-way hops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emulated_links_delay_round_trips() {
+    let net = Net::start(DevnetSpec::default()).await.expect("net");
+    let link = std::sync::Arc::new(arcanum_api::link::LinkDelay::new(40, 0));
+    let far = net.gateway().with_link(link);
+    let started = std::time::Instant::now();
+    far.height().await.expect("height");
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(80),
+        "two 40 ms hops"
+    );
+}
