@@ -154,10 +154,35 @@ pub fn openapi_json() -> OpenApi {
             routes::ENDORSE,
             HttpMethod::Post,
             op(
-                "Endorse for hosted peers (endorsement devices).",
+                "Endorse for hosted peers (endorsement devices; peers in the Fabric flow).",
                 Some("borsh EndorseRequest"),
                 ok_bin("borsh EndorseResponse"),
             ),
+        ),
+        (
+            routes::BLOCKS_BATCH,
+            HttpMethod::Post,
+            op("Deliver consecutive blocks (peers, endorsement devices).", Some("borsh Vec of encoded blocks"), ok_json("BlockAccepted")),
+        ),
+        (
+            routes::ATTESTATION,
+            HttpMethod::Get,
+            op("The endorsement device's signed attestation report (`?format=json` to display).", None, ok_bin("borsh SignedReport")),
+        ),
+        (
+            routes::ROTATE_KEY,
+            HttpMethod::Post,
+            op("Generate a new key for a hosted peer in the enclave (`?peer=NAME`).", None, ResponseBuilder::new().description("the new public key").build()),
+        ),
+        (
+            routes::ATTEST,
+            HttpMethod::Post,
+            op("Verify TEE evidence and issue a signed attestation report (attestation service).", Some("borsh AttestRequest"), ok_bin("borsh SignedReport")),
+        ),
+        (
+            routes::ATTESTATIONS,
+            HttpMethod::Get,
+            op("Recent verdicts of the attestation service.", None, ok_json("AttestationVerdict")),
         ),
         (
             routes::HEALTHZ,
@@ -197,6 +222,7 @@ pub fn openapi_json() -> OpenApi {
         .schema_from::<arcanum_api::StateEntry>()
         .schema_from::<arcanum_api::BlockAccepted>()
         .schema_from::<arcanum_api::CommitEvent>()
+        .schema_from::<arcanum_api::AttestationVerdict>()
         .build();
     OpenApiBuilder::new()
         .info(
