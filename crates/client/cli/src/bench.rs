@@ -362,7 +362,7 @@ impl Driver {
                     response = Some(a.response);
                     endorsements.extend(a.endorsements);
                 }
-                endorsements.sort_by(|a, b| a.endorser.cmp(&b.endorser));
+                endorsements.sort_by_key(|a| a.endorser);
                 let response = response.context("no endorsers")?;
                 let etx = arcanum_types::EndorsedTx {
                     tx: tx.clone(),

@@ -162,27 +162,49 @@ pub fn openapi_json() -> OpenApi {
         (
             routes::BLOCKS_BATCH,
             HttpMethod::Post,
-            op("Deliver consecutive blocks (peers, endorsement devices).", Some("borsh Vec of encoded blocks"), ok_json("BlockAccepted")),
+            op(
+                "Deliver consecutive blocks (peers, endorsement devices).",
+                Some("borsh Vec of encoded blocks"),
+                ok_json("BlockAccepted"),
+            ),
         ),
         (
             routes::ATTESTATION,
             HttpMethod::Get,
-            op("The endorsement device's signed attestation report (`?format=json` to display).", None, ok_bin("borsh SignedReport")),
+            op(
+                "The endorsement device's signed attestation report (`?format=json` to display).",
+                None,
+                ok_bin("borsh SignedReport"),
+            ),
         ),
         (
             routes::ROTATE_KEY,
             HttpMethod::Post,
-            op("Generate a new key for a hosted peer in the enclave (`?peer=NAME`).", None, ResponseBuilder::new().description("the new public key").build()),
+            op(
+                "Generate a new key for a hosted peer in the enclave (`?peer=NAME`).",
+                None,
+                ResponseBuilder::new()
+                    .description("the new public key")
+                    .build(),
+            ),
         ),
         (
             routes::ATTEST,
             HttpMethod::Post,
-            op("Verify TEE evidence and issue a signed attestation report (attestation service).", Some("borsh AttestRequest"), ok_bin("borsh SignedReport")),
+            op(
+                "Verify TEE evidence and issue a signed attestation report (attestation service).",
+                Some("borsh AttestRequest"),
+                ok_bin("borsh SignedReport"),
+            ),
         ),
         (
             routes::ATTESTATIONS,
             HttpMethod::Get,
-            op("Recent verdicts of the attestation service.", None, ok_json("AttestationVerdict")),
+            op(
+                "Recent verdicts of the attestation service.",
+                None,
+                ok_json("AttestationVerdict"),
+            ),
         ),
         (
             routes::HEALTHZ,

@@ -329,7 +329,7 @@ async fn fabric_flow_peers_endorse_with_their_own_keys() {
                 response = Some(a.response);
                 endorsements.extend(a.endorsements);
             }
-            endorsements.sort_by(|a, b| a.endorser.cmp(&b.endorser));
+            endorsements.sort_by_key(|a| a.endorser);
             arcanum_types::EndorsedTx {
                 tx,
                 response: response.expect("response"),
