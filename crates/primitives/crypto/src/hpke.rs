@@ -36,6 +36,9 @@ use rand_core::CryptoRngCore;
 use sha2::Sha256;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+/// Decrypted plaintext or exported secret: zeroized on drop.
+pub type SecretBytes = Zeroizing<Vec<u8>>;
+
 /// Length of an X25519 key and of the encapsulated key `enc` (`Nenc = Npk = Nsk = 32`).
 pub const KEY_LEN: usize = 32;
 /// Length of every AEAD tag of the supported suites (`Nt`).
@@ -393,7 +396,12 @@ struct ScheduleSecrets {
     exporter_secret: Zeroizing<[u8; 32]>,
 }
 
-fn key_schedule_secrets(aead: Aead, mode: u8, shared_secret: &[u8], info: &[u8]) -> ScheduleSecrets {
+fn key_schedule_secrets(
+    aead: Aead,
+    mode: u8,
+    shared_secret: &[u8],
+    info: &[u8],
+) -> ScheduleSecrets {
     let suite = hpke_suite_id(aead);
     // psk = psk_id = "" in Base and Auth modes.
     let (psk_id_hash, _) = labeled_extract(&suite, b"", b"psk_id_hash", &[b""]);
@@ -407,10 +415,26 @@ fn key_schedule_secrets(aead: Aead, mode: u8, shared_secret: &[u8], info: &[u8])
     let mut key = Zeroizing::new(vec![0u8; aead.key_len()]);
     labeled_expand(&secret, &suite, b"key", &ks_context, &mut key);
     let mut base_nonce = Zeroizing::new([0u8; NONCE_LEN]);
-    labeled_expand(&secret, &suite, b"base_nonce", &ks_context, base_nonce.as_mut());
+    labeled_expand(
+        &secret,
+        &suite,
+        b"base_nonce",
+        &ks_context,
+        base_nonce.as_mut(),
+    );
     let mut exporter_secret = Zeroizing::new([0u8; 32]);
-    labeled_expand(&secret, &suite, b"exp", &ks_context, exporter_secret.as_mut());
-    ScheduleSecrets { key, base_nonce, exporter_secret }
+    labeled_expand(
+        &secret,
+        &suite,
+        b"exp",
+        &ks_context,
+        exporter_secret.as_mut(),
+    );
+    ScheduleSecrets {
+        key,
+        base_nonce,
+        exporter_secret,
+    }
 }
 
 impl Schedule {
@@ -441,7 +465,11 @@ impl Schedule {
     }
 
     fn export(&self, exporter_context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, HpkeError> {
-        check_len("exporter context", exporter_context.len(), MAX_EXPORTER_CONTEXT_LEN)?;
+        check_len(
+            "exporter context",
+            exporter_context.len(),
+            MAX_EXPORTER_CONTEXT_LEN,
+        )?;
         if len == 0 || len > MAX_EXPORT_LEN {
             return Err(HpkeError::InvalidExportLength(len));
         }
@@ -462,13 +490,19 @@ pub struct RecipientContext(Schedule);
 
 impl fmt::Debug for SenderContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SenderContext").field("aead", &self.0.aead).field("seq", &self.0.seq).finish_non_exhaustive()
+        f.debug_struct("SenderContext")
+            .field("aead", &self.0.aead)
+            .field("seq", &self.0.seq)
+            .finish_non_exhaustive()
     }
 }
 
 impl fmt::Debug for RecipientContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RecipientContext").field("aead", &self.0.aead).field("seq", &self.0.seq).finish_non_exhaustive()
+        f.debug_struct("RecipientContext")
+            .field("aead", &self.0.aead)
+            .field("seq", &self.0.seq)
+            .finish_non_exhaustive()
     }
 }
 
@@ -509,8 +543,15 @@ fn setup_sender_with_ephemeral(
 ) -> Result<([u8; KEY_LEN], SenderContext), HpkeError> {
     check_info(info)?;
     let (enc, ss) = encap(sk_e, recipient, sender)?;
-    let mode = if sender.is_some() { MODE_AUTH } else { MODE_BASE };
-    Ok((enc, SenderContext(Schedule::new(aead, mode, ss.as_ref(), info)?)))
+    let mode = if sender.is_some() {
+        MODE_AUTH
+    } else {
+        MODE_BASE
+    };
+    Ok((
+        enc,
+        SenderContext(Schedule::new(aead, mode, ss.as_ref(), info)?),
+    ))
 }
 
 /// `SetupBaseR`: the recipient context for `enc`.
@@ -522,7 +563,12 @@ pub fn setup_recipient(
 ) -> Result<RecipientContext, HpkeError> {
     check_info(info)?;
     let ss = decap(enc, recipient, None)?;
-    Ok(RecipientContext(Schedule::new(aead, MODE_BASE, ss.as_ref(), info)?))
+    Ok(RecipientContext(Schedule::new(
+        aead,
+        MODE_BASE,
+        ss.as_ref(),
+        info,
+    )?))
 }
 
 /// `SetupAuthR`: the recipient context for `enc`, authenticating the sender's static key.
@@ -535,7 +581,12 @@ pub fn setup_recipient_auth(
 ) -> Result<RecipientContext, HpkeError> {
     check_info(info)?;
     let ss = decap(enc, recipient, Some(sender))?;
-    Ok(RecipientContext(Schedule::new(aead, MODE_AUTH, ss.as_ref(), info)?))
+    Ok(RecipientContext(Schedule::new(
+        aead,
+        MODE_AUTH,
+        ss.as_ref(),
+        info,
+    )?))
 }
 
 impl SenderContext {
@@ -555,7 +606,11 @@ impl SenderContext {
     }
 
     /// `Context.Export(exporter_context, len)`: a secret both sides can derive.
-    pub fn export(&self, exporter_context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, HpkeError> {
+    pub fn export(
+        &self,
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, HpkeError> {
         self.0.export(exporter_context, len)
     }
 }
@@ -567,7 +622,9 @@ impl RecipientContext {
         check_len("aad", aad.len(), MAX_AAD_LEN)?;
         check_len("ciphertext", ciphertext.len(), MAX_PLAINTEXT_LEN + TAG_LEN)?;
         if ciphertext.len() < TAG_LEN {
-            return Err(HpkeError::CiphertextTooShort { len: ciphertext.len() });
+            return Err(HpkeError::CiphertextTooShort {
+                len: ciphertext.len(),
+            });
         }
         let nonce = self.0.next_nonce()?;
         let mut buf = Zeroizing::new(ciphertext.to_vec());
@@ -583,7 +640,11 @@ impl RecipientContext {
     }
 
     /// `Context.Export(exporter_context, len)`: a secret both sides can derive.
-    pub fn export(&self, exporter_context: &[u8], len: usize) -> Result<Zeroizing<Vec<u8>>, HpkeError> {
+    pub fn export(
+        &self,
+        exporter_context: &[u8],
+        len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, HpkeError> {
         self.0.export(exporter_context, len)
     }
 }
@@ -663,7 +724,7 @@ pub fn open_with_export(
     sealed: &Sealed,
     exporter_context: &[u8],
     export_len: usize,
-) -> Result<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>), HpkeError> {
+) -> Result<(SecretBytes, SecretBytes), HpkeError> {
     let mut ctx = setup_recipient(Aead::ChaCha20Poly1305, recipient, &sealed.enc, info)?;
     let exported = ctx.export(exporter_context, export_len)?;
     let pt = ctx.open(aad, &sealed.ciphertext)?;
@@ -706,7 +767,10 @@ mod tests {
             k32("3948cfe0ad1ddb695d780e59077195da6c56506b027329794ab02bca80815c4d")
         );
         let (enc, ss) = encap(&sk_e, &pk_r, None).expect("encap");
-        assert_eq!(enc, k32("37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431"));
+        assert_eq!(
+            enc,
+            k32("37fda3567bdbd628e88668c3c8d7e97d1d1253b6d4ea6d44c150f741f1bf4431")
+        );
         assert_eq!(
             *ss,
             k32("fe0e18c9f024ce43799ae393c7e8fe8fce9d218875e8227b0187c04e7d2ea1fc")
@@ -740,9 +804,14 @@ mod tests {
                 .filter_map(|l| l.split_once(" = "))
                 .collect();
             let get = |k: &str| {
-                fields.iter().find(|(n, _)| *n == k).map(|(_, v)| *v).unwrap_or_else(|| panic!("no {k}"))
+                fields
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| *v)
+                    .unwrap_or_else(|| panic!("no {k}"))
             };
-            let aead = Aead::from_id(get("aead_id").parse().expect("aead_id")).expect("supported aead");
+            let aead =
+                Aead::from_id(get("aead_id").parse().expect("aead_id")).expect("supported aead");
             let sk_e = HpkePrivateKey::from_bytes(k32(get("skEm")));
             let pk_r = HpkePublicKey(k32(get("pkRm")));
             let sender = match get("mode") {
@@ -752,7 +821,8 @@ mod tests {
             };
             let info = h(get("info"));
             let (enc, mut ctx) =
-                setup_sender_with_ephemeral(aead, &pk_r, sender.as_ref(), &info, &sk_e).expect("setup");
+                setup_sender_with_ephemeral(aead, &pk_r, sender.as_ref(), &info, &sk_e)
+                    .expect("setup");
             assert_eq!(enc, k32(get("pkEm")));
             let aads: Vec<_> = fields.iter().filter(|(n, _)| *n == "aad").collect();
             let ctexts: Vec<_> = fields.iter().filter(|(n, _)| *n == "ct").collect();
@@ -764,12 +834,20 @@ mod tests {
                 assert_eq!(ctx.seal(&h(aad.1), &h(pt.1)).expect("seal"), h(ct.1));
                 cts += 1;
             }
-            let ectx: Vec<_> = fields.iter().filter(|(n, _)| *n == "exporter_context").collect();
+            let ectx: Vec<_> = fields
+                .iter()
+                .filter(|(n, _)| *n == "exporter_context")
+                .collect();
             let lens: Vec<_> = fields.iter().filter(|(n, _)| *n == "L").collect();
-            let vals: Vec<_> = fields.iter().filter(|(n, _)| *n == "exported_value").collect();
+            let vals: Vec<_> = fields
+                .iter()
+                .filter(|(n, _)| *n == "exported_value")
+                .collect();
             assert_eq!(ectx.len(), 3);
             for ((c, l), v) in ectx.iter().zip(&lens).zip(&vals) {
-                let out = ctx.export(&h(c.1), l.1.parse().expect("L")).expect("export");
+                let out = ctx
+                    .export(&h(c.1), l.1.parse().expect("L"))
+                    .expect("export");
                 assert_eq!(*out, h(v.1));
             }
             blocks += 1;
@@ -797,7 +875,8 @@ mod tests {
             );
             let enc = HpkePrivateKey::from_bytes([9u8; 32]).public_key().0;
             assert_eq!(
-                setup_recipient_auth(Aead::ChaCha20Poly1305, &sk, &enc, &HpkePublicKey(bad), b"").err(),
+                setup_recipient_auth(Aead::ChaCha20Poly1305, &sk, &enc, &HpkePublicKey(bad), b"")
+                    .err(),
                 Some(HpkeError::InvalidSenderKey)
             );
         }
@@ -806,11 +885,19 @@ mod tests {
     #[test]
     fn sequence_number_exhaustion_is_an_error() {
         let sk = HpkePrivateKey::from_bytes([3u8; 32]);
-        let (_, mut ctx) = setup_sender(Aead::ChaCha20Poly1305, &sk.public_key(), b"", &mut rand_core::OsRng)
-            .expect("setup");
+        let (_, mut ctx) = setup_sender(
+            Aead::ChaCha20Poly1305,
+            &sk.public_key(),
+            b"",
+            &mut rand_core::OsRng,
+        )
+        .expect("setup");
         ctx.0.seq = Some(u64::MAX);
         assert!(ctx.seal(b"", b"last").is_ok());
-        assert_eq!(ctx.seal(b"", b"one more").err(), Some(HpkeError::MessageLimitReached));
+        assert_eq!(
+            ctx.seal(b"", b"one more").err(),
+            Some(HpkeError::MessageLimitReached)
+        );
     }
 
     #[test]

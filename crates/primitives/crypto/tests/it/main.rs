@@ -2,6 +2,7 @@
 //! batch-vs-strict agreement, P-256 / RSA-2048 behaviour, key files, and property tests.
 
 mod ed25519_vectors;
+mod hpke;
 mod keyfile;
 mod p256_rsa;
 mod props;
