@@ -32,6 +32,7 @@ pub struct EnclaveDevice {
     pub reattest: Arc<tokio::sync::Notify>,
     /// The keys the enclave signs with, by peer.
     pub hosted: RwLock<Vec<HostedPeer>>,
+    following: parking_lot::Mutex<()>,
     data_dir: PathBuf,
 }
 
@@ -70,6 +71,8 @@ impl EnclaveDevice {
     /// After each block: a hosted peer whose key was rotated on chain switches to its pending
     /// key in the enclave, and the device is attested again with the new key bound.
     pub fn follow_rotations(&self, ledger: &arcanum_ledger::Ledger) {
+        // One follower at a time (after each block, and before each endorsement).
+        let _one = self.following.lock();
         let hosted = self.hosted.read().clone();
         for h in hosted {
             let Some(member) = ledger.config().member(&h.peer) else {
@@ -247,6 +250,7 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
         report: Arc::new(RwLock::new(None)),
         reattest: Arc::new(tokio::sync::Notify::new()),
         hosted: RwLock::new(Vec::new()),
+        following: parking_lot::Mutex::new(()),
         data_dir: config.data_dir.clone(),
     };
     device.set_hosted(hosted);

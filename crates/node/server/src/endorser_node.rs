@@ -23,6 +23,8 @@ const REPLICA_WAIT: Duration = Duration::from_secs(2);
 struct EndorserState {
     endorser: Arc<Endorser>,
     replica: Arc<Replica>,
+    /// The enclave, whose key rotations must be in effect before it signs at a height.
+    device: Option<Arc<EnclaveDevice>>,
 }
 
 #[derive(Clone)]
@@ -32,10 +34,18 @@ struct DeviceState {
 }
 
 /// `/v1/endorse` over `endorser`, simulating against `replica`.
-pub fn router(endorser: Arc<Endorser>, replica: Arc<Replica>) -> Router {
+pub fn router(
+    endorser: Arc<Endorser>,
+    replica: Arc<Replica>,
+    device: Option<Arc<EnclaveDevice>>,
+) -> Router {
     Router::new()
         .route(routes::ENDORSE, post(endorse))
-        .with_state(EndorserState { endorser, replica })
+        .with_state(EndorserState {
+            endorser,
+            replica,
+            device,
+        })
 }
 
 /// The enclave device's attestation report and key generation.
@@ -138,7 +148,14 @@ async fn endorse(
             "replica behind the management device; simulating anyway"
         );
     }
-    let endorser = s.endorser.clone();
-    let resp = blocking(move || endorser.endorse(&req)).await?;
+    let (endorser, device) = (s.endorser.clone(), s.device.clone());
+    let resp = blocking(move || {
+        // A rotation committed at or below this height signs with its new key from now on.
+        if let Some(device) = device {
+            device.follow_rotations(endorser.ledger());
+        }
+        endorser.endorse(&req)
+    })
+    .await?;
     Ok(borsh_response(&resp))
 }

@@ -276,7 +276,7 @@ pub async fn run(
                     let _ = tokio::task::spawn_blocking(move || d.follow_rotations(&l)).await;
                 }
             });
-            endorser_node::router(endorser.clone(), replica.clone())
+            endorser_node::router(endorser.clone(), replica.clone(), Some(device.clone()))
                 .merge(endorser_node::device_router(device, endorser))
                 .merge(replica::router(replica))
         }
@@ -311,7 +311,8 @@ pub async fn run(
                     Endorser::in_process(ledger.clone(), vec![(me.id, key)])
                         .map_err(|e| anyhow::anyhow!("{e}"))?,
                 );
-                endorser_node::router(endorser, replica.clone()).merge(replica::router(replica))
+                endorser_node::router(endorser, replica.clone(), None)
+                    .merge(replica::router(replica))
             } else {
                 replica::router(replica)
             }

@@ -20,11 +20,11 @@
 //! - Secret keys are zeroized on drop and never printed by `Debug`; errors carry no secrets.
 
 pub mod domain;
-pub mod hpke;
 mod ecdsa_der;
 mod ed25519;
 mod error;
 mod hash;
+pub mod hpke;
 pub mod keyfile;
 mod sig;
 

@@ -312,14 +312,15 @@ async fn fabric_flow_peers_endorse_with_their_own_keys() {
                 )
             })
             .collect();
-    let collect = |tx: arcanum_types::SignedTx| {
+    // `after`: the block the endorsing peers must have (the previous commit) before simulating.
+    let collect = |tx: arcanum_types::SignedTx, after: u64| {
         let endorsers = &endorsers;
         async move {
             let mut response = None;
             let mut endorsements = Vec::new();
             for (peer, id) in endorsers {
                 let a = peer
-                    .endorse_at(&tx, vec![*id], 0)
+                    .endorse_at(&tx, vec![*id], after)
                     .await
                     .expect("endorsed by the peer itself");
                 assert!(
@@ -345,15 +346,16 @@ async fn fabric_flow_peers_endorse_with_their_own_keys() {
     });
     let out = net
         .gateway()
-        .submit(&collect(deploy).await, true)
+        .submit(&collect(deploy, 0).await, true)
         .await
         .expect("ordered");
     assert_eq!(out.status, "VALID");
+    let deployed = out.block.expect("block");
     let alice = net.signer("client0.org1").expect("client");
     let out = net
         .gateway()
         .submit(
-            &collect(alice.invoke("asset", "create", &["alice", "9"])).await,
+            &collect(alice.invoke("asset", "create", &["alice", "9"]), deployed).await,
             true,
         )
         .await
