@@ -5,7 +5,7 @@
 //! Key types: [`Endorser`], [`EndorseRequest`], [`EndorseResponse`].
 //!
 //! Invariants:
-//! - Hosted keys live in the endorsement enclave behind [`EndorsementSigner`]; this crate never
+//! - Hosted keys live in the endorsement enclave behind [`EnclaveSigner`]; this crate never
 //!   holds them (the in-process variant runs the enclave's own trusted code).
 //! - Nothing is signed unless the client signature verifies, the client is on the allow-list, the
 //!   transaction id is unused and the simulation succeeded.
@@ -13,45 +13,27 @@
 //!   its version, so a peer's MVCC check catches any later change.
 //! - This crate does not depend on networking or HTTP; the server crate carries its messages.
 
+mod enclave;
 mod in_process;
 mod simulate;
 
 use std::sync::Arc;
 
-use arcanum_crypto::{Hash, PublicKey, SigningKey};
+use arcanum_crypto::{Hash, SigningKey};
 use arcanum_ledger::{Ledger, check_client, check_shape};
-use arcanum_types::{
-    ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, Vote,
-};
+use arcanum_types::{ApiError, ErrorCode, IdentityId, ProposalResponse, SignedTx};
 use parking_lot::Mutex;
 
 pub use arcanum_api::{EndorseRequest, EndorseResponse};
-pub use in_process::{InProcessEnclave, enclave_error};
+pub use enclave::{EnclaveLink, EnclaveSigner, enclave_error};
 pub use simulate::ContractCache;
-
-/// Where the hosted keys live and sign: the endorsement enclave (SPEC L7). The enclave verifies
-/// the client's reference signature itself before it signs.
-pub trait EndorsementSigner: Send + Sync {
-    /// The peers whose keys are hosted.
-    fn hosted(&self) -> Vec<IdentityId>;
-
-    /// Signs `(tx id, response hash, vote)` once for each of `peers`.
-    fn sign(
-        &self,
-        tx: &SignedTx,
-        client_key: &PublicKey,
-        response_hash: Hash,
-        vote: Vote,
-        peers: &[IdentityId],
-    ) -> Result<Vec<Endorsement>, ApiError>;
-}
 
 /// An endorsement device: a replica of the ledger to simulate against, and the enclave that
 /// holds the hosted keys.
 pub struct Endorser {
     ledger: Arc<Ledger>,
     contracts: ContractCache,
-    signer: Arc<dyn EndorsementSigner>,
+    signer: Arc<EnclaveSigner>,
     /// Requests being endorsed right now (the device's load figure).
     in_flight: Mutex<u64>,
 }
@@ -65,7 +47,7 @@ impl std::fmt::Debug for Endorser {
 }
 
 impl Endorser {
-    pub fn new(ledger: Arc<Ledger>, signer: Arc<dyn EndorsementSigner>) -> Endorser {
+    pub fn new(ledger: Arc<Ledger>, signer: Arc<EnclaveSigner>) -> Endorser {
         Endorser {
             ledger,
             contracts: ContractCache::new(),
@@ -81,7 +63,7 @@ impl Endorser {
         ledger: Arc<Ledger>,
         keys: Vec<(IdentityId, SigningKey)>,
     ) -> Result<Endorser, ApiError> {
-        let signer = in_process::InProcessEnclave::start(&ledger, keys)?;
+        let signer = in_process::start(&ledger, keys)?;
         Ok(Endorser::new(ledger, Arc::new(signer)))
     }
 

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use arcanum_api::{AttestRequest, routes};
-use arcanum_enclave_host::{EnclaveProcess, EnclaveSigner};
+use arcanum_enclave_host::EnclaveProcess;
 use arcanum_enclave_protocol::{
     EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
 };
+use arcanum_endorser::EnclaveSigner;
 use arcanum_msp::{Consortium, NodeConfig};
 use arcanum_types::{IdentityId, decode};
 use parking_lot::RwLock;

@@ -102,3 +102,15 @@ fn dispatch(channel: &dyn FrameChannel, waiters: &Waiters) {
         }
     }
 }
+
+/// The endorsement device reaches its enclave process through this client.
+impl arcanum_endorser::EnclaveLink for EnclaveClient {
+    fn request(&self, request: &HostRequest) -> Result<EnclaveResponse, arcanum_types::ApiError> {
+        self.call(request).map_err(|e| {
+            arcanum_types::ApiError::new(
+                arcanum_types::ErrorCode::EndorserUnavailable,
+                format!("enclave: {e}"),
+            )
+        })
+    }
+}

@@ -1,6 +1,6 @@
 //! The untrusted host side of an Arcanum enclave: it launches the `arcanum-enclave` process
 //! confined (seccomp, landlock), connects the shared-memory rings, and sends requests through
-//! [`EnclaveClient`]. [`EnclaveSigner`] plugs an enclave into the endorsement device.
+//! [`EnclaveClient`], which is the endorsement device's `EnclaveLink` to a real enclave process.
 //!
 //! Invariants: nothing from the enclave is trusted beyond what the protocol allows; a frame that
 //! does not decode is dropped and logged; a silent enclave times out.
@@ -8,9 +8,7 @@
 mod client;
 mod confine;
 mod launch;
-mod signer;
 
 pub use client::{ChannelError, EnclaveClient, FrameChannel};
 pub use confine::{ConfineError, Confinement};
 pub use launch::{EnclaveProcess, LaunchError};
-pub use signer::EnclaveSigner;
