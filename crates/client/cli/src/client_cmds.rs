@@ -58,6 +58,17 @@ impl Target {
         }
     }
 
+    /// `contract.function(args)` signed as this target's identity.
+    fn invocation(
+        &self,
+        contract: &str,
+        function: &str,
+        args: &[String],
+    ) -> anyhow::Result<arcanum_types::SignedTx> {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        Ok(self.signer()?.invoke(contract, function, &refs))
+    }
+
     fn signer(&self) -> anyhow::Result<Signer> {
         Signer::from_devnet(&self.devnet, &self.identity).map_err(anyhow::Error::from)
     }
@@ -217,9 +228,7 @@ pub async fn contract(cmd: ContractCommand) -> ExitCode {
             target,
         } => {
             let r = async {
-                let signer = target.signer()?;
-                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                let tx = signer.invoke(&contract, &function, &refs);
+                let tx = target.invocation(&contract, &function, &args)?;
                 Ok(target.client()?.execute(&tx, true).await.map(|o| json!(o)))
             }
             .await;
@@ -232,9 +241,7 @@ pub async fn contract(cmd: ContractCommand) -> ExitCode {
             target,
         } => {
             let r = async {
-                let signer = target.signer()?;
-                let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-                let tx = signer.invoke(&contract, &function, &refs);
+                let tx = target.invocation(&contract, &function, &args)?;
                 Ok(target.client()?.query(&tx).await.map(|o| json!(o)))
             }
             .await;

@@ -201,6 +201,18 @@ pub async fn run(
     let role = config.role;
     let links = Arc::new(links::Links::new(&consortium, &config.name));
 
+    // Peers and endorsement devices keep a replica, fed by delivery and repaired by catch-up.
+    let start_replica = || -> anyhow::Result<Arc<replica::Replica>> {
+        let replica = replica::Replica::new(ledger.clone(), metrics.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        tokio::spawn(replica.clone().keep_caught_up(
+            http.clone(),
+            links.clone(),
+            mgmt_url.clone(),
+            Duration::from_secs(5),
+        ));
+        Ok(replica)
+    };
     let role_router = match role {
         NodeRole::Management => {
             let passphrase = config.passphrase()?;
@@ -260,14 +272,7 @@ pub async fn run(
                     http.clone(),
                 ));
             }
-            let replica = replica::Replica::new(ledger.clone(), metrics.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            tokio::spawn(replica.clone().keep_caught_up(
-                http.clone(),
-                links.clone(),
-                mgmt_url.clone(),
-                Duration::from_secs(5),
-            ));
+            let replica = start_replica()?;
             // Key rotations take effect in the enclave once their transaction commits.
             let (d, l, mut tip) = (device.clone(), ledger.clone(), replica.subscribe_tip());
             tokio::spawn(async move {
@@ -293,14 +298,7 @@ pub async fn run(
             attestation_node::router(Arc::new(service))
         }
         NodeRole::Peer => {
-            let replica = replica::Replica::new(ledger.clone(), metrics.clone())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            tokio::spawn(replica.clone().keep_caught_up(
-                http.clone(),
-                links.clone(),
-                mgmt_url.clone(),
-                Duration::from_secs(5),
-            ));
+            let replica = start_replica()?;
             // In the Fabric flow a peer holds its own key and endorses (SPEC §5 comparison).
             if consortium.network().flow == arcanum_msp::Flow::Fabric {
                 let key = config.load_own_key(&consortium, &config.passphrase()?)?;
