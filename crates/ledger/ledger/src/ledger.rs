@@ -139,8 +139,18 @@ impl Ledger {
         action: &TxAction,
     ) -> Result<Arc<Policy>, ApiError> {
         match action {
-            TxAction::Deploy { .. } | TxAction::RotateKey { .. } => {
-                Ok(Arc::new(self.config.lifecycle_policy.clone()))
+            TxAction::Deploy { .. }
+            | TxAction::RotateKey { .. }
+            | TxAction::RegisterCluster { .. }
+            | TxAction::OffchainDeploy { .. } => Ok(Arc::new(self.config.lifecycle_policy.clone())),
+            TxAction::OffchainCallback { callback } => {
+                let def = view.contract(&callback.contract)?.ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::ContractNotFound,
+                        format!("contract {:?} is not deployed", callback.contract),
+                    )
+                })?;
+                self.policy(&def.policy)
             }
             TxAction::Invoke { contract, .. } => {
                 let def = view.contract(contract)?.ok_or_else(|| {
@@ -390,6 +400,9 @@ impl Ledger {
                     return Err(ErrorCode::InvalidTx);
                 }
             }
+            TxAction::RegisterCluster { .. }
+            | TxAction::OffchainDeploy { .. }
+            | TxAction::OffchainCallback { .. } => return Err(ErrorCode::InvalidTx),
         }
         let policy = self
             .policy_for(view, &etx.tx.payload.action)

@@ -133,6 +133,15 @@ pub(crate) fn run(
             };
             (rwset, Vec::new(), Vec::new())
         }
+        // Pending the off-chain validation rules (issue #4).
+        TxAction::RegisterCluster { .. }
+        | TxAction::OffchainDeploy { .. }
+        | TxAction::OffchainCallback { .. } => {
+            return Err(ApiError::new(
+                ErrorCode::InvalidTx,
+                "off-chain actions are not accepted yet",
+            ));
+        }
         TxAction::Invoke {
             contract,
             function,

@@ -38,6 +38,37 @@ pub const TEE_GRAMINE_SEALING_ROOT: &str = "arcanum/tee: gramine sealing root";
 /// Prefix of the HKDF info of sealing keys: `"arcanum/sealing: <purpose> v<key_version>"`.
 pub const SEALING_KEY_PREFIX: &str = "arcanum/sealing: ";
 
+/// HKDF info prefix of the keys derived from the cluster secret: `"<prefix> <purpose>"`.
+pub const CLUSTER_KEY_SCHEDULE: &str = "arcanum/cluster: key schedule";
+/// Hash of a TEE node's trust configuration (attestation issuers, policy, TLS roots).
+pub const CLUSTER_TRUST: &str = "arcanum/cluster: trust configuration";
+/// A TEE node's signature over its node card (its HPKE key and trust hash).
+pub const NODE_CARD: &str = "arcanum/cluster: node card signature";
+/// The cluster key's signature over a join offer to an attested joiner.
+pub const JOIN_OFFER: &str = "arcanum/cluster: join offer signature";
+/// A joiner's node-key signature accepting a verified offer.
+pub const JOIN_ACCEPT: &str = "arcanum/cluster: join acceptance signature";
+/// HPKE info of the cluster secret sealed to a joiner.
+pub const JOIN_SECRET: &str = "arcanum/cluster: join secret";
+/// The cluster key's signature over an on-chain cluster registration.
+pub const CLUSTER_REGISTRATION: &str = "arcanum/cluster: registration signature";
+/// An off-chain contract's global id: hash of its code hash and the deployer's salt.
+pub const CONTRACT_ID: &str = "arcanum/offchain: contract id";
+/// The cluster key's signature over an off-chain deployment statement.
+pub const DEPLOYMENT_STATEMENT: &str = "arcanum/offchain: deployment statement signature";
+/// HPKE info of an encrypted deployment.
+pub const OFFCHAIN_DEPLOY: &str = "arcanum/offchain: deploy request";
+/// HPKE info of an encrypted invocation.
+pub const OFFCHAIN_INVOKE: &str = "arcanum/offchain: invoke request";
+/// HPKE exporter context of the key that encrypts an invocation's reply.
+pub const OFFCHAIN_REPLY: &str = "arcanum/offchain: reply key";
+/// Hash of an off-chain invocation request (the replay and callback identity).
+pub const OFFCHAIN_REQUEST: &str = "arcanum/offchain: request hash";
+/// A contract key's signature over an off-chain result.
+pub const OFFCHAIN_RESULT: &str = "arcanum/offchain: result signature";
+/// AEAD associated-data tag of code and state records encrypted under the cluster storage key.
+pub const OFFCHAIN_RECORD: &str = "arcanum/offchain: stored record";
+
 /// Every registered domain string.
 pub const ALL: &[&str] = &[
     TX_ID,
@@ -57,6 +88,21 @@ pub const ALL: &[&str] = &[
     TEE_SIM_SEALING_ROOT,
     TEE_GRAMINE_SEALING_ROOT,
     SEALING_KEY_PREFIX,
+    CLUSTER_KEY_SCHEDULE,
+    CLUSTER_TRUST,
+    NODE_CARD,
+    JOIN_OFFER,
+    JOIN_ACCEPT,
+    JOIN_SECRET,
+    CLUSTER_REGISTRATION,
+    CONTRACT_ID,
+    DEPLOYMENT_STATEMENT,
+    OFFCHAIN_DEPLOY,
+    OFFCHAIN_INVOKE,
+    OFFCHAIN_REPLY,
+    OFFCHAIN_REQUEST,
+    OFFCHAIN_RESULT,
+    OFFCHAIN_RECORD,
 ];
 
 #[cfg(test)]

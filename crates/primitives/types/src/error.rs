@@ -78,6 +78,25 @@ error_codes! {
     EvidenceInvalid = 70, "EVIDENCE_INVALID", 422, "TEE evidence does not verify; the message starts with the precise attestation code.";
     AttestationPolicy = 71, "ATTESTATION_POLICY", 403, "Verified evidence breaks the attestation policy (measurement, TCB, debug, simulation).";
     ReportInvalid = 72, "REPORT_INVALID", 403, "A remote attestation report is expired, foreign, tampered or for other keys.";
+    ClusterNotFormed = 80, "CLUSTER_NOT_FORMED", 503, "This TEE node has no cluster key yet (not formed or not joined).";
+    ClusterExists = 81, "CLUSTER_EXISTS", 409, "This TEE node already holds a cluster key.";
+    JoinRefused = 82, "JOIN_REFUSED", 403, "Mutual attestation failed: the other node's report, node card or trust configuration is not acceptable; the message starts with the precise cause.";
+    ClusterKeyMismatch = 83, "CLUSTER_KEY_MISMATCH", 409, "The cluster keys do not match the registered or offered ones.";
+    WrongClusterKey = 84, "WRONG_CLUSTER_KEY", 400, "The request is encrypted to another cluster key.";
+    DecryptionFailed = 85, "DECRYPTION_FAILED", 400, "The ciphertext does not authenticate (tampered or for another key).";
+    OffchainContractUnknown = 86, "OFFCHAIN_CONTRACT_UNKNOWN", 404, "No off-chain contract with that id (and key version) is deployed.";
+    InputTooLarge = 87, "INPUT_TOO_LARGE", 413, "The off-chain request, input or result exceeds its limit.";
+    ReplayedRequest = 88, "REPLAYED_REQUEST", 409, "This off-chain request (same request hash) was already served.";
+    StateRollback = 89, "STATE_ROLLBACK", 409, "The host returned a swapped, stale or missing sealed state record.";
+    TlsFailure = 90, "TLS_FAILURE", 502, "The in-enclave TLS session failed (certificate, record MAC, protocol).";
+    HttpsFailure = 91, "HTTPS_FAILURE", 502, "The external HTTPS response is malformed, too large or not 200.";
+    ClusterSignatureInvalid = 92, "CLUSTER_SIGNATURE_INVALID", 400, "A registration or deployment is not signed by the cluster key.";
+    ClusterNotRegistered = 93, "CLUSTER_NOT_REGISTERED", 409, "No cluster is registered on chain, or the epoch does not follow.";
+    DeploymentInvalid = 94, "DEPLOYMENT_INVALID", 409, "The off-chain deployment exists already or its key version does not follow.";
+    CallbackSignatureInvalid = 95, "CALLBACK_SIGNATURE_INVALID", 400, "The callback result is not signed by the registered contract key.";
+    CallbackDuplicate = 96, "CALLBACK_DUPLICATE", 409, "The oracle request already has an accepted callback.";
+    OracleRequestNotFound = 97, "ORACLE_REQUEST_NOT_FOUND", 404, "The callback names no oracle request on chain, or a different one.";
+    ReceiptInvalid = 98, "RECEIPT_INVALID", 422, "The receipt is malformed or one link of its chain does not verify; the message names the link.";
 }
 
 /// The API's error body: `{"code": "...", "message": "..."}`.

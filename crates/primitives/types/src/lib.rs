@@ -17,6 +17,7 @@ mod error;
 mod identity;
 pub mod limits;
 mod merkle;
+pub mod offchain;
 mod tx;
 
 pub use block::{Block, BlockHeader, TxReceipt, TxStatus};

@@ -26,14 +26,33 @@ pub enum TxAction {
         peer: IdentityId,
         public_key: arcanum_crypto::PublicKey,
     },
+    /// Admin transaction (SPEC C1): register the off-chain cluster — its keys, members and their
+    /// attestation reports — or a new epoch of it (a member joined), signed by the cluster key.
+    RegisterCluster {
+        registration: crate::offchain::SignedRegistration,
+    },
+    /// Register an off-chain contract's deployment (SPEC C2/C3) or its next key version, as
+    /// signed by the registered cluster key.
+    OffchainDeploy {
+        deployment: crate::offchain::SignedDeployment,
+    },
+    /// An oracle relay's answer to an on-chain oracle request (SPEC C5): accepted only if the
+    /// registered contract key signed the result of exactly that request.
+    OffchainCallback {
+        callback: Box<crate::offchain::OracleCallback>,
+    },
 }
 
 impl TxAction {
-    /// The contract this action targets (`_lifecycle` for a key rotation).
+    /// The contract this action targets (`_lifecycle` for key rotations and cluster
+    /// registrations, `_offchain` for off-chain deployments, the requesting contract for an
+    /// oracle callback).
     pub fn contract(&self) -> &str {
         match self {
             TxAction::Invoke { contract, .. } | TxAction::Deploy { contract, .. } => contract,
-            TxAction::RotateKey { .. } => "_lifecycle",
+            TxAction::RotateKey { .. } | TxAction::RegisterCluster { .. } => "_lifecycle",
+            TxAction::OffchainDeploy { .. } => "_offchain",
+            TxAction::OffchainCallback { callback } => &callback.contract,
         }
     }
 }

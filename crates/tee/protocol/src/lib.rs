@@ -6,6 +6,8 @@
 //! request must be [`HostRequest::Hello`] with [`PROTOCOL_VERSION`]. Secret-bearing fields are
 //! zeroizing and never printed by `Debug`.
 
+pub mod cluster;
+
 use arcanum_crypto::{Algorithm, Hash, PublicKey};
 use arcanum_types::{Endorsement, IdentityId, SignedTx, Vote};
 use borsh::{BorshDeserialize, BorshSerialize};
