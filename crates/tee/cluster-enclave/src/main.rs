@@ -1,0 +1,3 @@
+//! The cluster enclave process: rings to the trusted ClusterService, with ocalls back to its host
+
+fn main() {}

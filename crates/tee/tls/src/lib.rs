@@ -1,0 +1,1 @@
+//! HTTPS inside the enclave: rustls over bytes the untrusted host relays
