@@ -18,12 +18,14 @@ mod identity;
 pub mod limits;
 mod merkle;
 pub mod offchain;
+mod proof;
 mod tx;
 
 pub use block::{Block, BlockHeader, TxReceipt, TxStatus};
 pub use error::{ApiError, ErrorCode};
 pub use identity::{IdentityId, Role};
-pub use merkle::merkle_root;
+pub use merkle::{merkle_proof, merkle_root, verify_merkle_proof};
+pub use proof::{ProofError, TxProof};
 pub use tx::{
     EndorsedTx, Endorsement, EndorsementPayload, Event, KvRead, KvWrite, ProposalResponse, RwSet,
     SignedTx, TxAction, TxPayload, Version, Vote,
