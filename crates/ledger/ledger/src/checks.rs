@@ -55,12 +55,9 @@ pub fn check_shape(tx: &SignedTx) -> Result<(), ApiError> {
                 return bad("malformed public key".into());
             }
         }
-        // Pending the off-chain validation rules (issue #4): refused until implemented.
         TxAction::RegisterCluster { .. }
         | TxAction::OffchainDeploy { .. }
-        | TxAction::OffchainCallback { .. } => {
-            return bad("off-chain actions are not accepted yet".into());
-        }
+        | TxAction::OffchainCallback { .. } => crate::offchain::check_shape(&tx.payload.action)?,
     }
     Ok(())
 }

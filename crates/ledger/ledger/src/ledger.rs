@@ -402,7 +402,25 @@ impl Ledger {
             }
             TxAction::RegisterCluster { .. }
             | TxAction::OffchainDeploy { .. }
-            | TxAction::OffchainCallback { .. } => return Err(ErrorCode::InvalidTx),
+            | TxAction::OffchainCallback { .. } => {
+                // The same rule the endorsers simulated with, on this ledger's state: the
+                // endorsed writes must be exactly the rule's, and the reads the same keys (their
+                // versions are checked below, as for every transaction).
+                let action = &etx.tx.payload.action;
+                let expected = crate::offchain::rwset(view, self.store.as_ref(), creator, action)
+                    .ok_or(ErrorCode::InvalidTx)?
+                    .map_err(code)?;
+                let read_keys = |s: &arcanum_types::RwSet| -> Vec<Vec<u8>> {
+                    s.reads.iter().map(|r| r.key.clone()).collect()
+                };
+                if response.rwset.writes != expected.writes
+                    || read_keys(&response.rwset) != read_keys(&expected)
+                    || !response.result.is_empty()
+                    || !response.events.is_empty()
+                {
+                    return Err(ErrorCode::InvalidTx);
+                }
+            }
         }
         let policy = self
             .policy_for(view, &etx.tx.payload.action)

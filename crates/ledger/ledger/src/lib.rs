@@ -3,7 +3,9 @@
 //! endorsement and management devices share with it (SPEC L1.5, L4).
 //!
 //! Key types: [`ChainConfig`] (who may sign what), [`Ledger`] (a validating chain over a
-//! [`arcanum_storage::LedgerStore`]), [`CommitSummary`], [`ContractDef`].
+//! [`arcanum_storage::LedgerStore`]), [`CommitSummary`], [`ContractDef`]. The off-chain
+//! cluster's rules (registration, deployments, oracle callbacks) live in [`offchain`], shared by
+//! the endorsement device's simulation and the peers' validation.
 //!
 //! Invariants:
 //! - Validation is deterministic: the same block on the same state gives the same receipts on
@@ -16,6 +18,7 @@ mod checks;
 mod config;
 mod keys;
 mod ledger;
+pub mod offchain;
 
 pub use checks::{
     check_client, check_shape, endorsement_signers, verify_endorsements,
@@ -23,8 +26,9 @@ pub use checks::{
 };
 pub use config::{ChainConfig, Member};
 pub use keys::{
-    ContractDef, LIFECYCLE_PREFIX, code_key, contract_key, contract_prefix, definition_key,
-    peer_key_key, valid_name,
+    ContractDef, LIFECYCLE_PREFIX, cluster_registration_key, code_key, contract_key,
+    contract_prefix, definition_key, offchain_deployment_key, offchain_latest_key,
+    oracle_result_key, peer_key_key, valid_name,
 };
 pub use ledger::{
     CommitSummary, Ledger, SignatureTrust, StateView, deploy_writes, rotation_writes,
