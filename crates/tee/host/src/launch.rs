@@ -1,5 +1,6 @@
-//! Launching the enclave process: the duplex ring (host→enclave, enclave→host, with their
-//! eventfds), handed to a confined `arcanum-enclave` child by fd number.
+//! Launching an enclave process: the duplex ring (host→enclave, enclave→host, with their
+//! eventfds), handed to a confined child (`arcanum-enclave`, `arcanum-cluster-enclave`) by fd
+//! number.
 
 use std::os::unix::process::CommandExt;
 use std::path::Path;
@@ -11,7 +12,8 @@ use arcanum_enclave_protocol::MAX_FRAME;
 use arcanum_ring::{Duplex, Reader, RingError, RingOptions, Writer};
 use parking_lot::Mutex;
 
-use crate::{ChannelError, Confinement, EnclaveClient, FrameChannel};
+use crate::client::{OcallHandler, OcallPool, Protocol};
+use crate::{ChannelError, ClusterProtocol, Confinement, EnclaveClient, FrameChannel};
 
 /// Bytes of each ring's data area (frames up to [`MAX_FRAME`] fit).
 pub const RING_CAPACITY: u64 = 8 * 1024 * 1024;
@@ -68,8 +70,39 @@ pub struct EnclaveProcess {
 }
 
 impl EnclaveProcess {
-    /// Starts `binary` confined, connected by the rings; returns the process and its client.
+    /// Starts the endorsement enclave `binary` confined, connected by the rings; returns the
+    /// process and its client.
     pub fn launch(binary: &Path) -> Result<(EnclaveProcess, EnclaveClient), LaunchError> {
+        let (process, channel) = Self::spawn(binary)?;
+        Ok((process, EnclaveClient::new(channel, CALL_TIMEOUT)))
+    }
+
+    /// Starts the cluster enclave `binary` with the same confinement; its ocalls are served by
+    /// `ocalls` on a pool of `pool.threads` threads.
+    pub fn launch_cluster(
+        binary: &Path,
+        ocalls: Arc<dyn OcallHandler<ClusterProtocol>>,
+        pool: OcallPool,
+    ) -> Result<(EnclaveProcess, EnclaveClient<ClusterProtocol>), LaunchError> {
+        Self::launch_protocol(binary, Some(ocalls), pool)
+    }
+
+    /// Starts an enclave `binary` speaking protocol `P`, confined, with an optional ocall
+    /// handler.
+    pub fn launch_protocol<P: Protocol>(
+        binary: &Path,
+        ocalls: Option<Arc<dyn OcallHandler<P>>>,
+        pool: OcallPool,
+    ) -> Result<(EnclaveProcess, EnclaveClient<P>), LaunchError> {
+        let (process, channel) = Self::spawn(binary)?;
+        let client = match ocalls {
+            Some(handler) => EnclaveClient::with_ocalls(channel, CALL_TIMEOUT, handler, pool),
+            None => EnclaveClient::new(channel, CALL_TIMEOUT),
+        };
+        Ok((process, client))
+    }
+
+    fn spawn(binary: &Path) -> Result<(EnclaveProcess, Arc<dyn FrameChannel>), LaunchError> {
         let (host, enclave) = Duplex::create_with(RING_CAPACITY, &ring_options())?;
         let fds = enclave.into_fds()?;
         let mut confinement = Confinement::prepare(binary)?;
@@ -89,14 +122,11 @@ impl EnclaveProcess {
         drop(fds);
         let child = child?;
         let (to_enclave, from_enclave) = host.split();
-        let channel = Arc::new(RingChannel {
+        let channel: Arc<dyn FrameChannel> = Arc::new(RingChannel {
             to_enclave,
             from_enclave: Mutex::new(from_enclave),
         });
-        Ok((
-            EnclaveProcess { child },
-            EnclaveClient::new(channel, CALL_TIMEOUT),
-        ))
+        Ok((EnclaveProcess { child }, channel))
     }
 
     pub fn id(&self) -> u32 {

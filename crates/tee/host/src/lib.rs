@@ -1,14 +1,22 @@
-//! The untrusted host side of an Arcanum enclave: it launches the `arcanum-enclave` process
-//! confined (seccomp, landlock), connects the shared-memory rings, and sends requests through
-//! [`EnclaveClient`], which is the endorsement device's `EnclaveLink` to a real enclave process.
+//! The untrusted host side of an Arcanum enclave: it launches an enclave process
+//! (`arcanum-enclave`, `arcanum-cluster-enclave`) confined (seccomp, landlock), connects the
+//! shared-memory rings, and sends requests through [`EnclaveClient`], generic over the
+//! [`Protocol`] it speaks. `EnclaveClient<EndorsementProtocol>` is the endorsement device's
+//! `EnclaveLink` to a real enclave process; `EnclaveClient<ClusterProtocol>` also serves the
+//! cluster enclave's ocalls with an [`OcallHandler`] on a small thread pool.
 //!
 //! Invariants: nothing from the enclave is trusted beyond what the protocol allows; a frame that
-//! does not decode is dropped and logged; a silent enclave times out.
+//! does not decode is dropped and logged; a silent enclave times out; host request ids never
+//! carry `OCALL_ID_BIT`, and an ocall is never served on the dispatcher thread (a saturated pool
+//! answers `BUSY` at once instead of blocking the responses of other requests).
 
 mod client;
 mod confine;
 mod launch;
 
-pub use client::{ChannelError, EnclaveClient, FrameChannel};
+pub use client::{
+    ChannelError, ClusterProtocol, EnclaveClient, EndorsementProtocol, FrameChannel, OcallHandler,
+    OcallPool, Protocol,
+};
 pub use confine::{ConfineError, Confinement};
 pub use launch::{EnclaveProcess, LaunchError};
