@@ -133,14 +133,18 @@ pub(crate) fn run(
             };
             (rwset, Vec::new(), Vec::new())
         }
-        // Pending the off-chain validation rules (issue #4).
+        // The off-chain cluster's rules, shared with the peers' validation.
         TxAction::RegisterCluster { .. }
         | TxAction::OffchainDeploy { .. }
         | TxAction::OffchainCallback { .. } => {
-            return Err(ApiError::new(
-                ErrorCode::InvalidTx,
-                "off-chain actions are not accepted yet",
-            ));
+            let rwset = arcanum_ledger::offchain::rwset(
+                view,
+                ledger.store().as_ref(),
+                creator,
+                &tx.payload.action,
+            )
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "not an off-chain action"))??;
+            (rwset, Vec::new(), Vec::new())
         }
         TxAction::Invoke {
             contract,
