@@ -4,7 +4,8 @@
 //! function without parameters or results; the [`contract!`] macro writes those exports for you.
 //! Inside an entry point the contract reads its arguments ([`Args`]), the calling identity
 //! ([`caller`]) and its own state ([`get`], [`put`], [`delete`], [`range`]), emits events
-//! ([`emit`]) and finally returns bytes or an [`Error`].
+//! ([`emit`]) and finally returns bytes or an [`Error`]. Off-chain contracts (run by a TEE
+//! cluster) can also read external HTTPS data ([`https_get`]).
 //!
 //! The functions here are safe wrappers over the host imports of module `"arcanum"`, described in
 //! `docs/design/contract-abi.md`. The host charges fuel for every call, proportional to the bytes
@@ -38,6 +39,7 @@ mod sys {
         pub fn emit(name_ptr: *const u8, name_len: i32, data_ptr: *const u8, data_len: i32);
         pub fn set_return(ptr: *const u8, len: i32);
         pub fn fail(msg_ptr: *const u8, msg_len: i32) -> !;
+        pub fn https_get(url_ptr: *const u8, url_len: i32) -> i32;
     }
 }
 
@@ -323,6 +325,19 @@ pub fn set_return(data: &[u8]) {
 pub fn fail(message: &str) -> ! {
     // SAFETY: `message` is a live slice; the host only reads its bytes and never returns.
     unsafe { sys::fail(message.as_ptr(), abi_len(message.len())) }
+}
+
+/// GETs an `https://` URL and returns the body of the `200` answer. **Off-chain contracts
+/// only**: the enclave that runs the contract terminates TLS itself and binds the body's hash
+/// into the signed result. On chain, and on any failure (bad URL, TLS failure, status other than
+/// 200, oversized body, too many fetches), the host aborts the invocation with a precise error
+/// code (`CONTRACT_TRAP` on chain, `TLS_FAILURE`, `HTTPS_FAILURE`, ...), so a contract never
+/// sees unauthenticated data and has no failure to handle.
+pub fn https_get(url: &str) -> Vec<u8> {
+    // SAFETY: `url` is a live slice; the host only reads its bytes, then fills its scratch
+    // buffer.
+    let len = unsafe { sys::https_get(url.as_ptr(), abi_len(url.len())) };
+    read_scratch(len)
 }
 
 /// Runs one entry point: loads the arguments, calls `body`, and hands its result to the host.

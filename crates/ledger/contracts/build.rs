@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 const TARGET: &str = "wasm32-unknown-unknown";
-const CONTRACTS: &[&str] = &["kv", "asset"];
+/// The contract crates (directory names; the module is `arcanum_<name with _>.wasm`).
+const CONTRACTS: &[&str] = &["kv", "asset", "oracle-caller", "price-feed"];
 
 /// Variables that would change the nested build if inherited.
 const SCRUB: &[&str] = &[
@@ -52,7 +53,7 @@ fn run() -> Result<(), String> {
     for file in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
         println!("cargo:rerun-if-changed={}", guest.join(file).display());
     }
-    for dir in ["sdk", "kv", "asset"] {
+    for dir in std::iter::once("sdk").chain(CONTRACTS.iter().copied()) {
         println!(
             "cargo:rerun-if-changed={}",
             guest.join(dir).join("Cargo.toml").display()
@@ -103,7 +104,7 @@ fn run() -> Result<(), String> {
 
     let release = target_dir.join(TARGET).join("release");
     for name in CONTRACTS {
-        let file = release.join(format!("arcanum_{name}.wasm"));
+        let file = release.join(format!("arcanum_{}.wasm", name.replace('-', "_")));
         if !file.is_file() {
             return Err(format!(
                 "the guest build did not produce {}",

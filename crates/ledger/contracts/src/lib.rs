@@ -3,6 +3,10 @@
 //!
 //! - [`KV_WASM`]: the key/value contract (`put`, `get`, `delete`, `range`).
 //! - [`ASSET_WASM`]: the asset-transfer contract (`create`, `transfer`, `balance`, `owner`).
+//! - [`ORACLE_CALLER_WASM`]: an on-chain contract that asks the off-chain cluster for a call
+//!   through the oracle (`request` emits `oracle_request`, `pending`).
+//! - [`PRICE_FEED_WASM`]: an off-chain contract for the TEE cluster (`fetch` reads a price over
+//!   in-enclave HTTPS, `last`, `counter`, `spin`, `echo`).
 //!
 //! [`decode_kv_range`] decodes what the key/value contract's `range` returns.
 //!
@@ -15,6 +19,18 @@ pub const KV_WASM: &[u8] = include_bytes!(concat!(env!("ARCANUM_WASM_DIR"), "/ar
 /// The asset-transfer example contract.
 pub const ASSET_WASM: &[u8] =
     include_bytes!(concat!(env!("ARCANUM_WASM_DIR"), "/arcanum_asset.wasm"));
+
+/// The on-chain oracle caller example contract.
+pub const ORACLE_CALLER_WASM: &[u8] = include_bytes!(concat!(
+    env!("ARCANUM_WASM_DIR"),
+    "/arcanum_oracle_caller.wasm"
+));
+
+/// The off-chain price-feed example contract.
+pub const PRICE_FEED_WASM: &[u8] = include_bytes!(concat!(
+    env!("ARCANUM_WASM_DIR"),
+    "/arcanum_price_feed.wasm"
+));
 
 /// A malformed `range` result.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -59,7 +75,7 @@ mod tests {
 
     #[test]
     fn modules_are_webassembly() {
-        for wasm in [KV_WASM, ASSET_WASM] {
+        for wasm in [KV_WASM, ASSET_WASM, ORACLE_CALLER_WASM, PRICE_FEED_WASM] {
             assert!(wasm.starts_with(b"\0asm"), "not a wasm binary");
             assert!(
                 wasm.len() < 200_000,

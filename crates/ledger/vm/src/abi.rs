@@ -3,7 +3,7 @@
 //! All parameters and results are `i32`. Pointers and lengths are reinterpreted as `u32`
 //! offsets into the guest's exported memory [`MEMORY_EXPORT`]; a negative length is therefore a
 //! huge one and fails the length limit. Variable-size results (arguments, values, range
-//! results, the caller record) are placed in a host-side *scratch buffer*: the call returns the
+//! results, the caller record, a fetched body) are placed in a host-side *scratch buffer*: the call returns the
 //! length, and the guest copies the bytes out with `scratch_read(ptr)` into a buffer it allocated
 //! itself. The guest never exports an allocator and the host never writes anywhere the guest did
 //! not ask it to.
@@ -21,6 +21,7 @@
 //! | `emit` | `(name_ptr, name_len, data_ptr, data_len)` | record an event (name is UTF-8) |
 //! | `set_return` | `(ptr, len)` | set the return data (replaces earlier data) |
 //! | `fail` | `(msg_ptr, msg_len)` | abort with a contract error; never returns |
+//! | `https_get` | `(url_ptr, url_len) -> i32` | off-chain only: body of an HTTPS GET into scratch; its length |
 //!
 //! Every call charges fuel first ([`crate::cost`]), checks lengths against [`crate::Limits`]
 //! before touching memory, and bounds-checks every guest range. Any violation aborts the whole
@@ -55,6 +56,7 @@ pub const IMPORTS: &[(&str, usize, usize)] = &[
     ("emit", 4, 0),
     ("set_return", 2, 0),
     ("fail", 2, 0),
+    ("https_get", 2, 1),
 ];
 
 /// Encodes the caller record: the 32-byte id, then the MSP id and the role, each as a
@@ -169,6 +171,8 @@ pub(crate) struct Data<'a> {
     pub(crate) scratch: Vec<u8>,
     pub(crate) return_data: Vec<u8>,
     pub(crate) events: Vec<(String, Vec<u8>)>,
+    /// `https_get` calls made so far.
+    pub(crate) fetches: usize,
     pub(crate) limiter: GuestLimiter,
     /// Set right after instantiation (contracts have no start function, so no host call can
     /// happen before).
@@ -441,6 +445,42 @@ fn fail(mut ctx: Ctx<'_, '_>, ptr: i32, len: i32) -> Result<(), wasmi::Error> {
     Err(abort(VmError::ContractError { message }))
 }
 
+/// `https_get(url_ptr, url_len) -> len`: the embedder fetches the URL (UTF-8) and the body goes
+/// to scratch. Checks the URL length and the fetch count, and charges [`cost::FETCH`] and the
+/// URL bytes, before the embedder is asked; the body is bounded and charged per byte after.
+/// Any failure (the default refusal on chain, `TLS_FAILURE`, `HTTPS_FAILURE`) aborts the
+/// invocation with the embedder's [`HostError`].
+fn https_get(mut ctx: Ctx<'_, '_>, url_ptr: i32, url_len: i32) -> Result<i32, wasmi::Error> {
+    let limits = ctx.data().limits;
+    let (max_url, max_fetches, max_body) =
+        (limits.max_url, limits.max_fetches, limits.max_fetch_body);
+    let url_len = checked_len(url_len, max_url, Limit::Url)?;
+    let count = ctx.data().fetches;
+    if count >= max_fetches {
+        return Err(abort(VmError::LimitExceeded {
+            what: Limit::Fetches,
+            len: count as u64 + 1,
+            max: max_fetches as u64,
+        }));
+    }
+    charge(&mut ctx, cost::host_call(cost::FETCH, url_len))?;
+    let mem = memory(&ctx)?;
+    let (bytes, data) = mem.data_and_store_mut(&mut ctx);
+    let url = &bytes[guest_range(bytes.len(), url_ptr, url_len)?];
+    let url = std::str::from_utf8(url).map_err(|_| abort(VmError::InvalidUtf8 { what: "url" }))?;
+    data.fetches += 1;
+    let body = data.host.https_get(url).map_err(host_error)?;
+    if body.len() > max_body {
+        return Err(abort(VmError::LimitExceeded {
+            what: Limit::FetchBody,
+            len: body.len() as u64,
+            max: max_body as u64,
+        }));
+    }
+    charge(&mut ctx, cost::PER_BYTE.saturating_mul(body.len() as u64))?;
+    fill_scratch(&mut ctx, body)
+}
+
 /// A linker with every host function of [`IMPORTS`].
 pub(crate) fn linker<'a>(engine: &wasmi::Engine) -> Result<Linker<Data<'a>>, VmError> {
     let mut linker = Linker::new(engine);
@@ -460,6 +500,7 @@ pub(crate) fn linker<'a>(engine: &wasmi::Engine) -> Result<Linker<Data<'a>>, VmE
     wrap(linker.func_wrap(MODULE, "emit", emit))?;
     wrap(linker.func_wrap(MODULE, "set_return", set_return))?;
     wrap(linker.func_wrap(MODULE, "fail", fail))?;
+    wrap(linker.func_wrap(MODULE, "https_get", https_get))?;
     Ok(linker)
 }
 
@@ -537,6 +578,7 @@ mod tests {
             scratch: Vec::new(),
             return_data: Vec::new(),
             events: Vec::new(),
+            fetches: 0,
             limiter: GuestLimiter {
                 max_memory_bytes: 1 << 20,
                 max_table_elements: 10,

@@ -15,6 +15,8 @@ pub const STATE_WRITE: u64 = 2_000;
 pub const RANGE_ENTRY: u64 = 200;
 /// Surcharge of emitting an event.
 pub const EVENT: u64 = 500;
+/// Surcharge of an `https_get` (off-chain only): a TLS handshake and a round trip.
+pub const FETCH: u64 = 100_000;
 /// Charged once per invocation, before the module is instantiated.
 pub const INSTANTIATE: u64 = 5_000;
 

@@ -281,6 +281,7 @@ impl Contract {
             scratch: Vec::new(),
             return_data: Vec::new(),
             events: Vec::new(),
+            fetches: 0,
             limiter: GuestLimiter {
                 max_memory_bytes: usize::try_from(max_memory_bytes).unwrap_or(usize::MAX),
                 max_table_elements: MAX_TABLE_ELEMENTS,

@@ -53,7 +53,8 @@ pub enum VmError {
     /// The guest passed bytes that must be UTF-8 but are not.
     #[error("{what} is not valid UTF-8")]
     InvalidUtf8 { what: &'static str },
-    /// The state backend failed.
+    /// The embedder failed (state backend, or an off-chain host function such as
+    /// `https_get`).
     #[error(transparent)]
     Host(HostError),
 }
@@ -80,6 +81,11 @@ impl VmError {
             | VmError::LimitExceeded { .. }
             | VmError::MemoryOutOfBounds { .. }
             | VmError::InvalidUtf8 { .. } => ErrorCode::ContractTrap,
+            // An embedder failure with a registry code keeps it (TLS_FAILURE, HTTPS_FAILURE,
+            // ...); an unknown code string is an internal failure.
+            VmError::Host(HostError::Failed { code, .. }) => {
+                ErrorCode::parse(code).unwrap_or(ErrorCode::Internal)
+            }
             VmError::Host(_) => ErrorCode::Internal,
         }
     }
@@ -124,6 +130,18 @@ mod tests {
         );
         assert_eq!(
             VmError::Host(HostError::Backend("io".into())).code(),
+            ErrorCode::Internal
+        );
+        assert_eq!(
+            VmError::Host(HostError::failed(ErrorCode::TlsFailure, "bad record MAC")).code(),
+            ErrorCode::TlsFailure
+        );
+        assert_eq!(
+            VmError::Host(HostError::Failed {
+                code: "NOT_A_CODE".into(),
+                message: String::new()
+            })
+            .code(),
             ErrorCode::Internal
         );
         assert!(VmError::Trap("unreachable".into()).is_execution_failure());

@@ -1,8 +1,11 @@
-//! What the VM needs from its embedder: state access and the caller's identity.
+//! What the VM needs from its embedder: state access, the caller's identity and (off-chain
+//! only) external HTTPS data.
 
 use std::collections::BTreeMap;
 
-/// A failure of the state backend behind [`HostState`].
+use arcanum_types::ErrorCode;
+
+/// A failure of the embedder behind [`HostState`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum HostError {
     /// The backend could not serve the request (I/O, corruption, ...).
@@ -11,7 +14,25 @@ pub enum HostError {
     /// The backend refuses the operation (for example a write during a read-only query).
     #[error("state operation denied: {0}")]
     Denied(String),
+    /// The operation failed with a stable error code of the registry (for example
+    /// `TLS_FAILURE` or `HTTPS_FAILURE` from an in-enclave fetch); [`crate::VmError::code`]
+    /// reports that code.
+    #[error("{code}: {message}")]
+    Failed { code: String, message: String },
 }
+
+impl HostError {
+    /// A [`HostError::Failed`] with `code`'s string form.
+    pub fn failed(code: ErrorCode, message: impl Into<String>) -> HostError {
+        HostError::Failed {
+            code: code.as_str().to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The message of the default [`HostState::https_get`].
+pub const HTTPS_GET_UNAVAILABLE: &str = "https_get is only available to off-chain contracts";
 
 /// Key/value pairs in ascending key order, as a range query returns them.
 pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
@@ -28,6 +49,22 @@ pub trait HostState {
     fn delete(&mut self, key: &[u8]) -> Result<(), HostError>;
     /// Keys in `[start, end)` in ascending order, at most `limit` of them.
     fn range(&mut self, start: &[u8], end: &[u8], limit: u32) -> Result<Entries, HostError>;
+
+    /// The body of a `200` answer to an HTTPS GET of `url` (off-chain only: an enclave runs the
+    /// TLS session itself and binds the response into the signed result). The VM has already
+    /// charged fuel for the call and checked the URL length and the fetch count; it checks the
+    /// body length against [`crate::Limits::max_fetch_body`].
+    ///
+    /// The default refuses: on-chain execution must stay deterministic, so endorsers never
+    /// fetch. The refusal is `CONTRACT_TRAP`, a deterministic failure of the contract that
+    /// every endorser sees alike.
+    fn https_get(&mut self, url: &str) -> Result<Vec<u8>, HostError> {
+        let _ = url;
+        Err(HostError::failed(
+            ErrorCode::ContractTrap,
+            HTTPS_GET_UNAVAILABLE,
+        ))
+    }
 }
 
 /// The identity on whose behalf a contract runs.

@@ -18,7 +18,9 @@
 //!   neither make the host panic nor make it allocate without bound. Every failure is a precise
 //!   [`VmError`].
 //! - This crate does no I/O, reads no clock and draws no randomness; it knows nothing of storage,
-//!   networking or HTTP. State reaches it only through [`HostState`].
+//!   networking or HTTP. State reaches it only through [`HostState`]. The one non-deterministic
+//!   import, `https_get`, is served by [`HostState::https_get`], whose default refuses: only an
+//!   off-chain embedder (an enclave) provides it.
 //! - Fuel units are wasmi's; gas figures are tied to this engine.
 
 pub mod abi;
@@ -30,5 +32,5 @@ mod limits;
 
 pub use engine::{Contract, Engine, EngineConfig, Outcome};
 pub use error::VmError;
-pub use host::{Caller, Entries, HostError, HostState, InMemoryState};
+pub use host::{Caller, Entries, HTTPS_GET_UNAVAILABLE, HostError, HostState, InMemoryState};
 pub use limits::{Limit, Limits};

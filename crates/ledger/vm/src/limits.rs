@@ -3,6 +3,7 @@
 use std::fmt;
 
 use arcanum_types::limits as protocol;
+use arcanum_types::offchain::MAX_FETCHES;
 
 /// Bounds on one invocation. Exceeding one aborts it with [`crate::VmError::LimitExceeded`]
 /// (or [`crate::VmError::OutOfFuel`] for `fuel`).
@@ -34,6 +35,12 @@ pub struct Limits {
     pub max_args_bytes: usize,
     /// Longest error message kept from a contract (longer ones are truncated).
     pub max_error_message: usize,
+    /// Longest URL passed to `https_get`.
+    pub max_url: usize,
+    /// Most `https_get` calls per invocation.
+    pub max_fetches: usize,
+    /// Largest body `https_get` may hand to the guest.
+    pub max_fetch_body: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +59,9 @@ impl Default for Limits {
             max_args: protocol::MAX_ARGS,
             max_args_bytes: protocol::MAX_TX_BYTES,
             max_error_message: 1024,
+            max_url: 2048,
+            max_fetches: MAX_FETCHES,
+            max_fetch_body: 64 * 1024,
         }
     }
 }
@@ -73,6 +83,9 @@ pub enum Limit {
     ArgsBytes,
     /// A length that does not fit the ABI's `i32` (only reachable with absurd limits).
     AbiLength,
+    Url,
+    Fetches,
+    FetchBody,
 }
 
 impl fmt::Display for Limit {
@@ -90,6 +103,9 @@ impl fmt::Display for Limit {
             Limit::Args => "argument count",
             Limit::ArgsBytes => "total argument size",
             Limit::AbiLength => "ABI length",
+            Limit::Url => "URL size",
+            Limit::Fetches => "fetch count",
+            Limit::FetchBody => "fetched body size",
         })
     }
 }

@@ -18,6 +18,15 @@ pub fn kv() -> &'static Contract {
     })
 }
 
+pub fn price_feed() -> &'static Contract {
+    static PRICE_FEED: OnceLock<Contract> = OnceLock::new();
+    PRICE_FEED.get_or_init(|| {
+        engine()
+            .compile(arcanum_contracts::PRICE_FEED_WASM)
+            .expect("price-feed compiles")
+    })
+}
+
 pub fn asset() -> &'static Contract {
     static ASSET: OnceLock<Contract> = OnceLock::new();
     ASSET.get_or_init(|| {
@@ -78,6 +87,7 @@ pub const IMPORTS: &str = r#"
   (import "arcanum" "emit" (func $emit (param i32 i32 i32 i32)))
   (import "arcanum" "set_return" (func $set_return (param i32 i32)))
   (import "arcanum" "fail" (func $fail (param i32 i32)))
+  (import "arcanum" "https_get" (func $https_get (param i32 i32) (result i32)))
 "#;
 
 /// A module with all imports, one page of memory holding `"key"` at 0 and `"value"` at 16,
