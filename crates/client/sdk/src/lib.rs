@@ -7,6 +7,11 @@
 //! Invariants: transactions are signed over their canonical borsh encoding, never over JSON; every
 //! error the server reports keeps its stable [`arcanum_types::ErrorCode`].
 
+mod chain_offchain;
+
+pub use arcanum_types::{ProofError, TxProof};
+pub use chain_offchain::verify_tx_proof;
+
 use std::time::Duration;
 
 use arcanum_api::{

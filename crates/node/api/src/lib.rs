@@ -54,6 +54,15 @@ pub mod routes {
     /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`
     /// (no peers: simulate only, for queries).
     pub const ENDORSE: &str = "/v1/endorse";
+    /// All ledger roles: a committed transaction's inclusion proof, a borsh `TxProof`.
+    pub const TX_PROOF: &str = "/v1/transactions/{tx_id}/proof";
+    /// All ledger roles: the registered off-chain cluster, a borsh `SignedRegistration`.
+    pub const OFFCHAIN_CLUSTER: &str = "/v1/offchain/cluster";
+    /// All ledger roles: an off-chain contract's registered deployment, a borsh
+    /// `SignedDeployment` (`?version=N`; the latest key version by default).
+    pub const OFFCHAIN_DEPLOYMENT: &str = "/v1/offchain/deployments/{contract_id}";
+    /// All ledger roles: the accepted oracle result of a request hash, a borsh `SignedResult`.
+    pub const ORACLE_RESULT: &str = "/v1/offchain/results/{request_hash}";
 }
 
 /// `{"error": {"code": "...", "message": "..."}}`
