@@ -4,7 +4,9 @@
 use arcanum_crypto::hpke::{self, HpkeError};
 use arcanum_crypto::{Hash, domain};
 use arcanum_types::encode;
-use arcanum_types::offchain::{ClusterKeys, DeployRequest, InvokeReply, InvokeRequest, SealedRequest};
+use arcanum_types::offchain::{
+    ClusterKeys, DeployRequest, InvokeReply, InvokeRequest, SealedRequest,
+};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 

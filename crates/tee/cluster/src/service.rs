@@ -13,10 +13,10 @@ use arcanum_enclave_protocol::cluster::{
 use arcanum_enclave_protocol::{PROTOCOL_VERSION, Secret};
 use arcanum_tee::{Platform, Sealer, SimFuse, Simulated};
 use arcanum_types::offchain::{
-    ClusterMember, ClusterRegistration, DeployRequest, DeploymentStatement,
-    InvokeReply, InvokeRequest, JoinOffer, MAX_CLUSTER_MEMBERS, MAX_FUNCTION_NAME,
-    MAX_OFFCHAIN_CODE, MAX_OFFCHAIN_INPUT, NodeCard, OffchainResult, SealedRequest,
-    SignedDeployment, SignedOffer, SignedRegistration, SignedResult, contract_id,
+    ClusterMember, ClusterRegistration, DeployRequest, DeploymentStatement, InvokeReply,
+    InvokeRequest, JoinOffer, MAX_CLUSTER_MEMBERS, MAX_FUNCTION_NAME, MAX_OFFCHAIN_CODE,
+    MAX_OFFCHAIN_INPUT, NodeCard, OffchainResult, SealedRequest, SignedDeployment, SignedOffer,
+    SignedRegistration, SignedResult, contract_id,
 };
 use arcanum_types::{decode, encode};
 use arcanum_vm::{Caller, Contract, Engine, EngineConfig, Limits, VmError};
@@ -133,10 +133,7 @@ impl ClusterService {
         &self,
         current: Phase,
         request: ClusterRequest,
-    ) -> (
-        Phase,
-        Result<(Arc<Node>, ClusterRequest), ClusterResponse>,
-    ) {
+    ) -> (Phase, Result<(Arc<Node>, ClusterRequest), ClusterResponse>) {
         match (current, request) {
             (Phase::New(source), ClusterRequest::Hello { version }) => {
                 if version != PROTOCOL_VERSION {
@@ -179,7 +176,7 @@ impl ClusterService {
                 },
             ) => match Node::init(source, platform_secret, sealed, trust, self.config.clone()) {
                 // A failed Init leaves the enclave unusable: the host restarts it.
-                Err(e) => (Phase::Poisoned, Err(e)),
+                Err(e) => (Phase::Poisoned, Err(error_response(e.code, e.message))),
                 Ok((node, sealed)) => {
                     let response = ClusterResponse::Ready {
                         card: node.card.clone(),
@@ -347,18 +344,34 @@ struct Node {
     config: ClusterConfig,
 }
 
+/// Why `Init` failed: a lifecycle code (`BAD_INIT`, `UNSEAL_FAILED`, …) and a message.
+#[derive(Debug)]
+struct InitError {
+    code: &'static str,
+    message: String,
+}
+
+impl InitError {
+    fn new(code: &'static str, message: impl Into<String>) -> InitError {
+        InitError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
 fn platform_of(
     source: PlatformSource,
     platform_secret: Option<Secret>,
-) -> Result<Box<dyn Platform>, ClusterResponse> {
+) -> Result<Box<dyn Platform>, InitError> {
     match source {
         PlatformSource::Hardware(p) => Ok(p),
         PlatformSource::Simulated { binary } => {
             let secret = platform_secret.filter(|s| s.0.len() == 32).ok_or_else(|| {
-                error_response("BAD_INIT", "the simulation needs a 32-byte platform secret")
+                InitError::new("BAD_INIT", "the simulation needs a 32-byte platform secret")
             })?;
             let fuse = SimFuse::from_slice(&secret.0)
-                .map_err(|e| error_response("BAD_INIT", e.to_string()))?;
+                .map_err(|e| InitError::new("BAD_INIT", e.to_string()))?;
             Ok(Box::new(Simulated::new(&binary, fuse)))
         }
     }
@@ -377,18 +390,18 @@ impl Node {
         sealed: Option<Vec<u8>>,
         trust: ClusterTrust,
         config: ClusterConfig,
-    ) -> Result<(Node, Vec<u8>), ClusterResponse> {
+    ) -> Result<(Node, Vec<u8>), InitError> {
         let platform = platform_of(source, platform_secret)?;
         let sealer = Sealer::new(platform.as_ref())
-            .map_err(|e| error_response("SEALING_UNAVAILABLE", e.to_string()))?;
-        let trust = Trust::parse(&trust).map_err(|e| error_response("BAD_INIT", e))?;
+            .map_err(|e| InitError::new("SEALING_UNAVAILABLE", e.to_string()))?;
+        let trust = Trust::parse(&trust).map_err(|e| InitError::new("BAD_INIT", e))?;
         let secrets = match sealed {
             Some(blob) => {
                 let plain = sealer.unseal(NODE_PURPOSE, &blob, b"").map_err(|e| {
-                    error_response("UNSEAL_FAILED", format!("sealed node state rejected: {e}"))
+                    InitError::new("UNSEAL_FAILED", format!("sealed node state rejected: {e}"))
                 })?;
                 NodeSecrets::try_from_slice(&plain).map_err(|_| {
-                    error_response("SEALED_STATE_CORRUPT", "sealed node state does not decode")
+                    InitError::new("SEALED_STATE_CORRUPT", "sealed node state does not decode")
                 })?
             }
             None => NodeSecrets {
@@ -428,7 +441,7 @@ impl Node {
         };
         let sealed = node
             .seal(node.formed().as_deref().map(|c| &c.secret))
-            .map_err(|e| error_response(e.code().as_str(), e.to_string()))?;
+            .map_err(|e| InitError::new("SEAL_FAILED", e.to_string()))?;
         Ok((node, sealed))
     }
 
@@ -499,7 +512,9 @@ impl Node {
             ClusterRequest::RotateContractKey { contract_id } => {
                 self.rotate(self.cluster()?.as_ref(), contract_id, host)
             }
-            ClusterRequest::Invoke { request } => self.invoke(self.cluster()?.as_ref(), &request, host),
+            ClusterRequest::Invoke { request } => {
+                self.invoke(self.cluster()?.as_ref(), &request, host)
+            }
             ClusterRequest::OcallReturn(_) => Err(ClusterError::BadRequest(
                 "an ocall return that answers no pending ocall",
             )),
@@ -998,4 +1013,78 @@ fn check_fresh(offered_at: u64, now: u64) -> Result<(), Refusal> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(fuse: u8) -> Node {
+        let trust = ClusterTrust {
+            issuers: vec![],
+            policy_toml: "allow_simulation = true".into(),
+            tls_roots: vec![],
+        };
+        match Node::init(
+            PlatformSource::Simulated {
+                binary: b"unit".to_vec(),
+            },
+            Some(Secret(vec![fuse; 32])),
+            None,
+            trust,
+            ClusterConfig::default(),
+        ) {
+            Ok((node, _)) => node,
+            Err(e) => panic!("init: {e:?}"),
+        }
+    }
+
+    /// Defence in depth: even an authenticated secret must derive the offered keys.
+    #[test]
+    fn a_secret_for_other_keys_is_refused() {
+        let member = node(1);
+        let joiner = node(2);
+        let offered = KeySchedule::derive(&ClusterSecret::from_bytes([1; 32]));
+        let offer = JoinOffer {
+            joiner: joiner.card.card.clone(),
+            member: member.own_member(vec![]),
+            keys: offered.public().clone(),
+            offered_at: 0,
+        };
+        let signature = offered.signing().sign(domain::JOIN_OFFER, &encode(&offer));
+        let offer = SignedOffer { offer, signature };
+        let hash = offer.hash();
+        joiner.offers_accepted.lock().insert(hash, ());
+        let (enc, mut ctx) = hpke::setup_sender_auth(
+            Aead::ChaCha20Poly1305,
+            &joiner.card.card.hpke_key,
+            &member.hpke,
+            domain::JOIN_SECRET.as_bytes(),
+            &mut OsRng,
+        )
+        .expect("hpke");
+        let ciphertext = ctx.seal(&hash.0, &[2; 32]).expect("seal");
+        let sealed = Sealed { enc, ciphertext };
+        match joiner.join_finish(&offer, &sealed) {
+            Err(e) => assert_eq!(e.code(), arcanum_types::ErrorCode::ClusterKeyMismatch),
+            Ok(r) => panic!("accepted: {r:?}"),
+        }
+        assert!(joiner.formed().is_none());
+        // The matching secret is accepted.
+        let (enc, mut ctx) = hpke::setup_sender_auth(
+            Aead::ChaCha20Poly1305,
+            &joiner.card.card.hpke_key,
+            &member.hpke,
+            domain::JOIN_SECRET.as_bytes(),
+            &mut OsRng,
+        )
+        .expect("hpke");
+        let ciphertext = ctx.seal(&hash.0, &[1; 32]).expect("seal");
+        let formed = joiner.join_finish(&offer, &Sealed { enc, ciphertext });
+        assert!(matches!(formed, Ok(ClusterResponse::Formed { .. })));
+        assert_eq!(
+            joiner.cluster().map(|c| c.keys.id()).ok(),
+            Some(offered.id())
+        );
+    }
 }

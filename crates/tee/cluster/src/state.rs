@@ -187,10 +187,7 @@ impl<'a> Run<'a> {
 
     /// The committed value of `key`: from the cache, else loaded from the host and verified.
     fn committed(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, ClusterError> {
-        if let Some(Slot {
-            value: Some(v), ..
-        }) = self.state.slots.get(key)
-        {
+        if let Some(Slot { value: Some(v), .. }) = self.state.slots.get(key) {
             return Ok(v.clone());
         }
         let known = self.state.version(key);

@@ -21,8 +21,8 @@ pub struct Trust {
 impl Trust {
     /// Parses and validates the trust configuration.
     pub fn parse(trust: &arcanum_enclave_protocol::cluster::ClusterTrust) -> Result<Trust, String> {
-        let policy: AttestationPolicy = toml::from_str(&trust.policy_toml)
-            .map_err(|e| format!("attestation policy: {e}"))?;
+        let policy: AttestationPolicy =
+            toml::from_str(&trust.policy_toml).map_err(|e| format!("attestation policy: {e}"))?;
         policy
             .validate()
             .map_err(|e| format!("attestation policy: {e}"))?;
