@@ -2,12 +2,15 @@
 //! them to the management device, and query any node. The `arcanum` CLI is built on it.
 //!
 //! Key types: [`Signer`] (a client identity that signs transactions), [`Client`] (one node's HTTP
-//! API), [`SdkError`].
+//! API), [`SdkError`]; off-chain cluster clients in [`offchain`] and verifiable receipts in
+//! [`receipt`].
 //!
 //! Invariants: transactions are signed over their canonical borsh encoding, never over JSON; every
 //! error the server reports keeps its stable [`arcanum_types::ErrorCode`].
 
 mod chain_offchain;
+pub mod offchain;
+pub mod receipt;
 
 pub use arcanum_types::{ProofError, TxProof};
 pub use chain_offchain::verify_tx_proof;
