@@ -207,6 +207,43 @@ pub fn openapi_json() -> OpenApi {
             ),
         ),
         (
+            routes::TX_PROOF,
+            HttpMethod::Get,
+            op(
+                "A committed transaction's inclusion proof: signed block header, Merkle path, \
+                 transaction and recorded status.",
+                None,
+                ok_bin("borsh TxProof"),
+            ),
+        ),
+        (
+            routes::OFFCHAIN_CLUSTER,
+            HttpMethod::Get,
+            op(
+                "The off-chain cluster's registration on chain.",
+                None,
+                ok_bin("borsh SignedRegistration"),
+            ),
+        ),
+        (
+            routes::OFFCHAIN_DEPLOYMENT,
+            HttpMethod::Get,
+            op(
+                "An off-chain contract's registered deployment (`?version=N`, latest by default).",
+                None,
+                ok_bin("borsh SignedDeployment"),
+            ),
+        ),
+        (
+            routes::ORACLE_RESULT,
+            HttpMethod::Get,
+            op(
+                "The oracle result accepted on chain for a request hash.",
+                None,
+                ok_bin("borsh SignedResult"),
+            ),
+        ),
+        (
             routes::HEALTHZ,
             HttpMethod::Get,
             op(

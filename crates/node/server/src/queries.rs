@@ -1,4 +1,6 @@
-//! Read-only routes every ledger-holding role serves: height, blocks, transactions, state.
+//! Read-only routes every ledger-holding role serves: height, blocks, transactions, state,
+//! transaction inclusion proofs, and the off-chain cluster's records on chain (registration,
+//! deployments, accepted oracle results; borsh bodies).
 
 use std::sync::Arc;
 
@@ -6,15 +8,17 @@ use arcanum_api::{
     BlockJson, BlockTxJson, HeightInfo, StateEntry, StateQuery, StateRootInfo, TxOutcome, routes,
 };
 use arcanum_crypto::Hash;
-use arcanum_ledger::{Ledger, StateView, contract_key, valid_name};
-use arcanum_types::{ApiError, Block, ErrorCode, TxAction, decode, limits};
+use arcanum_ledger::{Ledger, StateView, contract_key, offchain, valid_name};
+use arcanum_types::{
+    ApiError, Block, ErrorCode, TxAction, TxProof, decode, encode, limits, merkle_proof,
+};
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::http::{HttpResult, blocking, octets};
+use crate::http::{HttpResult, blocking, borsh_response, octets};
 
 pub fn router(ledger: Arc<Ledger>) -> Router {
     Router::new()
@@ -23,6 +27,10 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
         .route(routes::BLOCK_BY_HEIGHT, get(block))
         .route(routes::TX_BY_ID, get(transaction))
         .route(routes::STATE, get(state))
+        .route(routes::TX_PROOF, get(tx_proof))
+        .route(routes::OFFCHAIN_CLUSTER, get(offchain_cluster))
+        .route(routes::OFFCHAIN_DEPLOYMENT, get(offchain_deployment))
+        .route(routes::ORACLE_RESULT, get(oracle_result))
         .with_state(ledger)
 }
 
@@ -186,4 +194,406 @@ async fn state(
         version_block: entry.version.block,
         version_tx: entry.version.tx,
     }))
+}
+
+/// A 64-hex-character hash from a path segment.
+fn path_hash(s: &str, what: &str) -> Result<Hash, ApiError> {
+    Hash::from_hex(s).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::BadRequest,
+            format!("{what} must be 64 hex characters"),
+        )
+    })
+}
+
+/// The inclusion proof of a committed transaction: its block's signed header, its position and
+/// Merkle path, the transaction and the status this node recorded.
+async fn tx_proof(
+    State(ledger): State<Arc<Ledger>>,
+    Path(tx_id): Path<String>,
+) -> HttpResult<Response> {
+    let id = path_hash(&tx_id, "transaction id")?;
+    let proof = blocking(move || {
+        let store = ledger.store();
+        let receipt = store.receipt(&id).map_err(internal)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("transaction {id} is not committed here"),
+            )
+        })?;
+        let bytes = store
+            .block(receipt.block)
+            .map_err(internal)?
+            .ok_or_else(|| internal("a receipt names a missing block"))?;
+        let block: Block = decode(&bytes, limits::MAX_BLOCK_BYTES).map_err(internal)?;
+        let index = receipt.index as usize;
+        let leaves: Vec<Vec<u8>> = block.txs.iter().map(encode).collect();
+        let path = merkle_proof(leaves.iter().map(Vec::as_slice), index)
+            .ok_or_else(|| internal("a receipt's index is outside its block"))?;
+        let Block {
+            header,
+            mut txs,
+            signature,
+        } = block;
+        Ok(TxProof {
+            header,
+            signature,
+            index: receipt.index,
+            path,
+            tx: txs.swap_remove(index),
+            status: receipt.status,
+        })
+    })
+    .await?;
+    Ok(borsh_response(&proof))
+}
+
+/// The registered off-chain cluster.
+async fn offchain_cluster(State(ledger): State<Arc<Ledger>>) -> HttpResult<Response> {
+    let registration = offchain::cluster_registration(ledger.store().as_ref())?
+        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no off-chain cluster is registered"))?;
+    Ok(borsh_response(&registration))
+}
+
+#[derive(Deserialize)]
+struct DeploymentQuery {
+    version: Option<u32>,
+}
+
+/// An off-chain contract's deployment: `?version=N`, or the latest key version.
+async fn offchain_deployment(
+    State(ledger): State<Arc<Ledger>>,
+    Path(contract_id): Path<String>,
+    Query(q): Query<DeploymentQuery>,
+) -> HttpResult<Response> {
+    let id = path_hash(&contract_id, "contract id")?;
+    let deployment = offchain::offchain_deployment(ledger.store().as_ref(), &id, q.version)?
+        .ok_or_else(|| {
+            let version = q
+                .version
+                .map_or_else(String::new, |v| format!(" at key version {v}"));
+            ApiError::new(
+                ErrorCode::NotFound,
+                format!("off-chain contract {id} is not registered{version}"),
+            )
+        })?;
+    Ok(borsh_response(&deployment))
+}
+
+/// The accepted oracle result of a request hash.
+async fn oracle_result(
+    State(ledger): State<Arc<Ledger>>,
+    Path(request_hash): Path<String>,
+) -> HttpResult<Response> {
+    let request = path_hash(&request_hash, "request hash")?;
+    let result = offchain::oracle_result(ledger.store().as_ref(), &request)?.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            format!("no oracle result is accepted for request {request}"),
+        )
+    })?;
+    Ok(borsh_response(&result))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The chain-side off-chain routes and the transaction-proof route, served over a real
+    //! socket from a store holding one block with the records the off-chain rules write.
+
+    use std::collections::BTreeMap;
+
+    use arcanum_crypto::hpke::HpkePublicKey;
+    use arcanum_crypto::{SigningKey, domain};
+    use arcanum_ledger::{
+        ChainConfig, Member, cluster_registration_key, offchain_deployment_key,
+        offchain_latest_key, oracle_result_key,
+    };
+    use arcanum_storage::{BlockCommit, RedbStore, VersionedValue};
+    use arcanum_types::offchain::{
+        ClusterKeys, ClusterRegistration, DeploymentStatement, OffchainResult, SignedDeployment,
+        SignedRegistration, SignedResult,
+    };
+    use arcanum_types::{
+        BlockHeader, EndorsedTx, IdentityId, ProposalResponse, Role, RwSet, Signature, SignedTx,
+        TxPayload, TxReceipt, TxStatus, Version, Vote,
+    };
+
+    use super::*;
+
+    fn orderer_key() -> SigningKey {
+        SigningKey::from_ed25519_seed(&[1; 32])
+    }
+
+    fn ledger() -> Arc<Ledger> {
+        let orderer = IdentityId(Hash([1; 32]));
+        let mut members = BTreeMap::new();
+        members.insert(
+            orderer,
+            Member {
+                id: orderer,
+                name: "mgmt".into(),
+                msp_id: "Org1".into(),
+                role: Role::Orderer,
+                public_key: orderer_key().public_key(),
+                allowed_client: false,
+            },
+        );
+        let config = ChainConfig {
+            channel: "test".into(),
+            orgs: vec!["Org1".into()],
+            members,
+            orderer,
+            lifecycle_policy: arcanum_policy::Policy::parse("ANY Endorsement")
+                .expect("policy parses"),
+        };
+        let store = RedbStore::in_memory().expect("in-memory store");
+        Arc::new(Ledger::new(Arc::new(store), Arc::new(config)))
+    }
+
+    fn tx(nonce: u64) -> EndorsedTx {
+        let payload = TxPayload {
+            channel: "test".into(),
+            creator: IdentityId(Hash::ZERO),
+            nonce,
+            action: TxAction::Invoke {
+                contract: "kv".into(),
+                function: "put".into(),
+                args: vec![],
+            },
+        };
+        EndorsedTx {
+            response: ProposalResponse {
+                tx_id: payload.id(),
+                rwset: RwSet::default(),
+                result: vec![],
+                events: vec![],
+                vote: Vote::Approve,
+            },
+            tx: SignedTx {
+                payload,
+                signature: Signature(vec![]),
+            },
+            endorsements: vec![],
+        }
+    }
+
+    fn registration() -> SignedRegistration {
+        let key = SigningKey::from_ed25519_seed(&[2; 32]);
+        let registration = ClusterRegistration {
+            keys: ClusterKeys {
+                signing_key: key.public_key(),
+                hpke_key: HpkePublicKey([3; 32]),
+            },
+            epoch: 0,
+            members: vec![],
+        };
+        SignedRegistration {
+            signature: key.sign(domain::CLUSTER_REGISTRATION, &encode(&registration)),
+            registration,
+        }
+    }
+
+    fn deployment(version: u32) -> SignedDeployment {
+        let key = SigningKey::from_ed25519_seed(&[2; 32]);
+        let statement = DeploymentStatement {
+            contract_id: Hash([4; 32]),
+            code_hash: Hash([5; 32]),
+            contract_key: SigningKey::from_ed25519_seed(&[version as u8; 32]).public_key(),
+            key_version: version,
+            cluster_key: key.public_key(),
+        };
+        SignedDeployment {
+            signature: key.sign(domain::DEPLOYMENT_STATEMENT, &encode(&statement)),
+            statement,
+        }
+    }
+
+    fn result() -> SignedResult {
+        let result = OffchainResult {
+            contract_id: Hash([4; 32]),
+            key_version: 1,
+            request: Hash([6; 32]),
+            output: b"42".to_vec(),
+            fetches: vec![],
+        };
+        SignedResult {
+            signature: SigningKey::from_ed25519_seed(&[1; 32])
+                .sign(domain::OFFCHAIN_RESULT, &encode(&result)),
+            result,
+        }
+    }
+
+    /// Commits block 1 of five transactions (the fourth invalid) whose first transaction wrote
+    /// the off-chain records.
+    fn commit_block(ledger: &Ledger) -> Block {
+        let txs: Vec<EndorsedTx> = (0..5).map(tx).collect();
+        let mut block = Block {
+            header: BlockHeader {
+                height: 1,
+                prev_hash: Hash::ZERO,
+                tx_root: Hash::ZERO,
+                tx_count: 5,
+                timestamp_ms: 0,
+                orderer: ledger.config().orderer,
+            },
+            txs,
+            signature: Signature(vec![]),
+        };
+        block.header.tx_root = block.compute_tx_root();
+        block.signature = orderer_key().sign(domain::BLOCK_SIGNATURE, &block.header.hash().0);
+        let version = Version { block: 1, tx: 0 };
+        let value = |bytes: Vec<u8>| {
+            Some(VersionedValue {
+                value: bytes,
+                version,
+            })
+        };
+        let id = Hash([4; 32]);
+        let writes = vec![
+            (cluster_registration_key(), value(encode(&registration()))),
+            (
+                offchain_deployment_key(&id, 1),
+                value(encode(&deployment(1))),
+            ),
+            (
+                offchain_deployment_key(&id, 2),
+                value(encode(&deployment(2))),
+            ),
+            (offchain_latest_key(&id), value(encode(&2u32))),
+            (oracle_result_key(&Hash([6; 32])), value(encode(&result()))),
+        ];
+        let receipts = block
+            .txs
+            .iter()
+            .enumerate()
+            .map(|(i, etx)| TxReceipt {
+                tx_id: etx.id(),
+                block: 1,
+                index: i as u32,
+                status: if i == 3 {
+                    TxStatus::Invalid(ErrorCode::MvccReadConflict)
+                } else {
+                    TxStatus::Valid
+                },
+            })
+            .collect();
+        ledger
+            .store()
+            .commit_block(BlockCommit {
+                height: 1,
+                block_hash: block.header.hash(),
+                block_bytes: encode(&block),
+                writes,
+                receipts,
+            })
+            .expect("block commits");
+        block
+    }
+
+    /// Serves `ledger`'s query routes on a free loopback port.
+    async fn serve(ledger: Arc<Ledger>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let addr = listener.local_addr().expect("has an address");
+        tokio::spawn(async move { axum::serve(listener, router(ledger)).await });
+        format!("http://{addr}")
+    }
+
+    /// `GET base + path`: the status and body.
+    async fn get(base: &str, path: &str) -> (u16, Vec<u8>) {
+        let resp = reqwest::get(format!("{base}{path}"))
+            .await
+            .expect("request completes");
+        let status = resp.status().as_u16();
+        (status, resp.bytes().await.expect("body").to_vec())
+    }
+
+    /// The stable code of a JSON error body.
+    fn code(body: &[u8]) -> String {
+        let v: serde_json::Value = serde_json::from_slice(body).expect("JSON error body");
+        v["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    fn borsh<T: borsh::BorshDeserialize>(body: &[u8]) -> T {
+        decode(body, limits::MAX_BLOCK_BYTES).expect("borsh body")
+    }
+
+    #[tokio::test]
+    async fn offchain_records_are_served_as_borsh() {
+        let ledger = ledger();
+        commit_block(&ledger);
+        let base = serve(ledger).await;
+
+        let (status, body) = get(&base, routes::OFFCHAIN_CLUSTER).await;
+        assert_eq!(status, 200);
+        assert_eq!(borsh::<SignedRegistration>(&body), registration());
+
+        let id = Hash([4; 32]).to_hex();
+        let deployments = routes::OFFCHAIN_DEPLOYMENT.replace("{contract_id}", &id);
+        let (status, body) = get(&base, &deployments).await;
+        assert_eq!(status, 200);
+        assert_eq!(borsh::<SignedDeployment>(&body), deployment(2));
+        let (status, body) = get(&base, &format!("{deployments}?version=1")).await;
+        assert_eq!(status, 200);
+        assert_eq!(borsh::<SignedDeployment>(&body), deployment(1));
+        let (status, body) = get(&base, &format!("{deployments}?version=3")).await;
+        assert_eq!((status, code(&body).as_str()), (404, "NOT_FOUND"));
+        let unknown = routes::OFFCHAIN_DEPLOYMENT.replace("{contract_id}", &Hash([9; 32]).to_hex());
+        let (status, body) = get(&base, &unknown).await;
+        assert_eq!((status, code(&body).as_str()), (404, "NOT_FOUND"));
+        let bad = routes::OFFCHAIN_DEPLOYMENT.replace("{contract_id}", "xyz");
+        let (status, body) = get(&base, &bad).await;
+        assert_eq!((status, code(&body).as_str()), (400, "BAD_REQUEST"));
+
+        let results = |h: Hash| routes::ORACLE_RESULT.replace("{request_hash}", &h.to_hex());
+        let (status, body) = get(&base, &results(Hash([6; 32]))).await;
+        assert_eq!(status, 200);
+        assert_eq!(borsh::<SignedResult>(&body), result());
+        let (status, body) = get(&base, &results(Hash([7; 32]))).await;
+        assert_eq!((status, code(&body).as_str()), (404, "NOT_FOUND"));
+    }
+
+    #[tokio::test]
+    async fn absent_records_are_not_found() {
+        let base = serve(ledger()).await;
+        let (status, body) = get(&base, routes::OFFCHAIN_CLUSTER).await;
+        assert_eq!((status, code(&body).as_str()), (404, "NOT_FOUND"));
+        let deployments =
+            routes::OFFCHAIN_DEPLOYMENT.replace("{contract_id}", &Hash([4; 32]).to_hex());
+        let (status, body) = get(&base, &deployments).await;
+        assert_eq!((status, code(&body).as_str()), (404, "NOT_FOUND"));
+    }
+
+    #[tokio::test]
+    async fn transaction_proofs_verify_against_the_orderer_key() {
+        let ledger = ledger();
+        let block = commit_block(&ledger);
+        let base = serve(ledger).await;
+        for (i, etx) in block.txs.iter().enumerate() {
+            let path = routes::TX_PROOF.replace("{tx_id}", &etx.id().to_hex());
+            let (status, body) = get(&base, &path).await;
+            assert_eq!(status, 200);
+            let proof: TxProof = borsh(&body);
+            assert_eq!(proof.index as usize, i);
+            assert_eq!(proof.tx, *etx);
+            assert_eq!(proof.header, block.header);
+            let expected = if i == 3 {
+                TxStatus::Invalid(ErrorCode::MvccReadConflict)
+            } else {
+                TxStatus::Valid
+            };
+            assert_eq!(proof.status, expected);
+            assert_eq!(
+                proof.verify_for(&etx.id(), &orderer_key().public_key()),
+                Ok(())
+            );
+        }
+        let unknown = routes::TX_PROOF.replace("{tx_id}", &Hash([8; 32]).to_hex());
+        let (status, body) = get(&base, &unknown).await;
+        assert_eq!((status, code(&body).as_str()), (404, "NOT_FOUND"));
+        let bad = routes::TX_PROOF.replace("{tx_id}", "00");
+        let (status, body) = get(&base, &bad).await;
+        assert_eq!((status, code(&body).as_str()), (400, "BAD_REQUEST"));
+    }
 }
