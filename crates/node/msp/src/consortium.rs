@@ -233,6 +233,11 @@ pub struct AttestationEntry {
     /// Hex measurements of the endorsement enclave the consortium allows (empty: none).
     #[serde(default)]
     pub endorser_measurements: Vec<String>,
+    /// Hex measurements of the cluster enclave (`arcanum-cluster-enclave`) TEE nodes accept in
+    /// each other's reports when they form the cluster (empty: any measurement the service
+    /// attested).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_measurements: Vec<String>,
     /// Lifetime of an issued attestation report.
     #[serde(default = "default_report_ttl")]
     pub report_ttl_secs: u64,
@@ -517,6 +522,15 @@ impl Consortium {
                     return Err(MspError::EmptyField {
                         entry: format!("attestation[{}]", a.name),
                         field: "endorser_measurements",
+                    });
+                }
+                if a.cluster_measurements
+                    .iter()
+                    .any(|m| m.is_empty() || hex::decode(m).is_err())
+                {
+                    return Err(MspError::EmptyField {
+                        entry: format!("attestation[{}]", a.name),
+                        field: "cluster_measurements",
                     });
                 }
                 Some(AttestationService {

@@ -62,6 +62,16 @@ pub struct DevnetSpec {
     pub link: Option<LinkSpec>,
     /// Argon2id cost of every key file (default [`DEVNET_KDF`]; see there for the trade-off).
     pub kdf: KdfParams,
+    /// TEE nodes of the off-chain cluster (`tee<i>`, after the attestation service's port);
+    /// they need `attestation`.
+    pub tee_nodes: usize,
+    /// An oracle relay (`oracle`, after the TEE nodes); it needs at least one TEE node.
+    pub oracle: bool,
+    /// The cluster enclave binary TEE nodes launch (default: beside the running binary).
+    pub cluster_enclave_binary: Option<PathBuf>,
+    /// Hex measurements of the cluster enclave that members accept in each other's reports
+    /// (written to `[attestation].cluster_measurements`; empty: any attested measurement).
+    pub cluster_measurements: Vec<String>,
 }
 
 impl Default for DevnetSpec {
@@ -86,6 +96,10 @@ impl Default for DevnetSpec {
             flow: crate::Flow::Hosted,
             link: None,
             kdf: DEVNET_KDF,
+            tee_nodes: 0,
+            oracle: false,
+            cluster_enclave_binary: None,
+            cluster_measurements: Vec::new(),
         }
     }
 }
@@ -150,7 +164,7 @@ pub struct DevnetLayout {
     pub consortium: PathBuf,
     pub passphrase_file: PathBuf,
     pub orgs: Vec<OrgLayout>,
-    /// Management first, then endorsers, then peers.
+    /// Management first, then endorsers, peers, the attestation service, TEE nodes, the oracle.
     pub nodes: Vec<NodeLayout>,
     pub clients: Vec<ClientLayout>,
 }
@@ -242,6 +256,21 @@ fn check_spec(spec: &DevnetSpec) -> Result<(), MspError> {
             "partitioned mode needs at least as many peers as endorsers",
         ));
     }
+    if spec.tee_nodes > 0 && spec.attestation.is_none() {
+        return Err(MspError::DevnetSpec(
+            "TEE nodes need an attestation service",
+        ));
+    }
+    if spec.oracle && spec.tee_nodes == 0 {
+        return Err(MspError::DevnetSpec("the oracle relay needs a TEE node"));
+    }
+    if spec
+        .cluster_measurements
+        .iter()
+        .any(|m| m.is_empty() || hex::decode(m).is_err())
+    {
+        return Err(MspError::DevnetSpec("cluster measurements must be hex"));
+    }
     if spec.validity_secs == 0 {
         return Err(MspError::DevnetSpec("validity_secs must be positive"));
     }
@@ -263,7 +292,7 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), MspError> {
 /// (+ `<name>.key` for identities that hold their own key: management, endorsers, clients),
 /// `endorsers/<name>/hosted/<peer>.key` (peer keys live only there), `nodes/<name>.toml` and
 /// `data/<name>/`. Names: `management`, `endorser<i>`, `peer<i>.<org>`, `client<i>.<org>`,
-/// `admin.<org>`, `unlisted.<org1>` (`<org>` lower-cased).
+/// `admin.<org>`, `unlisted.<org1>` (`<org>` lower-cased), `attestation`, `tee<i>`, `oracle`.
 pub fn generate_devnet(
     dir: &Path,
     spec: &DevnetSpec,
@@ -276,7 +305,8 @@ pub fn generate_devnet(
         .checked_add(spec.validity_secs)
         .ok_or(MspError::DevnetSpec("validity window overflows"))?;
     let n_peers = spec.orgs.len() * spec.peers_per_org;
-    let last_port = u64::from(spec.base_port) + (spec.endorsers + n_peers) as u64;
+    let last_port =
+        u64::from(spec.base_port) + (spec.endorsers + n_peers + 1 + spec.tee_nodes + 1) as u64;
     if last_port > u64::from(u16::MAX) {
         return Err(MspError::DevnetSpec("not enough ports above base_port"));
     }
@@ -339,6 +369,7 @@ pub fn generate_devnet(
             hosted_keys_dir: None,
             passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
             enclave_binary: None,
+            ..blank_config()
         },
         dir.join("nodes/management.toml"),
     ));
@@ -377,6 +408,7 @@ pub fn generate_devnet(
                 hosted_keys_dir: Some(format!("../endorsers/{name}/hosted").into()),
                 passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
                 enclave_binary: spec.enclave_binary.clone(),
+                ..blank_config()
             },
             dir.join(format!("nodes/{name}.toml")),
         ));
@@ -429,6 +461,7 @@ pub fn generate_devnet(
                     hosted_keys_dir: None,
                     passphrase_file: fabric.then(|| format!("../{PASSPHRASE_FILE}").into()),
                     enclave_binary: None,
+                    ..blank_config()
                 },
                 dir.join(format!("nodes/{name}.toml")),
             ));
@@ -509,6 +542,7 @@ pub fn generate_devnet(
                     hosted_keys_dir: None,
                     passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
                     enclave_binary: None,
+                    ..blank_config()
                 },
                 dir.join(format!("nodes/{name}.toml")),
             ));
@@ -521,10 +555,88 @@ pub fn generate_devnet(
                 allow_debug: false,
                 min_tcb_status: "UpToDate".into(),
                 endorser_measurements: a.endorser_measurements.clone(),
+                cluster_measurements: spec.cluster_measurements.clone(),
                 report_ttl_secs: 3600,
             })
         }
     };
+
+    // TEE nodes: the first creates the cluster, the others join through it; all list each
+    // other. Each registers the cluster with an org admin's identity.
+    let tee_ports: Vec<u16> = (0..spec.tee_nodes).map(|_| take_port()).collect();
+    let mgmt_url = url(mgmt_port);
+    for (i, &port) in tee_ports.iter().enumerate() {
+        let name = format!("tee{i}");
+        let admin = admin_of(&clients, i)?;
+        nodes.push(NodeLayout {
+            name: name.clone(),
+            role: NodeRole::Tee,
+            msp_id: admin.msp_id.clone(),
+            config: dir.join(format!("nodes/{name}.toml")),
+            listen: listen(port),
+            url: url(port),
+        });
+        node_configs.push((
+            NodeConfig {
+                role: NodeRole::Tee,
+                name: name.clone(),
+                listen: listen(port),
+                data_dir: format!("../data/{name}").into(),
+                consortium: format!("../{CONSORTIUM_FILE}").into(),
+                passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
+                enclave_binary: spec.cluster_enclave_binary.clone(),
+                bootstrap: (i > 0).then(|| url(tee_ports[0])),
+                cluster_peers: tee_ports
+                    .iter()
+                    .filter(|&&p| p != port)
+                    .map(|&p| url(p))
+                    .collect(),
+                management_url: Some(mgmt_url.clone()),
+                peer_url: peer_entries.first().map(|p| p.url.clone()),
+                client_cert: Some(Path::new("..").join(rel(dir, &admin.cert))),
+                client_key: Some(Path::new("..").join(rel(dir, &admin.key))),
+                ..blank_config()
+            },
+            dir.join(format!("nodes/{name}.toml")),
+        ));
+    }
+    // The oracle relay: follows the first peer's events, calls the first TEE node and submits
+    // callbacks as the first allow-listed client.
+    if spec.oracle {
+        let name = "oracle".to_owned();
+        let port = take_port();
+        let client = clients
+            .iter()
+            .find(|c| c.allowed && c.role == Role::Client)
+            .ok_or(MspError::DevnetSpec(
+                "the oracle needs an allow-listed client",
+            ))?;
+        nodes.push(NodeLayout {
+            name: name.clone(),
+            role: NodeRole::Oracle,
+            msp_id: client.msp_id.clone(),
+            config: dir.join(format!("nodes/{name}.toml")),
+            listen: listen(port),
+            url: url(port),
+        });
+        node_configs.push((
+            NodeConfig {
+                role: NodeRole::Oracle,
+                name: name.clone(),
+                listen: listen(port),
+                data_dir: format!("../data/{name}").into(),
+                consortium: format!("../{CONSORTIUM_FILE}").into(),
+                passphrase_file: Some(format!("../{PASSPHRASE_FILE}").into()),
+                management_url: Some(mgmt_url.clone()),
+                peer_url: peer_entries.first().map(|p| p.url.clone()),
+                tee_url: tee_ports.first().map(|&p| url(p)),
+                client_cert: Some(Path::new("..").join(rel(dir, &client.cert))),
+                client_key: Some(Path::new("..").join(rel(dir, &client.key))),
+                ..blank_config()
+            },
+            dir.join(format!("nodes/{name}.toml")),
+        ));
+    }
 
     let consortium = ConsortiumFile {
         channel: spec.channel.clone(),
@@ -584,6 +696,39 @@ pub fn generate_devnet(
     })?;
     write_file(&layout_path, &json)?;
     Ok(layout)
+}
+
+/// A node config with every optional field empty (the generator fills in what a role needs).
+fn blank_config() -> NodeConfig {
+    NodeConfig {
+        role: NodeRole::Peer,
+        name: String::new(),
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        data_dir: PathBuf::new(),
+        consortium: PathBuf::new(),
+        key: None,
+        hosted_keys_dir: None,
+        passphrase_file: None,
+        enclave_binary: None,
+        bootstrap: None,
+        cluster_peers: Vec::new(),
+        attestation_url: None,
+        management_url: None,
+        peer_url: None,
+        tee_url: None,
+        client_cert: None,
+        client_key: None,
+        tls_roots: Vec::new(),
+    }
+}
+
+/// The admin identity TEE node `i` registers the cluster with: the admins of the orgs in turn.
+fn admin_of(clients: &[ClientLayout], i: usize) -> Result<&ClientLayout, MspError> {
+    let admins: Vec<&ClientLayout> = clients.iter().filter(|c| c.role == Role::Admin).collect();
+    if admins.is_empty() {
+        return Err(MspError::DevnetSpec("TEE nodes need an org admin"));
+    }
+    Ok(admins[i % admins.len()])
 }
 
 fn rel(dir: &Path, path: &Path) -> PathBuf {

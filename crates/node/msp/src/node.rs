@@ -8,7 +8,9 @@ use arcanum_crypto::SigningKey;
 use serde::{Deserialize, Serialize};
 
 use crate::MspError;
+use crate::cert::{parse_certificate, pem_to_der};
 use crate::consortium::Consortium;
+use crate::devnet::ClientIdentity;
 use crate::keys::{Passphrase, read_key_file, read_passphrase};
 
 /// Which daemon a node config runs.
@@ -19,6 +21,10 @@ pub enum NodeRole {
     Endorser,
     Peer,
     Attestation,
+    /// A TEE node of the off-chain cluster: a host process and its cluster enclave.
+    Tee,
+    /// The oracle relay between the chain's events and the cluster.
+    Oracle,
 }
 
 impl NodeRole {
@@ -28,6 +34,8 @@ impl NodeRole {
             NodeRole::Endorser => "endorser",
             NodeRole::Peer => "peer",
             NodeRole::Attestation => "attestation",
+            NodeRole::Tee => "tee",
+            NodeRole::Oracle => "oracle",
         }
     }
 }
@@ -54,9 +62,41 @@ pub struct NodeConfig {
     /// File holding the key-file passphrase (management and endorsers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passphrase_file: Option<PathBuf>,
-    /// Endorsers: the `arcanum-enclave` binary to launch (default: beside the running binary).
+    /// The enclave binary to launch (default: beside the running binary): `arcanum-enclave`
+    /// for endorsers, `arcanum-cluster-enclave` for TEE nodes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enclave_binary: Option<PathBuf>,
+    /// TEE nodes: the URL of a cluster member to join through; absent for the node that
+    /// creates the cluster (genesis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap: Option<String>,
+    /// TEE nodes: the URLs of the other cluster members (deployments are replicated to them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_peers: Vec<String>,
+    /// TEE nodes: the attestation service (default: the consortium's `[attestation]` url).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation_url: Option<String>,
+    /// TEE nodes and oracle relays: the management device transactions are submitted to
+    /// (default: the consortium's `[management]` url).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub management_url: Option<String>,
+    /// TEE nodes: a peer to read the registered cluster from; oracle relays: the peer whose
+    /// event stream they follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer_url: Option<String>,
+    /// Oracle relays: the TEE node they forward requests to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tee_url: Option<String>,
+    /// TEE nodes and oracle relays: the certificate of the client identity that signs their
+    /// transactions (an org admin for TEE nodes, which register the cluster).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    /// The encrypted key file of that identity (its passphrase is `passphrase_file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// TEE nodes: PEM or DER files of the root certificates in-enclave HTTPS accepts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_roots: Vec<PathBuf>,
 }
 
 impl NodeConfig {
@@ -102,6 +142,25 @@ impl NodeConfig {
                 need(&c.hosted_keys_dir, "hosted_keys_dir")?;
             }
             NodeRole::Peer => {}
+            NodeRole::Tee => {
+                need(&c.client_cert, "client_cert")?;
+                need(&c.client_key, "client_key")?;
+                need(&c.passphrase_file, "passphrase_file")?;
+            }
+            NodeRole::Oracle => {
+                need(&c.client_cert, "client_cert")?;
+                need(&c.client_key, "client_key")?;
+                need(&c.passphrase_file, "passphrase_file")?;
+                let url = |v: &Option<String>, field: &'static str| {
+                    if v.as_deref().is_none_or(str::is_empty) {
+                        Err(MspError::NodeFieldMissing { role, field })
+                    } else {
+                        Ok(())
+                    }
+                };
+                url(&c.peer_url, "peer_url")?;
+                url(&c.tee_url, "tee_url")?;
+            }
         }
         let abs = |p: &mut PathBuf| {
             if p.is_relative() {
@@ -115,9 +174,12 @@ impl NodeConfig {
             &mut c.hosted_keys_dir,
             &mut c.passphrase_file,
             &mut c.enclave_binary,
+            &mut c.client_cert,
+            &mut c.client_key,
         ]
         .into_iter()
         .flatten()
+        .chain(c.tls_roots.iter_mut())
         {
             abs(p);
         }
@@ -165,6 +227,7 @@ impl NodeConfig {
                 .map(|a| &a.member)
                 .filter(|m| m.name == self.name),
             NodeRole::Peer => consortium.peer_by_name(&self.name),
+            NodeRole::Tee | NodeRole::Oracle => None,
         }
         .ok_or_else(|| MspError::NodeNotInConsortium {
             name: self.name.clone(),
@@ -201,6 +264,35 @@ impl NodeConfig {
                 role: "endorser",
             })?;
         load_hosted_keys(dir, &endorser.hosts, consortium, passphrase)
+    }
+}
+
+impl NodeConfig {
+    /// TEE nodes and oracle relays: the client identity their transactions are signed with
+    /// (`client_cert` and `client_key`, opened with `passphrase_file`), checked to match.
+    pub fn load_client_identity(&self) -> Result<ClientIdentity, MspError> {
+        let missing = |field: &'static str| MspError::NodeFieldMissing {
+            role: self.role.as_str(),
+            field,
+        };
+        let cert_path = self.client_cert.as_ref().ok_or(missing("client_cert"))?;
+        let key_path = self.client_key.as_ref().ok_or(missing("client_key"))?;
+        let passphrase = self.passphrase()?;
+        let text = std::fs::read_to_string(cert_path).map_err(|e| MspError::io(cert_path, e))?;
+        let cert_der = pem_to_der(&text)?;
+        let info = parse_certificate(&cert_der)?;
+        let key = read_key_file(key_path, &passphrase)?;
+        if key.public_key() != info.public_key {
+            return Err(MspError::KeyCertMismatch { name: info.name });
+        }
+        Ok(ClientIdentity {
+            name: info.name,
+            msp_id: info.msp_id,
+            role: info.role,
+            id: info.id,
+            cert_der,
+            key,
+        })
     }
 }
 

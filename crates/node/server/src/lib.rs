@@ -180,6 +180,12 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // A TEE node is its own runtime: a host process and its cluster enclave, no ledger.
+    match config.role {
+        NodeRole::Tee => return arcanum_tee_node::run(config, listener, shutdown).await,
+        NodeRole::Oracle => anyhow::bail!("the oracle relay role is not served by this build"),
+        _ => {}
+    }
     let consortium = config
         .load_consortium(now_unix())
         .context("loading the consortium config")?;
@@ -193,6 +199,7 @@ pub async fn run(
     let trust = match config.role {
         NodeRole::Peer | NodeRole::Attestation => SignatureTrust::VerifyAll,
         NodeRole::Management | NodeRole::Endorser => SignatureTrust::TrustOrderer,
+        NodeRole::Tee | NodeRole::Oracle => anyhow::bail!("not a ledger role"),
     };
     let ledger = Arc::new(Ledger::with_trust(Arc::new(store), chain, trust));
     let metrics = Arc::new(Metrics::default());
@@ -315,6 +322,7 @@ pub async fn run(
                 replica::router(replica)
             }
         }
+        NodeRole::Tee | NodeRole::Oracle => anyhow::bail!("not a ledger role"),
     };
 
     let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS));

@@ -129,6 +129,9 @@ fn node_configs_open_their_keys() {
                     c.attestation().map(|a| a.member.public_key.clone())
                 );
             }
+            NodeRole::Tee | NodeRole::Oracle => {
+                unreachable!("the default devnet has no TEE nodes or oracle")
+            }
             NodeRole::Peer => {
                 assert_eq!(cfg.key, None);
                 assert_eq!(
@@ -330,6 +333,24 @@ fn bad_specs_are_rejected() {
             validity_secs: 0,
             ..DevnetSpec::default()
         },
+        // TEE nodes need an attestation service; the oracle needs a TEE node.
+        DevnetSpec {
+            tee_nodes: 3,
+            ..DevnetSpec::default()
+        },
+        DevnetSpec {
+            oracle: true,
+            ..DevnetSpec::default()
+        },
+        DevnetSpec {
+            tee_nodes: 1,
+            attestation: Some(arcanum_msp::DevnetAttestation {
+                allow_simulation: true,
+                endorser_measurements: vec![],
+            }),
+            cluster_measurements: vec!["not hex".into()],
+            ..DevnetSpec::default()
+        },
     ];
     for spec in cases {
         let res = generate_devnet(&dir.path().join("x"), &spec, NOW, &mut rng(1));
@@ -339,4 +360,78 @@ fn bad_specs_are_rejected() {
         !dir.path().join("x").exists(),
         "nothing written for a bad spec"
     );
+}
+
+#[test]
+fn tee_devnet_has_a_genesis_node_joiners_and_an_oracle() {
+    let measurement = "ab".repeat(32);
+    let spec = DevnetSpec {
+        attestation: Some(arcanum_msp::DevnetAttestation {
+            allow_simulation: true,
+            endorser_measurements: vec![],
+        }),
+        tee_nodes: 3,
+        oracle: true,
+        cluster_measurements: vec![measurement.clone()],
+        ..DevnetSpec::default()
+    };
+    let (_tmp, layout) = generate(&spec);
+    let c = Consortium::load(&layout.consortium, NOW).expect("valid");
+    assert_eq!(
+        c.attestation()
+            .map(|a| a.settings.cluster_measurements.clone()),
+        Some(vec![measurement])
+    );
+    let tees: Vec<_> = layout
+        .nodes
+        .iter()
+        .filter(|n| n.role == NodeRole::Tee)
+        .collect();
+    assert_eq!(
+        tees.iter().map(|n| n.name.as_str()).collect::<Vec<_>>(),
+        ["tee0", "tee1", "tee2"]
+    );
+    let ports: BTreeSet<u16> = layout.nodes.iter().map(|n| n.listen.port()).collect();
+    assert_eq!(
+        ports.len(),
+        layout.nodes.len(),
+        "every node has its own port"
+    );
+    let mgmt_url = layout.nodes[0].url.clone();
+    for (i, n) in tees.iter().enumerate() {
+        let cfg = NodeConfig::load(&n.config).expect("tee config");
+        assert_eq!(cfg.role, NodeRole::Tee);
+        // The first node creates the cluster; the others join through it.
+        assert_eq!(
+            cfg.bootstrap,
+            (i > 0).then(|| tees[0].url.clone()),
+            "{}",
+            n.name
+        );
+        let mut others: Vec<String> = tees
+            .iter()
+            .filter(|t| t.name != n.name)
+            .map(|t| t.url.clone())
+            .collect();
+        others.sort();
+        let mut listed = cfg.cluster_peers.clone();
+        listed.sort();
+        assert_eq!(listed, others, "{} lists every other member", n.name);
+        assert_eq!(cfg.management_url.as_deref(), Some(mgmt_url.as_str()));
+        assert!(cfg.peer_url.is_some());
+        let admin = cfg.load_client_identity().expect("admin identity");
+        assert_eq!(admin.role, arcanum_types::Role::Admin);
+        assert_eq!(n.msp_id, admin.msp_id);
+        assert!(
+            cfg.load_own_key(&c, &cfg.passphrase().expect("pass"))
+                .is_err()
+        );
+    }
+    let oracle = layout.node("oracle").expect("oracle");
+    let cfg = NodeConfig::load(&oracle.config).expect("oracle config");
+    assert_eq!(cfg.role, NodeRole::Oracle);
+    assert_eq!(cfg.tee_url.as_deref(), Some(tees[0].url.as_str()));
+    let client = cfg.load_client_identity().expect("client identity");
+    assert_eq!(client.role, arcanum_types::Role::Client);
+    assert!(c.is_allowed_client(&client.id));
 }

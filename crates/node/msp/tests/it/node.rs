@@ -71,6 +71,26 @@ fn missing_fields_are_named() {
             "endorser",
             "hosted_keys_dir",
         ),
+        (
+            "role = \"tee\"\nclient_key = \"k\"\npassphrase_file = \"p\"\n",
+            "tee",
+            "client_cert",
+        ),
+        (
+            "role = \"tee\"\nclient_cert = \"c\"\nclient_key = \"k\"\n",
+            "tee",
+            "passphrase_file",
+        ),
+        (
+            "role = \"oracle\"\nclient_cert = \"c\"\nclient_key = \"k\"\npassphrase_file = \"p\"\ntee_url = \"http://t\"\n",
+            "oracle",
+            "peer_url",
+        ),
+        (
+            "role = \"oracle\"\nclient_cert = \"c\"\nclient_key = \"k\"\npassphrase_file = \"p\"\npeer_url = \"http://p\"\n",
+            "oracle",
+            "tee_url",
+        ),
     ];
     for (extra, role, field) in cases {
         let err =
@@ -104,5 +124,48 @@ fn missing_fields_are_named() {
     assert!(matches!(
         NodeConfig::load(Path::new("/nonexistent/node.toml")),
         Err(MspError::Io { .. })
+    ));
+}
+
+#[test]
+fn tee_config_resolves_its_paths_and_keeps_unknown_fields_out() {
+    let text = r#"
+role = "tee"
+name = "tee1"
+listen = "127.0.0.1:7060"
+data_dir = "../data/tee1"
+consortium = "../consortium.toml"
+passphrase_file = "../passphrase"
+enclave_binary = "/opt/arcanum-cluster-enclave"
+bootstrap = "http://127.0.0.1:7059"
+cluster_peers = ["http://127.0.0.1:7059", "http://127.0.0.1:7061"]
+management_url = "http://127.0.0.1:7050"
+peer_url = "http://127.0.0.1:7053"
+client_cert = "../orgs/Org1/admin.org1.pem"
+client_key = "../orgs/Org1/admin.org1.key"
+tls_roots = ["roots/test-ca.pem", "/abs/other.der"]
+"#;
+    let c = NodeConfig::parse(text, Path::new("/net/nodes")).expect("parse");
+    assert_eq!(c.role, NodeRole::Tee);
+    assert_eq!(c.role.as_str(), "tee");
+    assert_eq!(c.bootstrap.as_deref(), Some("http://127.0.0.1:7059"));
+    assert_eq!(c.cluster_peers.len(), 2);
+    assert_eq!(c.attestation_url, None);
+    assert_eq!(
+        c.client_key.as_deref(),
+        Some(Path::new("/net/nodes/../orgs/Org1/admin.org1.key"))
+    );
+    assert_eq!(
+        c.tls_roots,
+        vec![
+            Path::new("/net/nodes/roots/test-ca.pem").to_path_buf(),
+            Path::new("/abs/other.der").to_path_buf()
+        ]
+    );
+    let again = NodeConfig::parse(&c.to_toml().expect("toml"), Path::new("/y")).expect("reparse");
+    assert_eq!(again, c);
+    assert!(matches!(
+        NodeConfig::parse(&format!("{text}bootstrap_url = \"x\"\n"), Path::new("/")),
+        Err(MspError::Toml { .. })
     ));
 }
