@@ -40,6 +40,10 @@
 //!   persisted. Anchoring a state counter on chain would close this.
 //! - Each member's host keeps its own state records; members do not share state.
 //! - `range` is refused off-chain (the host cannot prove a range complete).
+//! - `https_get` runs TLS in the enclave (`arcanum-enclave-tls`, roots = `ClusterTrust::
+//!   tls_roots`) over the host's TCP relay; each body's SHA-256 is bound into the signed
+//!   result. The per-contract state lock is held across fetches, so a slow server delays other
+//!   invocations of the same contract (not of others).
 //! - Report time checks use the host's `now`.
 
 pub mod client;

@@ -11,6 +11,7 @@ use arcanum_enclave_protocol::cluster::{
     ClusterRequest, ClusterResponse, ClusterTrust, NodeCardSigned, Ocall, OcallReturn, StateRecord,
 };
 use arcanum_enclave_protocol::{PROTOCOL_VERSION, Secret};
+use arcanum_enclave_tls::HttpsClient;
 use arcanum_tee::{Platform, Sealer, SimFuse, Simulated};
 use arcanum_types::offchain::{
     ClusterMember, ClusterRegistration, DeployRequest, DeploymentStatement, InvokeReply,
@@ -341,6 +342,8 @@ struct Node {
     /// Joiner side: hashes of the offers this node accepted.
     offers_accepted: Mutex<Fifo<Hash, ()>>,
     engine: Engine,
+    /// The in-enclave HTTPS client; `None` when the trust configuration has no TLS roots.
+    https: Option<HttpsClient>,
     config: ClusterConfig,
 }
 
@@ -394,7 +397,8 @@ impl Node {
         let platform = platform_of(source, platform_secret)?;
         let sealer = Sealer::new(platform.as_ref())
             .map_err(|e| InitError::new("SEALING_UNAVAILABLE", e.to_string()))?;
-        let trust = Trust::parse(&trust).map_err(|e| InitError::new("BAD_INIT", e))?;
+        let trust_config = trust;
+        let trust = Trust::parse(&trust_config).map_err(|e| InitError::new("BAD_INIT", e))?;
         let secrets = match sealed {
             Some(blob) => {
                 let plain = sealer.unseal(NODE_PURPOSE, &blob, b"").map_err(|e| {
@@ -425,6 +429,14 @@ impl Node {
             max_module_bytes: MAX_OFFCHAIN_CODE,
             ..EngineConfig::default()
         });
+        let https = if trust_config.tls_roots.is_empty() {
+            None
+        } else {
+            Some(
+                HttpsClient::new(&trust_config.tls_roots)
+                    .map_err(|e| InitError::new("BAD_INIT", format!("TLS roots: {e}")))?,
+            )
+        };
         let node = Node {
             platform,
             sealer,
@@ -437,6 +449,7 @@ impl Node {
             offers_made: Mutex::new(Fifo::new(MAX_PENDING_OFFERS)),
             offers_accepted: Mutex::new(Fifo::new(MAX_PENDING_OFFERS)),
             engine,
+            https,
             config,
         };
         let sealed = node
@@ -972,6 +985,8 @@ impl Node {
         let state = cluster.state_of(&req.contract_id);
         let mut state = state.lock();
         let mut run = Run::new(req.contract_id, &mut state, host, &cluster.keys);
+        run.https = self.https.as_ref();
+        run.fetch_limits.max_body = limits.max_fetch_body;
         let outcome = match compiled.invoke(&mut run, &caller, &req.function, args, &limits) {
             Ok(outcome) => outcome,
             Err(VmError::Host(e)) => {

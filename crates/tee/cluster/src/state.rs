@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use arcanum_crypto::Hash;
 use arcanum_enclave_protocol::cluster::{Ocall, OcallReturn, StateRecord};
-use arcanum_types::offchain::FetchRecord;
+use arcanum_enclave_tls::{ByteRelay, FetchLimits, HttpsClient, TlsError};
+use arcanum_types::ErrorCode;
+use arcanum_types::offchain::{FetchRecord, MAX_FETCHES};
 use arcanum_vm::{Entries, HostError, HostState};
 
 use crate::HostPort;
@@ -159,6 +161,11 @@ pub struct Run<'a> {
     pub failure: Option<ClusterError>,
     /// External fetches made so far, in order.
     pub fetches: Vec<FetchRecord>,
+    /// The in-enclave HTTPS client (trust anchors = `ClusterTrust::tls_roots`); `None` when no
+    /// roots are configured, so every fetch fails with `TLS_FAILURE`.
+    pub https: Option<&'a HttpsClient>,
+    /// Bounds on each fetch.
+    pub fetch_limits: FetchLimits,
 }
 
 impl<'a> Run<'a> {
@@ -176,6 +183,8 @@ impl<'a> Run<'a> {
             writes: BTreeMap::new(),
             failure: None,
             fetches: Vec::new(),
+            https: None,
+            fetch_limits: FetchLimits::default(),
         }
     }
 
@@ -314,6 +323,106 @@ impl HostState for Run<'_> {
         Err(self.fail(ClusterError::Unsupported(
             "range queries are not supported off-chain (the host cannot prove completeness)",
         )))
+    }
+
+    /// TLS runs here, in the enclave; the host only relays the records (ocalls `TcpConnect`,
+    /// `TcpSend`, `TcpRecv`, `TcpClose`). The body's hash is recorded for the signed result.
+    fn https_get(&mut self, url: &str) -> Result<Vec<u8>, HostError> {
+        if self.fetches.len() >= MAX_FETCHES {
+            let e = ClusterError::Fetch {
+                code: ErrorCode::HttpsFailure,
+                message: format!("more than {MAX_FETCHES} fetches in one invocation"),
+            };
+            return Err(self.fail_with_code(e));
+        }
+        let result = match self.https {
+            Some(client) => client.get(&OcallRelay { host: self.host }, url, &self.fetch_limits),
+            None => Err(TlsError::NoRoots),
+        };
+        match result {
+            Ok(response) => {
+                self.fetches.push(FetchRecord {
+                    url: url.to_owned(),
+                    body_hash: arcanum_crypto::sha256(&response.body),
+                });
+                Ok(response.body)
+            }
+            Err(e) => {
+                let failure = ClusterError::Fetch {
+                    code: e.code(),
+                    message: format!("https_get {url}: {e}"),
+                };
+                Err(self.fail_with_code(failure))
+            }
+        }
+    }
+}
+
+impl Run<'_> {
+    /// Like `fail`, but the VM sees the failure's registry code too.
+    fn fail_with_code(&mut self, e: ClusterError) -> HostError {
+        let shown = HostError::failed(e.code(), e.to_string());
+        self.failure = Some(e);
+        shown
+    }
+}
+
+/// The host's TCP relay, reached by ocalls. Every byte through it is TLS ciphertext.
+struct OcallRelay<'a> {
+    host: &'a dyn HostPort,
+}
+
+impl OcallRelay<'_> {
+    fn call(&self, call: Ocall) -> Result<OcallReturn, TlsError> {
+        match self.host.ocall(call) {
+            Ok(OcallReturn::Error { code, message }) => {
+                Err(TlsError::Relay(format!("{code}: {message}")))
+            }
+            Ok(answer) => Ok(answer),
+            Err(e) => Err(TlsError::Relay(e)),
+        }
+    }
+}
+
+fn unexpected(what: &str, answer: &OcallReturn) -> TlsError {
+    TlsError::Relay(format!(
+        "unexpected answer to {what}: {}",
+        variant_name(answer)
+    ))
+}
+
+impl ByteRelay for OcallRelay<'_> {
+    fn connect(&self, host: &str, port: u16) -> Result<u32, TlsError> {
+        match self.call(Ocall::TcpConnect {
+            host: host.to_owned(),
+            port,
+        })? {
+            OcallReturn::Connected { conn } => Ok(conn),
+            other => Err(unexpected("TcpConnect", &other)),
+        }
+    }
+
+    fn send(&self, conn: u32, bytes: &[u8]) -> Result<(), TlsError> {
+        match self.call(Ocall::TcpSend {
+            conn,
+            bytes: bytes.to_vec(),
+        })? {
+            OcallReturn::Sent => Ok(()),
+            other => Err(unexpected("TcpSend", &other)),
+        }
+    }
+
+    fn recv(&self, conn: u32, max: usize) -> Result<Vec<u8>, TlsError> {
+        let max32 = u32::try_from(max).unwrap_or(u32::MAX);
+        match self.call(Ocall::TcpRecv { conn, max: max32 })? {
+            // The TLS engine checks the length against what it asked for.
+            OcallReturn::Received(bytes) => Ok(bytes),
+            other => Err(unexpected("TcpRecv", &other)),
+        }
+    }
+
+    fn close(&self, conn: u32) {
+        let _ = self.host.ocall(Ocall::TcpClose { conn });
     }
 }
 

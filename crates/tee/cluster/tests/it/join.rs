@@ -134,7 +134,8 @@ fn member_refuses_bad_joiners_with_the_precise_cause() {
 
     // Trust mismatch: same code, but its host gave it other anchors.
     let mut trust = world.trust.clone();
-    trust.tls_roots.push(vec![0x30, 0x00]);
+    let ca = arcanum_enclave_tls::test_server::TestCa::new("another CA").expect("ca");
+    trust.tls_roots.push(ca.der().to_vec());
     let odd = world.node_with(BINARY, 5, trust, None, ClusterConfig::default());
     let report = world.report(&odd, NOW, TTL);
     expect_refused(offer_for(&world, &a, report, &odd, NOW), "TRUST_MISMATCH");

@@ -2,7 +2,7 @@
 //! backed by in-memory maps.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arcanum_attestation::{VerifyInputs, issue, verify_evidence};
 use arcanum_cluster::client::{self, PendingInvoke};
@@ -14,6 +14,8 @@ use arcanum_enclave_protocol::cluster::{
     ClusterRequest, ClusterResponse, ClusterTrust, NodeCardSigned, StateRecord,
 };
 use arcanum_enclave_protocol::{PROTOCOL_VERSION, Secret};
+use arcanum_enclave_tls::ByteRelay;
+use arcanum_enclave_tls::test_server::TcpRelay;
 use arcanum_types::offchain::{
     ClusterKeys, ClusterMember, DeployRequest, InvokeReply, InvokeRequest, SignedDeployment,
     SignedOffer,
@@ -43,11 +45,16 @@ pub fn policy_for(binary: &[u8]) -> String {
 
 impl World {
     pub fn new() -> World {
+        World::with_roots(vec![])
+    }
+
+    /// A world whose nodes trust `tls_roots` for `https_get`.
+    pub fn with_roots(tls_roots: Vec<Vec<u8>>) -> World {
         let issuer = key();
         let trust = ClusterTrust {
             issuers: vec![issuer.public_key()],
             policy_toml: policy_for(BINARY),
-            tls_roots: vec![],
+            tls_roots,
         };
         World { issuer, trust }
     }
@@ -250,6 +257,10 @@ pub struct MemHost {
     pub state: Mutex<StateMap>,
     pub state_loads: AtomicUsize,
     pub code_loads: AtomicUsize,
+    /// Relays TCP for in-enclave TLS, as the real host does.
+    pub relay: TcpRelay,
+    /// Flip one bit of the next non-empty received chunk (a relay altering the bytes).
+    pub tamper_next_recv: AtomicBool,
 }
 
 impl HostPort for MemHost {
@@ -263,11 +274,36 @@ impl HostPort for MemHost {
                 self.state_loads.fetch_add(1, Ordering::SeqCst);
                 OcallReturn::State(self.state.lock().get(&(contract_id, key)).cloned())
             }
-            other => OcallReturn::Error {
-                code: "UNSUPPORTED".into(),
-                message: format!("{other:?}"),
+            Ocall::TcpConnect { host, port } => match self.relay.connect(&host, port) {
+                Ok(conn) => OcallReturn::Connected { conn },
+                Err(e) => relay_error(e),
             },
+            Ocall::TcpSend { conn, bytes } => match self.relay.send(conn, &bytes) {
+                Ok(()) => OcallReturn::Sent,
+                Err(e) => relay_error(e),
+            },
+            Ocall::TcpRecv { conn, max } => match self.relay.recv(conn, max as usize) {
+                Ok(mut bytes) => {
+                    if !bytes.is_empty() && self.tamper_next_recv.swap(false, Ordering::SeqCst) {
+                        let last = bytes.len() - 1;
+                        bytes[last] ^= 0x01;
+                    }
+                    OcallReturn::Received(bytes)
+                }
+                Err(e) => relay_error(e),
+            },
+            Ocall::TcpClose { conn } => {
+                self.relay.close(conn);
+                OcallReturn::Closed
+            }
         })
+    }
+}
+
+fn relay_error(e: arcanum_enclave_tls::TlsError) -> OcallReturn {
+    OcallReturn::Error {
+        code: "RELAY".into(),
+        message: e.to_string(),
     }
 }
 
