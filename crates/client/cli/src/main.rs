@@ -8,8 +8,10 @@ mod bench;
 mod client_cmds;
 mod demo;
 mod network;
+mod offchain_cmds;
 mod output;
 mod perf_report;
+mod receipt_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +79,16 @@ enum Command {
         #[command(subcommand)]
         action: attest::AttestCommand,
     },
+    /// Off-chain contracts: encrypted deploy, invoke and key rotation on the TEE cluster.
+    Offchain {
+        #[command(subcommand)]
+        action: offchain_cmds::OffchainCommand,
+    },
+    /// Receipts of off-chain results: offline verification.
+    Receipt {
+        #[command(subcommand)]
+        action: receipt_cmd::ReceiptCommand,
+    },
     /// Benchmarks (load drivers that print JSON with --json).
     Bench {
         #[command(subcommand)]
@@ -113,6 +125,8 @@ fn main() -> ExitCode {
             Command::Tx { action } => client_cmds::tx(action).await,
             Command::Block { action } => client_cmds::block(action).await,
             Command::Attest { action } => attest::run(action),
+            Command::Offchain { action } => offchain_cmds::run(action).await,
+            Command::Receipt { action } => receipt_cmd::run(action),
             Command::Bench { action } => bench::run(action).await,
         }
     })

@@ -220,8 +220,9 @@ impl ClientPolicy {
     }
 
     /// The policy a member of `consortium` uses: the management device's key as the orderer,
-    /// the consortium's attestation service as the only issuer, and the service's own policy
-    /// (TCB minimum, debug, simulation, allowed measurements).
+    /// the consortium's attestation service as the only issuer, its TCB minimum, debug and
+    /// simulation settings, and the cluster-enclave measurements the consortium allows
+    /// (`cluster_measurements`; empty accepts any measurement the service attested).
     pub fn from_consortium(
         consortium: &arcanum_msp::Consortium,
     ) -> Result<ClientPolicy, PolicyError> {
@@ -233,7 +234,7 @@ impl ClientPolicy {
             attestation_issuers: vec![service.member.public_key.clone()],
             orderer_key: consortium.management().public_key.clone(),
             attestation: AttestationPolicy {
-                allowed_measurements: s.endorser_measurements.clone(),
+                allowed_measurements: s.cluster_measurements.clone(),
                 min_tcb_status: s.min_tcb_status.clone(),
                 allow_debug: s.allow_debug,
                 allow_simulation: s.allow_simulation,

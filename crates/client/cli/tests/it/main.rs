@@ -1,6 +1,8 @@
 //! End-to-end tests of the `arcanum` binary: the multi-process demo (every rejection path, a peer
 //! crash and restart, state agreement), the devnet with the client verbs, and `policy check`.
 
+mod receipt;
+
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
