@@ -61,6 +61,13 @@ fn apply(p: &TxPayload, edit: &PayloadEdit) -> TxPayload {
                     wasm: public_key.bytes,
                     policy: String::new(),
                 },
+                other @ (TxAction::RegisterCluster { .. }
+                | TxAction::OffchainDeploy { .. }
+                | TxAction::OffchainCallback { .. }) => TxAction::Deploy {
+                    contract: other.contract().to_owned(),
+                    wasm: vec![],
+                    policy: String::new(),
+                },
             }
         }
         PayloadEdit::Contract(c) => match &mut p.action {
@@ -68,11 +75,21 @@ fn apply(p: &TxPayload, edit: &PayloadEdit) -> TxPayload {
                 contract.push(*c)
             }
             TxAction::RotateKey { peer, .. } => peer.0.0[(u32::from(*c) % 32) as usize] ^= 0x80,
+            TxAction::OffchainDeploy { deployment } => {
+                deployment.statement.contract_id.0[(u32::from(*c) % 32) as usize] ^= 0x80
+            }
+            TxAction::RegisterCluster { registration } => registration.registration.epoch ^= 1,
+            TxAction::OffchainCallback { callback } => callback.contract.push(*c),
         },
         PayloadEdit::FunctionOrWasm(b) => match &mut p.action {
             TxAction::Invoke { function, .. } => function.push(char::from(b'a' + b % 26)),
             TxAction::Deploy { wasm, .. } => wasm.push(*b),
             TxAction::RotateKey { public_key, .. } => public_key.bytes.push(*b),
+            TxAction::OffchainDeploy { deployment } => {
+                deployment.statement.key_version = deployment.statement.key_version.wrapping_add(1)
+            }
+            TxAction::RegisterCluster { registration } => registration.signature.0.push(*b),
+            TxAction::OffchainCallback { callback } => callback.result.result.output.push(*b),
         },
         PayloadEdit::ArgsOrPolicy(extra) => match &mut p.action {
             TxAction::Invoke { args, .. } => args.push(extra.clone()),
@@ -82,6 +99,15 @@ fn apply(p: &TxPayload, edit: &PayloadEdit) -> TxPayload {
                     arcanum_crypto::Algorithm::Ed25519 => arcanum_crypto::Algorithm::P256,
                     _ => arcanum_crypto::Algorithm::Ed25519,
                 }
+            }
+            TxAction::OffchainDeploy { deployment } => {
+                deployment.signature.0.push(extra.len() as u8)
+            }
+            TxAction::RegisterCluster { registration } => {
+                registration.signature.0.push(extra.len() as u8)
+            }
+            TxAction::OffchainCallback { callback } => {
+                callback.request.input.push(extra.len() as u8)
             }
         },
     }

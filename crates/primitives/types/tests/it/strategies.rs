@@ -55,6 +55,27 @@ pub fn action() -> impl Strategy<Value = TxAction> {
         }),
         (identity(), public_key())
             .prop_map(|(peer, public_key)| TxAction::RotateKey { peer, public_key }),
+        (
+            any::<[u8; 32]>(),
+            public_key(),
+            any::<u32>(),
+            public_key(),
+            bytes(64)
+        )
+            .prop_map(|(id, contract_key, key_version, cluster_key, sig)| {
+                TxAction::OffchainDeploy {
+                    deployment: arcanum_types::offchain::SignedDeployment {
+                        statement: arcanum_types::offchain::DeploymentStatement {
+                            contract_id: arcanum_crypto::Hash(id),
+                            code_hash: arcanum_crypto::sha256(&id),
+                            contract_key,
+                            key_version,
+                            cluster_key,
+                        },
+                        signature: arcanum_crypto::Signature(sig),
+                    },
+                }
+            }),
     ]
 }
 
