@@ -259,7 +259,10 @@ impl SignedResult {
 pub enum InvokeReply {
     Ok(SignedResult),
     /// A stable error code string (`OUT_OF_FUEL`, `CONTRACT_ERROR`, …) and a message.
-    Failed { code: String, message: String },
+    Failed {
+        code: String,
+        message: String,
+    },
 }
 
 /// The data of an [`ORACLE_REQUEST_EVENT`]: which off-chain contract to call with what.
