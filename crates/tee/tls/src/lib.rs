@@ -162,6 +162,30 @@ pub fn https_get(
     HttpsClient::new(roots_der)?.get(relay, url, limits)
 }
 
+/// Not API: the entry point of the `https_response` fuzz target (`fuzz/`). Feeds `chunks`, the
+/// decrypted bytes in arrival order, to the HTTP/1.1 response parser the way [`https_get`]
+/// does (stopping at the first error, or once the response is complete), then finishes it as if
+/// the session ended with `close_notify` (`notified`) or without.
+#[doc(hidden)]
+pub fn fuzz_parse_response(
+    chunks: &[&[u8]],
+    limits: &FetchLimits,
+    notified: bool,
+) -> Result<Vec<u8>, TlsError> {
+    let mut parser = ResponseParser::new(limits);
+    for chunk in chunks {
+        if parser.is_done() {
+            break;
+        }
+        parser.feed(chunk)?;
+    }
+    parser.finish(if notified {
+        Close::Notified
+    } else {
+        Close::Unclean
+    })
+}
+
 /// Runs the TLS session and the HTTP exchange on an open relay connection.
 fn exchange(
     relay: &dyn ByteRelay,
