@@ -39,7 +39,7 @@ use tokio::net::TcpListener;
 
 pub use enclave::{ClusterEnclave, enclave_error};
 pub use http::RemoteError;
-pub use node::{CHAIN_CLUSTER_ROUTE, TeeNode, now_unix};
+pub use node::{TeeNode, now_unix};
 pub use ocalls::HostOcalls;
 pub use relay::{Relay, RelayError, RelayLimits};
 pub use settings::{CLUSTER_ENCLAVE_BINARY, TeeSettings, beside_running_binary, read_certificates};

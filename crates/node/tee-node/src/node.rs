@@ -30,8 +30,6 @@ const MAX_ANSWER: usize = 4 * 1024 * 1024;
 const STARTUP_PATIENCE: Duration = Duration::from_secs(120);
 /// Registration attempts before giving up (each after a growing pause).
 const REGISTRATION_ATTEMPTS: u32 = 30;
-/// Route of the chain's registered cluster (served by peers).
-pub const CHAIN_CLUSTER_ROUTE: &str = "/v1/offchain/cluster";
 
 /// Seconds since the Unix epoch (host clock: join offers and report expiry).
 pub fn now_unix() -> u64 {
@@ -372,19 +370,12 @@ impl TeeNode {
     /// The registration the chain holds, if a chain peer is configured and serves it.
     async fn chain_registration(&self) -> Option<SignedRegistration> {
         let peer = self.settings.peer_url.as_ref()?;
-        let url = format!("{peer}{CHAIN_CLUSTER_ROUTE}");
-        match get_bytes(&self.http, &url, MAX_ANSWER).await {
-            Ok(bytes) => match decode_answer::<SignedRegistration>(&bytes, MAX_ANSWER) {
-                Ok(r) if r.verify() => Some(r),
-                Ok(_) => {
-                    tracing::warn!("the chain's cluster registration does not verify");
-                    None
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, "the chain's cluster registration does not decode");
-                    None
-                }
-            },
+        match Client::new(peer.clone()).cluster_registration().await {
+            Ok(r) if r.verify() => Some(r),
+            Ok(_) => {
+                tracing::warn!("the chain's cluster registration does not verify");
+                None
+            }
             Err(e) => {
                 tracing::debug!(error = %e, "no cluster registration from the chain");
                 None
@@ -473,6 +464,13 @@ impl TeeNode {
             {
                 return Ok(None);
             }
+        }
+        if previous.is_none() && self.settings.bootstrap.is_some() {
+            // A joiner extends the cluster's registration; it never registers a genesis.
+            return Err(ApiError::new(
+                ErrorCode::ClusterNotRegistered,
+                "the cluster's first registration is not known yet",
+            ));
         }
         let registration = Self::next_registration(&keys, previous.as_ref(), me)?;
         let node = self.clone();

@@ -112,4 +112,52 @@ mod tests {
             OcallReturn::Closed
         );
     }
+
+    #[test]
+    fn relay_ocalls_are_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let ocalls = HostOcalls {
+            store: Arc::new(NodeStore::open(&dir.path().join("n.redb")).expect("open")),
+            relay: Arc::new(Relay::new(RelayLimits {
+                max_connections: 1,
+                max_bytes_per_connection: 4,
+                ..RelayLimits::default()
+            })),
+        };
+        let connect = || {
+            ocalls.serve(Ocall::TcpConnect {
+                host: "127.0.0.1".into(),
+                port,
+            })
+        };
+        let OcallReturn::Connected { conn } = connect() else {
+            panic!("first connection refused");
+        };
+        match connect() {
+            OcallReturn::Error { code, .. } => assert_eq!(code, "BUSY"),
+            other => panic!("connection table overflowed: {other:?}"),
+        }
+        let (mut server, _) = listener.accept().expect("accept");
+        assert_eq!(
+            ocalls.serve(Ocall::TcpSend {
+                conn,
+                bytes: b"abc".to_vec()
+            }),
+            OcallReturn::Sent
+        );
+        std::io::Write::write_all(&mut server, b"0123456789").expect("server write");
+        match ocalls.serve(Ocall::TcpRecv { conn, max: 1000 }) {
+            OcallReturn::Received(b) => assert!(!b.is_empty() && b.len() <= 4, "{b:?}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        match ocalls.serve(Ocall::TcpSend {
+            conn,
+            bytes: b"de".to_vec(),
+        }) {
+            OcallReturn::Error { code, .. } => assert_eq!(code, "INPUT_TOO_LARGE"),
+            other => panic!("byte limit not enforced: {other:?}"),
+        }
+    }
 }
