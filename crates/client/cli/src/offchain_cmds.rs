@@ -120,12 +120,12 @@ pub enum OffchainCommand {
         contract: String,
         #[arg(long)]
         function: String,
-        /// Input as a UTF-8 string.
-        #[arg(long, conflicts_with = "input_hex")]
-        input: Option<String>,
-        /// Input as hex bytes.
-        #[arg(long)]
-        input_hex: Option<String>,
+        /// Repeat for each argument (UTF-8), as for on-chain contracts.
+        #[arg(long = "arg", conflicts_with = "args_hex")]
+        args: Vec<String>,
+        /// Repeat for each argument given as hex bytes.
+        #[arg(long = "arg-hex")]
+        args_hex: Vec<String>,
         /// Write the result's receipt (SPEC C6) to this file.
         #[arg(long)]
         receipt: Option<PathBuf>,
@@ -229,22 +229,22 @@ pub async fn run(cmd: OffchainCommand) -> ExitCode {
         OffchainCommand::Invoke {
             contract,
             function,
-            input,
-            input_hex,
+            args,
+            args_hex,
             receipt,
             target,
         } => {
             let setup = (|| {
                 let id = parse_hash(&contract)?;
-                let input = match (input, input_hex) {
-                    (Some(s), None) => s.into_bytes(),
-                    (None, Some(h)) => hex::decode(h.trim().trim_start_matches("0x"))
-                        .map_err(|_| anyhow::anyhow!("--input-hex is not hex"))?,
-                    (None, None) => Vec::new(),
-                    (Some(_), Some(_)) => {
-                        anyhow::bail!("give at most one of --input and --input-hex")
-                    }
-                };
+                let mut list: Vec<Vec<u8>> = args.into_iter().map(String::into_bytes).collect();
+                for h in args_hex {
+                    list.push(
+                        hex::decode(h.trim().trim_start_matches("0x"))
+                            .map_err(|_| anyhow::anyhow!("--arg-hex {h:?} is not hex"))?,
+                    );
+                }
+                // The enclave reads an invocation's input as the borsh list of its arguments.
+                let input = arcanum_types::encode(&list);
                 let policy = target.policy()?;
                 Ok::<_, anyhow::Error>((id, input, policy, target.tee()?, target.chain()?))
             })();

@@ -202,6 +202,8 @@ pub struct OracleOrigin {
 pub struct InvokeRequest {
     pub contract_id: Hash,
     pub function: String,
+    /// The contract's arguments: the borsh encoding of a `Vec<Vec<u8>>` (one byte string per
+    /// argument, as on-chain invocations carry them).
     pub input: Vec<u8>,
     /// Random for client calls; all zero for oracle calls (their origin is unique).
     pub nonce: [u8; 16],
