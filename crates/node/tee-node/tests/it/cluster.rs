@@ -196,9 +196,15 @@ async fn three_nodes_form_register_deploy_and_invoke() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refused_joiners_get_the_precise_cause() {
     let net = Net::start(3, false).await.expect("network");
-    net.start_tee(net.tee_config("tee0").expect("config"))
+    // The genesis node runs as `arcanum node` runs it.
+    net.run_tee(net.tee_config("tee0").expect("config"))
         .await
         .expect("genesis");
+    let genesis = cluster_info(&net.url("tee0")).await;
+    assert!(
+        genesis.keys.is_some(),
+        "the genesis node holds the cluster keys"
+    );
 
     // tee1's attestation report is already expired when it asks to join.
     net.attestation.expired.lock().insert("tee1".into());

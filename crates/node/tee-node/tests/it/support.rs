@@ -234,6 +234,36 @@ impl Net {
         Ok(node)
     }
 
+    /// Runs TEE node `config` the way `arcanum node` does (`arcanum_server::run` dispatches
+    /// `role = "tee"`) and waits until it serves.
+    pub async fn run_tee(&self, config: NodeConfig) -> anyhow::Result<()> {
+        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let url = format!("http://{}{}", config.listen, routes::HEALTH);
+        let mut stop = self.shutdown.subscribe();
+        let server = tokio::spawn(async move {
+            arcanum_server::run(config, listener, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+        });
+        tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                if server.is_finished() {
+                    bail!("the node stopped before serving");
+                }
+                if reqwest::get(&url)
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    return Ok(());
+                }
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .context("the TEE node did not start serving")?
+    }
+
     /// Waits, on the peer's commit events, until the chain's registration satisfies `done`.
     pub async fn wait_registration(
         &self,
