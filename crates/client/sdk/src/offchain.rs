@@ -327,11 +327,13 @@ pub fn report_verdict(report: &AttestationReport) -> Verdict {
 }
 
 /// A member's report, checked at `now`: decodes, a trusted issuer signed it, it is in its
-/// validity window and binds the card's node key; and the card is signed by that key.
+/// validity window and binds the card's node key and the `cluster_key` (so the report vouches
+/// that an attested enclave holds the cluster key); and the card is signed by its node key.
 /// `index` only labels errors.
 pub fn verify_member(
     member: &ClusterMember,
     index: usize,
+    cluster_key: &PublicKey,
     issuers: &[PublicKey],
     now: u64,
 ) -> Result<SignedReport, OffchainError> {
@@ -345,7 +347,7 @@ pub fn verify_member(
         &signed,
         issuers,
         now,
-        Some(std::slice::from_ref(&member.card.node_key)),
+        Some(&[member.card.node_key.clone(), cluster_key.clone()]),
     )
     .map_err(|source| OffchainError::ReportInvalid {
         member: index,
@@ -411,10 +413,19 @@ pub fn verify_cluster(
     let own_index = members.len();
     reports.push((
         own_index,
-        verify_member(&info.node, own_index, &policy.attestation_issuers, now)?,
+        verify_member(
+            &info.node,
+            own_index,
+            &keys.signing_key,
+            &policy.attestation_issuers,
+            now,
+        )?,
     ));
     for (i, m) in members.iter().enumerate() {
-        reports.push((i, verify_member(m, i, &policy.attestation_issuers, now)?));
+        reports.push((
+            i,
+            verify_member(m, i, &keys.signing_key, &policy.attestation_issuers, now)?,
+        ));
     }
     for (i, r) in &reports {
         policy

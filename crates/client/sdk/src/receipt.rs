@@ -433,14 +433,18 @@ fn check(
     let at = receipt.registration_proof.header.timestamp_ms / 1000;
     let mut reports = Vec::with_capacity(members.len());
     for (i, m) in members.iter().enumerate() {
-        let signed = verify_member(m, i, &policy.attestation_issuers, at).map_err(|e| Broken {
-            link: Link::Attestation,
-            code: ErrorCode::ReportInvalid,
-            message: format!(
-                "{}: {e}",
-                e.attestation_code().unwrap_or("CARD_SIGNATURE_INVALID")
-            ),
-        })?;
+        let cluster_key = &receipt.registration.registration.keys.signing_key;
+        let signed =
+            verify_member(m, i, cluster_key, &policy.attestation_issuers, at).map_err(|e| {
+                Broken {
+                    link: Link::Attestation,
+                    code: ErrorCode::ReportInvalid,
+                    message: format!(
+                        "{}: {e}",
+                        e.attestation_code().unwrap_or("CARD_SIGNATURE_INVALID")
+                    ),
+                }
+            })?;
         reports.push(signed);
     }
     if let Some(first) = reports.first() {

@@ -16,6 +16,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
+use arcanum_msp::NodeConfig;
+use tokio::net::TcpListener;
+
 use arcanum_api::CommitEvent;
 use arcanum_sdk::offchain::{ClientPolicy, OffchainClient, OffchainError};
 use arcanum_sdk::{Client, SdkError, Signer};
@@ -250,4 +254,73 @@ impl Relay {
         self.stats.lock().answered += 1;
         Ok(())
     }
+}
+
+/// Runs the relay of an `oracle` node config until `shutdown` resolves: follows
+/// `peer_url`'s events from the start of the chain, invokes `tee_url`, submits to the
+/// management device (`management_url`, default the consortium's), and serves `/healthz` and
+/// `GET /v1/oracle/stats`.
+pub async fn run(
+    config: NodeConfig,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let consortium = config
+        .load_consortium(now)
+        .context("loading the consortium config")?;
+    let policy = ClientPolicy::from_consortium(&consortium)
+        .context("the consortium defines no usable attestation policy for the cluster")?;
+    let identity = config
+        .load_client_identity()
+        .context("loading the relay's client identity")?;
+    let signer = Signer::new(identity, consortium.channel.clone());
+    let url = |v: &Option<String>, what: &str| {
+        v.clone()
+            .with_context(|| format!("an oracle node needs {what}"))
+    };
+    let management = match &config.management_url {
+        Some(u) => u.clone(),
+        None => consortium
+            .management()
+            .url
+            .clone()
+            .context("the consortium's management device has no url")?,
+    };
+    let relay = Arc::new(Relay::new(
+        Client::new(url(&config.peer_url, "peer_url")?),
+        Client::new(management),
+        OffchainClient::new(url(&config.tee_url, "tee_url")?),
+        signer,
+        policy,
+    ));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let follower = tokio::spawn(relay.clone().run(0, async move {
+        let mut stopped = stopped;
+        let _ = stopped.wait_for(|s| *s).await;
+    }));
+    let stats = relay.clone();
+    let app = axum::Router::new()
+        .route(
+            arcanum_api::routes::HEALTHZ,
+            axum::routing::get(|| async { "ok" }),
+        )
+        .route(
+            "/v1/oracle/stats",
+            axum::routing::get(move || {
+                let stats = stats.stats();
+                async move { axum::Json(stats) }
+            }),
+        );
+    tracing::info!(name = %config.name, addr = %listener.local_addr()?, "oracle relay serving");
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP");
+    let _ = stop.send(true);
+    let _ = follower.await;
+    served
 }

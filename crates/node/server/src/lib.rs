@@ -157,8 +157,17 @@ fn management_settings(consortium: &Consortium) -> Settings {
 fn attestation_policy(
     a: &arcanum_msp::AttestationService,
 ) -> arcanum_attestation::AttestationPolicy {
+    // The service attests endorsement enclaves and cluster enclaves: either kind's allowed
+    // measurements pass; with neither list set, any measurement does.
+    let allowed_measurements = a
+        .settings
+        .endorser_measurements
+        .iter()
+        .chain(&a.settings.cluster_measurements)
+        .cloned()
+        .collect();
     arcanum_attestation::AttestationPolicy {
-        allowed_measurements: a.settings.endorser_measurements.clone(),
+        allowed_measurements,
         min_tcb_status: a.settings.min_tcb_status.clone(),
         allow_debug: a.settings.allow_debug,
         allow_simulation: a.settings.allow_simulation,
@@ -183,7 +192,7 @@ pub async fn run(
     // A TEE node is its own runtime: a host process and its cluster enclave, no ledger.
     match config.role {
         NodeRole::Tee => return arcanum_tee_node::run(config, listener, shutdown).await,
-        NodeRole::Oracle => anyhow::bail!("the oracle relay role is not served by this build"),
+        NodeRole::Oracle => return arcanum_oracle::run(config, listener, shutdown).await,
         _ => {}
     }
     let consortium = config

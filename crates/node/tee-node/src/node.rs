@@ -256,6 +256,9 @@ impl TeeNode {
                 tracing::info!(bootstrap = %url, "joined the cluster");
             }
         }
+        // Attest again: the enclave's evidence now also binds the cluster key it holds, so its
+        // report (registered on chain, shown to clients and joiners) vouches for that key.
+        self.first_report().await?;
         Ok(true)
     }
 

@@ -488,7 +488,9 @@ impl Node {
                 ClusterError::BadRequest("the enclave is already initialised"),
             ),
             ClusterRequest::Evidence => {
-                let bound_keys = vec![self.node_key.public_key()];
+                // Once formed, the report also vouches that this enclave holds the cluster key.
+                let mut bound_keys = vec![self.node_key.public_key()];
+                bound_keys.extend(self.formed().map(|c| c.keys.public().signing_key.clone()));
                 let evidence = self
                     .platform
                     .evidence(&key_binding(&bound_keys))
@@ -565,11 +567,16 @@ impl Node {
     ) -> Result<ClusterResponse, ClusterError> {
         let cluster = self.cluster()?;
         self.trust
-            .check_member(&joiner, now)
+            .check_member(&joiner, None, now)
             .map_err(ClusterError::JoinRefused)?;
-        // Our own report must be one the joiner can accept; catch a host mistake here.
+        // Our own report must be one the joiner can accept (binding our node key and the
+        // cluster key); catch a host mistake here.
+        let own_keys = [
+            self.node_key.public_key(),
+            cluster.keys.public().signing_key.clone(),
+        ];
         self.trust
-            .check_report(&own_report, &self.node_key.public_key(), now)
+            .check_report(&own_report, &own_keys, now)
             .map_err(|e| ClusterError::ReportInvalid(format!("own report: {}: {e}", e.code())))?;
         let offer = JoinOffer {
             joiner: joiner.card.clone(),
@@ -597,7 +604,11 @@ impl Node {
         }
         check_fresh(offer.offer.offered_at, now).map_err(refuse)?;
         self.trust
-            .check_member(&offer.offer.member, now)
+            .check_member(
+                &offer.offer.member,
+                Some(&offer.offer.keys.signing_key),
+                now,
+            )
             .map_err(refuse)?;
         offer
             .offer
@@ -642,7 +653,9 @@ impl Node {
             .node_key
             .verify(domain::JOIN_ACCEPT, &hash.0, acceptance)
             .map_err(|_| refuse(Refusal::Acceptance))?;
-        self.trust.check_member(&joiner, now).map_err(refuse)?;
+        self.trust
+            .check_member(&joiner, None, now)
+            .map_err(refuse)?;
         // Auth mode: the joiner checks that the secret comes from the member whose attested
         // card it accepted, so nobody else can plant a cluster secret matching a fake offer.
         let (enc, mut ctx) = hpke::setup_sender_auth(
@@ -722,7 +735,7 @@ impl Node {
         }
         for (i, member) in registration.members.iter().enumerate() {
             self.trust
-                .check_member(member, now)
+                .check_member(member, Some(&cluster.keys.public().signing_key), now)
                 .map_err(|r| ClusterError::ReportInvalid(format!("member {i}: {r}")))?;
         }
         let signature = cluster

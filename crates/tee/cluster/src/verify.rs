@@ -34,28 +34,33 @@ impl Trust {
     }
 
     /// Verifies a signed report at `now`: trusted issuer, signature, time window, that it
-    /// binds `node_key`, and the attestation policy (measurement, TCB, debug, simulation).
+    /// binds every key of `keys`, and the attestation policy (measurement, TCB, debug,
+    /// simulation).
     pub fn check_report(
         &self,
         report: &[u8],
-        node_key: &PublicKey,
+        keys: &[PublicKey],
         now: u64,
     ) -> Result<AttestationReport, AttestError> {
         let signed = SignedReport::from_bytes(report)?;
-        let report = verify_report(
-            &signed,
-            &self.issuers,
-            now,
-            Some(std::slice::from_ref(node_key)),
-        )?;
+        let report = verify_report(&signed, &self.issuers, now, Some(keys))?;
         self.policy.check(&verdict_of(report))?;
         Ok(report.clone())
     }
 
-    /// Verifies a member (or joiner): its report at `now` under this trust, its card's
-    /// signature, and that it trusts exactly what we trust.
-    pub fn check_member(&self, member: &ClusterMember, now: u64) -> Result<(), Refusal> {
-        self.check_report(&member.report, &member.card.node_key, now)
+    /// Verifies a member (or joiner): its report at `now` under this trust — binding its node
+    /// key and, for a member, the `cluster_key` it holds (so a report vouches that an attested
+    /// enclave holds the cluster key) — its card's signature, and that it trusts exactly what
+    /// we trust.
+    pub fn check_member(
+        &self,
+        member: &ClusterMember,
+        cluster_key: Option<&PublicKey>,
+        now: u64,
+    ) -> Result<(), Refusal> {
+        let mut keys = vec![member.card.node_key.clone()];
+        keys.extend(cluster_key.cloned());
+        self.check_report(&member.report, &keys, now)
             .map_err(Refusal::Report)?;
         member
             .card

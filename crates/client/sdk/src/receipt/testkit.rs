@@ -104,14 +104,16 @@ impl Fixture {
             trust: Hash([9; 32]),
         };
         let card_signature = node.sign(domain::NODE_CARD, &encode(&card));
-        let binding = key_binding(std::slice::from_ref(&node_key));
+        // A member's report binds its node key and the cluster key its enclave holds.
+        let bound = [node_key.clone(), self.cluster.public_key()];
+        let binding = key_binding(&bound);
         let evidence = SimEvidence::new(measurement, binding, false).sign(&vendor_key());
         let verdict = verify_evidence(&evidence, &VerifyInputs::default(), issued_at)
             .expect("fixture evidence verifies");
         let report = arcanum_attestation::issue(
             &verdict,
             &format!("tee{i}"),
-            &[node_key],
+            &bound,
             issuer,
             issued_at,
             ttl,

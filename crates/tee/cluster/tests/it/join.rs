@@ -339,7 +339,9 @@ fn member_refuses_stale_unknown_and_unaccepted_completions() {
 }
 
 /// A rogue that pairs a genuine member's card and report with its own cluster key cannot plant
-/// that key: the secret must come HPKE-authenticated from the attested member's card key.
+/// that key: the member's report must bind the offered cluster key (refused at step 2 with
+/// `KEY_MISMATCH`), and even past that the secret must come HPKE-authenticated from the attested
+/// member's card key.
 #[test]
 fn a_fake_offer_cannot_plant_a_cluster_key() {
     let world = World::new();
@@ -357,13 +359,13 @@ fn a_fake_offer_cannot_plant_a_cluster_key() {
         offer: fake,
         signature,
     };
-    assert!(matches!(
+    expect_refused(
         b.call(ClusterRequest::JoinAccept {
             offer: fake.clone(),
             now: NOW,
         }),
-        ClusterResponse::Accepted { .. }
-    ));
+        "KEY_MISMATCH",
+    );
     let sealed_secret = hpke::seal(
         &b.card.card.hpke_key,
         domain::JOIN_SECRET.as_bytes(),
@@ -377,7 +379,7 @@ fn a_fake_offer_cannot_plant_a_cluster_key() {
             offer: fake,
             sealed_secret,
         }),
-        "DECRYPTION_FAILED",
+        "JOIN_REFUSED",
     );
     assert!(b.keys.lock().is_none());
     // The genuine join still works afterwards.

@@ -134,7 +134,10 @@ pub fn report_by(issuer: &SigningKey, node: &Node, at: u64, ttl: u64) -> Vec<u8>
         } => (evidence, bound_keys),
         other => panic!("evidence: {other:?}"),
     };
-    assert_eq!(bound_keys, vec![node.card.card.node_key.clone()]);
+    // The node key, and once the node holds the cluster key, that key too.
+    let mut expected = vec![node.card.card.node_key.clone()];
+    expected.extend(node.keys.lock().as_ref().map(|k| k.signing_key.clone()));
+    assert_eq!(bound_keys, expected);
     let verdict = verify_evidence(&evidence, &VerifyInputs::default(), at).expect("verdict");
     issue(&verdict, "tee node", &bound_keys, issuer, at, ttl)
         .expect("issue")
