@@ -50,14 +50,14 @@ struct Report {
     seconds: f64,
 }
 
-struct Story {
+pub(crate) struct Story {
     steps: Vec<Step>,
     rejections: Vec<Rejection>,
     json: bool,
 }
 
 impl Story {
-    fn step(&mut self, step: &str, detail: impl Into<String>) {
+    pub(crate) fn step(&mut self, step: &str, detail: impl Into<String>) {
         let detail = detail.into();
         if !self.json {
             println!("  ✓ {step}: {detail}");
@@ -68,7 +68,12 @@ impl Story {
         });
     }
 
-    fn expect_code(&mut self, case: &str, expected: &str, got: Result<String, SdkError>) {
+    pub(crate) fn expect_code(
+        &mut self,
+        case: &str,
+        expected: &str,
+        got: Result<String, SdkError>,
+    ) {
         let got = match got {
             Ok(status) => status,
             Err(e) => e.code().as_str().to_owned(),
@@ -107,6 +112,20 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         },
         ..DevnetSpec::default()
     })?;
+    // The off-chain chapter: three TEE nodes and an oracle relay; the TEE nodes trust the root
+    // of a local HTTPS data source.
+    let (data_source, data_root) = crate::demo_offchain::data_source(&dir)?;
+    let cluster_binary = crate::demo_offchain::cluster_enclave_binary()?;
+    let probe = DevnetSpec {
+        tee_nodes: 3,
+        oracle: true,
+        cluster_measurements: vec![
+            arcanum_crypto::sha256(&std::fs::read(&cluster_binary)?).to_hex(),
+        ],
+        cluster_enclave_binary: Some(cluster_binary),
+        tls_roots: vec![data_root],
+        ..probe
+    };
     let spec = DevnetSpec {
         base_port: free_port_range(node_count(&probe))?,
         ..probe
@@ -389,6 +408,9 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
         .map(|a| format!("accepted at {}", a.height));
     story.expect_code("tampered block sent to a peer", "BLOCK_TX_ROOT_MISMATCH", r);
 
+    // Off-chain: cluster, encrypted deployment, oracle callback, receipts.
+    crate::demo_offchain::run(&net, &mut story, &data_source.url(""), &admin, &alice).await?;
+
     // A peer killed (SIGKILL) while blocks are flowing restarts and catches up.
     let victim = peers.last().cloned().context("no peers")?;
     let start_height = gateway.height().await?.height;
@@ -473,7 +495,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn expect_valid(status: &str, what: &str) -> anyhow::Result<()> {
+pub(crate) fn expect_valid(status: &str, what: &str) -> anyhow::Result<()> {
     if status != "VALID" {
         bail!("{what}: expected VALID, got {status}");
     }

@@ -7,6 +7,7 @@ mod attest;
 mod bench;
 mod client_cmds;
 mod demo;
+mod demo_offchain;
 mod network;
 mod offchain_cmds;
 mod output;

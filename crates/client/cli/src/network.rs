@@ -122,7 +122,9 @@ pub fn generate(dir: &Path, spec: &DevnetSpec) -> anyhow::Result<DevnetLayout> {
 pub fn node_count(spec: &DevnetSpec) -> u16 {
     (1 + spec.endorsers
         + spec.orgs.len() * spec.peers_per_org
-        + usize::from(spec.attestation.is_some())) as u16
+        + usize::from(spec.attestation.is_some())
+        + spec.tee_nodes
+        + usize::from(spec.oracle)) as u16
 }
 
 /// A running network of node processes. Dropping it kills them.
@@ -160,8 +162,9 @@ impl Network {
         for name in &names {
             net.spawn(name)?;
         }
+        // TEE nodes answer once attested and in the cluster (joiners wait for the first).
         for name in &names {
-            net.wait_healthy(name, Duration::from_secs(30)).await?;
+            net.wait_healthy(name, Duration::from_secs(60)).await?;
         }
         net.wait_attested(Duration::from_secs(30)).await?;
         Ok(net)

@@ -72,6 +72,8 @@ pub struct DevnetSpec {
     /// Hex measurements of the cluster enclave that members accept in each other's reports
     /// (written to `[attestation].cluster_measurements`; empty: any attested measurement).
     pub cluster_measurements: Vec<String>,
+    /// Root certificates (PEM or DER files) the TEE nodes' in-enclave HTTPS accepts.
+    pub tls_roots: Vec<PathBuf>,
 }
 
 impl Default for DevnetSpec {
@@ -100,6 +102,7 @@ impl Default for DevnetSpec {
             oracle: false,
             cluster_enclave_binary: None,
             cluster_measurements: Vec::new(),
+            tls_roots: Vec::new(),
         }
     }
 }
@@ -595,6 +598,7 @@ pub fn generate_devnet(
                 peer_url: peer_entries.first().map(|p| p.url.clone()),
                 client_cert: Some(Path::new("..").join(rel(dir, &admin.cert))),
                 client_key: Some(Path::new("..").join(rel(dir, &admin.key))),
+                tls_roots: spec.tls_roots.clone(),
                 ..blank_config()
             },
             dir.join(format!("nodes/{name}.toml")),
