@@ -54,6 +54,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Encrypted off-chain invocations on one TEE node (simulation platform, rings in the path).
+    Offchain {
+        /// Seconds of each measured load (reads, then writes).
+        #[arg(long, default_value_t = 5.0)]
+        duration: f64,
+        /// Concurrent client threads.
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        #[arg(long)]
+        json: bool,
+    },
     /// Median evidence-verification time per quote type, on the shared test evidence.
     Attest {
         /// The external test-data directory.
@@ -153,6 +164,30 @@ pub async fn run(cmd: BenchCommand) -> ExitCode {
                 }
             }
         }
+        BenchCommand::Offchain {
+            duration,
+            clients,
+            json,
+        } => match crate::bench_offchain::run(duration, clients) {
+            Ok(report) => {
+                if json {
+                    crate::output::print_json(&report);
+                } else {
+                    println!(
+                        "off-chain invoke (kv.get, {} clients): p50 {:.3} ms, p99 {:.3} ms, {:.0} invokes/s; kv.put: p50 {:.3} ms, {:.0}/s; deploy {:.2} ms",
+                        report.clients,
+                        report.invoke_p50_ms,
+                        report.invoke_p99_ms,
+                        report.invokes_per_s,
+                        report.write_invoke_p50_ms,
+                        report.write_invokes_per_s,
+                        report.deploy_ms
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => crate::output::finish(Err(e.context("off-chain bench failed")), json),
+        },
         BenchCommand::Attest {
             testdata,
             iterations,

@@ -5,6 +5,7 @@
 
 mod attest;
 mod bench;
+mod bench_offchain;
 mod client_cmds;
 mod demo;
 mod demo_offchain;
