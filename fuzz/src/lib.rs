@@ -5,6 +5,13 @@
 //!
 //! Identities have simple, recognisable ids (`[0xB0; 32]`, …) so that libFuzzer's comparison
 //! tracing finds them quickly.
+//!
+//! The off-chain targets have their own fixtures: [`cluster`] (a formed cluster enclave and the
+//! hostile host of `cluster_service`) and [`offchain`] (genuine receipt material, decoding
+//! bounds, and the seeds of the other off-chain targets).
+
+pub mod cluster;
+pub mod offchain;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -258,5 +265,6 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         input.extend_from_slice(p.as_bytes());
         out.push(("policy_parse", format!("policy-{i}"), input));
     }
+    out.extend(offchain::seeds());
     out
 }

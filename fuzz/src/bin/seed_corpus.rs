@@ -1,5 +1,6 @@
-//! Writes the seed inputs to `corpus/<target>/<name>` (run from `fuzz/`), after checking that
-//! the resealed seed block commits with every transaction valid.
+//! Writes the seed inputs to `<dir>/<target>/<name>` (run from `fuzz/`; `dir` is the first
+//! argument, `corpus` by default; the committed copy is `seeds`), after checking that the
+//! resealed seed block commits with every transaction valid.
 
 use arcanum_types::{TxStatus, encode};
 
@@ -11,11 +12,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if statuses.iter().any(|s| *s != TxStatus::Valid) {
         return Err(format!("seed block does not commit cleanly: {statuses:?}").into());
     }
+    let root = std::env::args().nth(1).unwrap_or_else(|| "corpus".to_owned());
     for (target, name, bytes) in arcanum_fuzz::seeds() {
-        let dir = std::path::Path::new("corpus").join(target);
+        let dir = std::path::Path::new(&root).join(target);
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join(&name), &bytes)?;
-        println!("corpus/{target}/{name}: {} bytes", bytes.len());
+        println!("{root}/{target}/{name}: {} bytes", bytes.len());
     }
     Ok(())
 }

@@ -113,10 +113,15 @@ fn pct(sorted: &[Duration], q: f64) -> f64 {
 
 /// Runs `clients` threads invoking `function(args)` for `duration` after a short warm-up;
 /// returns the sorted latencies and the measured seconds.
+/// The node under load.
+struct Node {
+    enclave: Arc<ClusterEnclave>,
+    store: Arc<NodeStore>,
+    keys: ClusterKeys,
+}
+
 fn load(
-    enclave: &Arc<ClusterEnclave>,
-    store: &Arc<NodeStore>,
-    keys: &ClusterKeys,
+    node: &Node,
     contract: arcanum_crypto::Hash,
     function: &'static str,
     args: fn(u64) -> Vec<Vec<u8>>,
@@ -127,7 +132,7 @@ fn load(
     let stop = Arc::new(AtomicBool::new(false));
     let mut threads = Vec::new();
     for c in 0..clients {
-        let (enclave, store, keys) = (enclave.clone(), store.clone(), keys.clone());
+        let (enclave, store, keys) = (node.enclave.clone(), node.store.clone(), node.keys.clone());
         let (measuring, stop) = (measuring.clone(), stop.clone());
         threads.push(std::thread::spawn(
             move || -> anyhow::Result<Vec<Duration>> {
@@ -172,6 +177,11 @@ fn load(
 pub fn run(duration: f64, clients: usize) -> anyhow::Result<OffchainReport> {
     let dir = tempfile::tempdir()?;
     let (enclave, store, keys) = start_node(dir.path()).context("starting the TEE node")?;
+    let node = Node {
+        enclave: enclave.clone(),
+        store: store.clone(),
+        keys: keys.clone(),
+    };
 
     // Deploys of the key/value contract, each under a fresh salt.
     let mut deploys = Vec::new();
@@ -207,9 +217,7 @@ pub fn run(duration: f64, clients: usize) -> anyhow::Result<OffchainReport> {
     let window = Duration::from_secs_f64(duration.max(0.5));
     let clients = clients.max(1);
     let (reads, read_s) = load(
-        &enclave,
-        &store,
-        &keys,
+        &node,
         contract,
         "get",
         |_| vec![b"price".to_vec()],
@@ -217,9 +225,7 @@ pub fn run(duration: f64, clients: usize) -> anyhow::Result<OffchainReport> {
         window,
     )?;
     let (writes, write_s) = load(
-        &enclave,
-        &store,
-        &keys,
+        &node,
         contract,
         "put",
         |i| {
