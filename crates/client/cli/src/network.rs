@@ -24,6 +24,15 @@ pub enum DevnetCommand {
         /// ed25519 | p256 | rsa2048
         #[arg(long, default_value = "ed25519")]
         algorithm: String,
+        /// TEE nodes of the off-chain cluster (`tee0` creates it, the others join).
+        #[arg(long, default_value_t = 0)]
+        tee_nodes: usize,
+        /// An oracle relay between the chain and the first TEE node.
+        #[arg(long)]
+        oracle: bool,
+        /// Root certificates (PEM or DER) the TEE nodes' in-enclave HTTPS trusts; repeatable.
+        #[arg(long = "tls-root")]
+        tls_roots: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
     },
@@ -361,14 +370,40 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
             base_port,
             mode,
             algorithm,
+            tee_nodes,
+            oracle,
+            tls_roots,
             json,
         } => {
-            let probe = parse_spec(&mode, &algorithm, 0)?;
+            let with_cluster = |spec: DevnetSpec| -> anyhow::Result<DevnetSpec> {
+                if tee_nodes == 0 {
+                    return Ok(spec);
+                }
+                let binary = crate::demo_offchain::cluster_enclave_binary()?;
+                let tls_roots = tls_roots
+                    .iter()
+                    .map(|p| std::path::absolute(p).with_context(|| p.display().to_string()))
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                Ok(DevnetSpec {
+                    tee_nodes,
+                    oracle,
+                    cluster_measurements: vec![
+                        arcanum_crypto::sha256(&std::fs::read(&binary)?).to_hex(),
+                    ],
+                    cluster_enclave_binary: Some(binary),
+                    tls_roots,
+                    ..spec
+                })
+            };
+            let probe = with_cluster(parse_spec(&mode, &algorithm, 0)?)?;
             let base = match base_port {
                 Some(p) => p,
                 None => free_port_range(node_count(&probe))?,
             };
-            let layout = generate(&dir, &parse_spec(&mode, &algorithm, base)?)?;
+            let layout = generate(
+                &dir,
+                &with_cluster(parse_spec(&mode, &algorithm, base)?)?,
+            )?;
             if json {
                 crate::output::print_json(&layout);
             } else {
