@@ -400,10 +400,7 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
                 Some(p) => p,
                 None => free_port_range(node_count(&probe))?,
             };
-            let layout = generate(
-                &dir,
-                &with_cluster(parse_spec(&mode, &algorithm, base)?)?,
-            )?;
+            let layout = generate(&dir, &with_cluster(parse_spec(&mode, &algorithm, base)?)?)?;
             if json {
                 crate::output::print_json(&layout);
             } else {

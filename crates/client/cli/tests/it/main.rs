@@ -39,8 +39,8 @@ fn demo_runs_the_whole_story_across_processes() {
     assert_eq!(report["consistent"], true);
     assert_eq!(
         report["processes"].as_array().map(Vec::len),
-        Some(8),
-        "1 management + 2 endorsers + 4 peers + attestation"
+        Some(12),
+        "1 management + 2 endorsers + 4 peers + attestation + 3 TEE nodes + oracle relay"
     );
     let attestations = report["attestations"].as_array().expect("attestations");
     assert_eq!(attestations.len(), 2, "both endorsement enclaves attested");
@@ -60,6 +60,12 @@ fn demo_runs_the_whole_story_across_processes() {
         ("policy not satisfied", "POLICY_NOT_SATISFIED"),
         ("MVCC read conflict", "MVCC_READ_CONFLICT"),
         ("tampered block sent to a peer", "BLOCK_TX_ROOT_MISMATCH"),
+        ("tampered receipt", "RECEIPT_INVALID"),
+        ("forged oracle callback", "CALLBACK_SIGNATURE_INVALID"),
+        (
+            "off-chain call of an unknown contract",
+            "OFFCHAIN_CONTRACT_UNKNOWN",
+        ),
     ];
     let rejections = report["rejections"].as_array().expect("rejections");
     for (case, code) in expected {
@@ -86,6 +92,19 @@ fn demo_runs_the_whole_story_across_processes() {
             .as_str()
             .is_some_and(|d| d.contains("bob = 200"))
     }));
+    // The off-chain chapter: the cluster formed with three members, the oracle callback carried
+    // the price the enclave read over HTTPS, and the receipt verified.
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["step"] == name)
+            .and_then(|s| s["detail"].as_str())
+            .unwrap_or_else(|| panic!("no step {name}"))
+            .to_owned()
+    };
+    assert!(step("off-chain cluster").contains("registered on chain at epoch 2"));
+    assert!(step("oracle callback").contains("price = 12345 cents"));
+    assert!(step("receipt").contains("verifies offline"));
 }
 
 /// Stops `arcanum devnet up` with SIGTERM so it stops its node processes.
@@ -270,6 +289,152 @@ fn devnet_and_client_verbs() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(err["error"]["code"], "USAGE");
+}
+
+/// Retries a CLI call until it exits 0 (the cluster registers itself on chain shortly after its
+/// nodes answer), for at most 60 s; returns the last answer.
+fn run_until_ok(args: &[&str]) -> (Output, Value) {
+    let start = Instant::now();
+    loop {
+        let (out, json) = run(args);
+        if out.status.success() || start.elapsed() > Duration::from_secs(60) {
+            return (out, json);
+        }
+        std::thread::park_timeout(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn devnet_with_a_cluster_and_the_offchain_verbs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8 path");
+    let (out, layout) = run(&["devnet", "init", "--dir", d, "--tee-nodes", "2", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(layout["nodes"].as_array().map(Vec::len), Some(10));
+    let wasm = dir.path().join("kv.wasm");
+    std::fs::write(&wasm, arcanum_contracts::KV_WASM).expect("write wasm");
+    let wasm = wasm.to_str().expect("utf-8 path");
+    let child = arcanum()
+        .args(["devnet", "up", "--dir", d])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut up = DevnetUp(child);
+    wait_for_file(&dir.path().join("endpoints.json"), &mut up.0);
+
+    // Deploy: the cluster is verified against the consortium's policy and the chain first.
+    let (out, deployed) = run_until_ok(&[
+        "offchain", "deploy", "--devnet", d, "--wasm", wasm, "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(deployed["key_version"], 1);
+    let id = deployed["contract_id"]
+        .as_str()
+        .expect("contract id")
+        .to_owned();
+
+    let receipt = dir.path().join("receipt.json");
+    let receipt = receipt.to_str().expect("utf-8 path");
+    let (out, put) = run(&[
+        "offchain",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        &id,
+        "--function",
+        "put",
+        "--arg",
+        "k",
+        "--arg",
+        "v1",
+        "--receipt",
+        receipt,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(put["contract_id"], id.as_str());
+    let (out, get) = run(&[
+        "offchain",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        &id,
+        "--function",
+        "get",
+        "--arg",
+        "k",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(get["output"], "v1");
+
+    let (out, verdict) = run(&["receipt", "verify", receipt, "--devnet", d, "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{verdict}");
+    assert_eq!(verdict["valid"], true);
+    assert_eq!(verdict["key_version"], 1);
+
+    let (out, err) = run(&[
+        "offchain",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        &"ab".repeat(32),
+        "--function",
+        "get",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(err["error"]["code"], "OFFCHAIN_CONTRACT_UNKNOWN");
+
+    let (out, rotated) = run(&[
+        "offchain",
+        "rotate",
+        "--devnet",
+        d,
+        "--contract",
+        &id,
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(rotated["key_version"], 2);
+    let (out, after) = run(&[
+        "offchain",
+        "invoke",
+        "--devnet",
+        d,
+        "--contract",
+        &id,
+        "--function",
+        "get",
+        "--arg",
+        "k",
+        "--json",
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        after["key_version"], 2,
+        "results are signed with the rotated key"
+    );
 }
 
 #[test]
