@@ -7,7 +7,7 @@
 
 use arcanum_enclave_protocol::cluster::{ClusterRequest, ClusterResponse};
 use arcanum_enclave_protocol::{
-    HostRequest, EnclaveResponse, MAX_FRAME, decode_frame, encode_frame,
+    EnclaveResponse, HostRequest, MAX_FRAME, decode_frame, encode_frame,
 };
 use borsh::{BorshDeserialize, BorshSerialize};
 use libfuzzer_sys::fuzz_target;

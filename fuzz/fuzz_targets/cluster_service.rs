@@ -78,7 +78,7 @@ fn build_invoke(world: &World, input: &mut Input<'_>) -> InvokeRequest {
     let mut nonce = [0u8; 16];
     let given = input.bytes(16);
     nonce[..given.len()].copy_from_slice(given);
-    let origin = (input.u8() % 2 == 1).then(|| OracleOrigin {
+    let origin = (input.u8() % 2 == 1).then_some(OracleOrigin {
         tx: Hash([0x0A; 32]),
         event_index: 3,
     });
@@ -122,7 +122,10 @@ fn invoke(world: &World, plain: &[u8], input: &mut Input<'_>) {
         }
         InvokeReply::Ok(signed) => {
             let forged = host.forged.lock().clone();
-            assert!(forged.is_empty(), "a result after forged answers to {forged:?}");
+            assert!(
+                forged.is_empty(),
+                "a result after forged answers to {forged:?}"
+            );
             let request = decoded.unwrap_or_else(|e| panic!("a result for a bad request: {e}"));
             let result = &signed.result;
             assert_eq!(result.request, hash);
@@ -164,7 +167,10 @@ fn deploy(world: &World, plain: &[u8], input: &mut Input<'_>) {
             assert_eq!(st.code_hash, code_hash);
             assert_eq!(st.contract_id, contract_id(&code_hash, &req.salt));
             assert_eq!(st.cluster_key, world.keys.signing_key);
-            assert!(deployment.verify(), "the deployment statement does not verify");
+            assert!(
+                deployment.verify(),
+                "the deployment statement does not verify"
+            );
             world.store.lock().learn(&deployment, Some(code));
         }
         ClusterResponse::Error { code, message } => check_code(&code, &message),
@@ -181,7 +187,10 @@ fn rotate(world: &World, input: &mut Input<'_>) {
     {
         ClusterResponse::Deployment(deployment) => {
             let forged = host.forged.lock().clone();
-            assert!(forged.is_empty(), "a rotation after forged answers to {forged:?}");
+            assert!(
+                forged.is_empty(),
+                "a rotation after forged answers to {forged:?}"
+            );
             let st = &deployment.statement;
             assert_eq!(st.contract_id, contract_id);
             assert_eq!(st.cluster_key, world.keys.signing_key);

@@ -34,11 +34,19 @@ fuzz_target!(|data: &[u8]| {
     }
     let whole = fuzz_parse_response(&[bytes], &limits, notified);
     let split = fuzz_parse_response(&[&bytes[..a], &bytes[a..b], &bytes[b..]], &limits, notified);
-    assert_eq!(format!("{whole:?}"), format!("{split:?}"), "split at {a} and {b}");
+    assert_eq!(
+        format!("{whole:?}"),
+        format!("{split:?}"),
+        "split at {a} and {b}"
+    );
     if bytes.len() <= 512 {
         let single: Vec<&[u8]> = bytes.chunks(1).collect();
         let dribbled = fuzz_parse_response(&single, &limits, notified);
-        assert_eq!(format!("{whole:?}"), format!("{dribbled:?}"), "byte by byte");
+        assert_eq!(
+            format!("{whole:?}"),
+            format!("{dribbled:?}"),
+            "byte by byte"
+        );
     }
     if let Ok(body) = &whole {
         assert!(body.len() <= limits.max_body);

@@ -24,7 +24,10 @@ fn seal(key: &[u8; 32], aad: &Hash, plain: &[u8]) -> Vec<u8> {
     chacha20poly1305::ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key))
         .encrypt(
             chacha20poly1305::Nonce::from_slice(&[0; 12]),
-            Payload { msg: plain, aad: &aad.0 },
+            Payload {
+                msg: plain,
+                aad: &aad.0,
+            },
         )
         .unwrap_or_else(|e| panic!("seal: {e}"))
 }
@@ -41,7 +44,10 @@ fn open(key: &[u8; 32], aad: &Hash, sealed: &[u8]) -> Option<Vec<u8>> {
     chacha20poly1305::ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key))
         .decrypt(
             chacha20poly1305::Nonce::from_slice(&[0; 12]),
-            Payload { msg: sealed, aad: &aad.0 },
+            Payload {
+                msg: sealed,
+                aad: &aad.0,
+            },
         )
         .ok()
 }

@@ -15,8 +15,7 @@
 use arcanum_crypto::{Signature, domain};
 use arcanum_fuzz::offchain::{FIXTURE, GENUINE, bounds};
 use arcanum_types::offchain::{
-    ClusterMember, OracleCallback, SealedRequest, SignedDeployment, SignedOffer,
-    SignedRegistration,
+    ClusterMember, OracleCallback, SealedRequest, SignedDeployment, SignedOffer, SignedRegistration,
 };
 use arcanum_types::{DecodeError, TxProof, decode, encode};
 use borsh::{BorshDeserialize, BorshSerialize};
@@ -82,7 +81,10 @@ fuzz_target!(|data: &[u8]| {
             .verify(domain::JOIN_OFFER, &encode(&offer.offer), &offer.signature)
             .is_ok()
         {
-            assert!(g.offers.contains(&offer), "an offer that is not genuine verified");
+            assert!(
+                g.offers.contains(&offer),
+                "an offer that is not genuine verified"
+            );
         }
     }
     for deployment in [
@@ -103,7 +105,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(r) = strict::<SignedRegistration>(data, bounds::TX, "SignedRegistration")
         && r.verify()
     {
-        assert!(g.registrations.contains(&r), "a registration that is not genuine verified");
+        assert!(
+            g.registrations.contains(&r),
+            "a registration that is not genuine verified"
+        );
     }
     if let Some(c) = strict::<OracleCallback>(data, bounds::TX, "OracleCallback") {
         let _ = c.request.invocation(c.origin).hash();
@@ -119,7 +124,10 @@ fuzz_target!(|data: &[u8]| {
     if let Some(p) = strict::<TxProof>(data, bounds::PROOF, "TxProof") {
         let _ = p.tx_id();
         if p.verify(&FIXTURE.orderer.public_key()).is_ok() {
-            assert!(g.proves(&p), "a proof of a transaction that is not genuine verified: {p:?}");
+            assert!(
+                g.proves(&p),
+                "a proof of a transaction that is not genuine verified: {p:?}"
+            );
         }
     }
 });

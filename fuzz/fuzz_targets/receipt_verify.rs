@@ -45,10 +45,17 @@ fuzz_target!(|data: &[u8]| {
             "a receipt that is not genuine verified: {receipt:?}"
         );
     } else {
-        assert!(verdict.link.is_some(), "invalid without a link: {verdict:?}");
-        let error = verdict.error.as_ref().unwrap_or_else(|| panic!("no error: {verdict:?}"));
         assert!(
-            ["RECEIPT_INVALID", "REPORT_INVALID", "ATTESTATION_POLICY"].contains(&error.code.as_str()),
+            verdict.link.is_some(),
+            "invalid without a link: {verdict:?}"
+        );
+        let error = verdict
+            .error
+            .as_ref()
+            .unwrap_or_else(|| panic!("no error: {verdict:?}"));
+        assert!(
+            ["RECEIPT_INVALID", "REPORT_INVALID", "ATTESTATION_POLICY"]
+                .contains(&error.code.as_str()),
             "{verdict:?}"
         );
     }

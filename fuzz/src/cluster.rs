@@ -21,10 +21,14 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use arcanum_cluster::{ClusterConfig, ClusterService, HostPort, Ocall, OcallReturn, PlatformSource};
+use arcanum_cluster::{
+    ClusterConfig, ClusterService, HostPort, Ocall, OcallReturn, PlatformSource,
+};
 use arcanum_crypto::hpke;
 use arcanum_crypto::{Hash, PublicKey, domain, tagged_hash};
-use arcanum_enclave_protocol::cluster::{ClusterRequest, ClusterResponse, ClusterTrust, StateRecord};
+use arcanum_enclave_protocol::cluster::{
+    ClusterRequest, ClusterResponse, ClusterTrust, StateRecord,
+};
 use arcanum_enclave_protocol::{PROTOCOL_VERSION, Secret};
 use arcanum_types::encode;
 use arcanum_types::offchain::{ClusterKeys, DeployRequest, SealedRequest, SignedDeployment};
@@ -538,9 +542,18 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     vec![
         ("put".into(), invoke(0, 1, &[b"color", b"blue"]).0),
         ("get".into(), invoke(0, 0, &[b"color"]).0),
-        ("getput-swapped".into(), invoke(0, 3, &[b"color", b"red"]).u8(SWAP).u8(0).0),
-        ("get-other-contract-flipped-code".into(), invoke(1, 0, &[b"k"]).u8(FLIP).u16(77).0),
-        ("del-record-bytes".into(), invoke(1, 2, &[b"k"]).u8(BYTES).chunk(&[0; 48]).0),
+        (
+            "getput-swapped".into(),
+            invoke(0, 3, &[b"color", b"red"]).u8(SWAP).u8(0).0,
+        ),
+        (
+            "get-other-contract-flipped-code".into(),
+            invoke(1, 0, &[b"k"]).u8(FLIP).u16(77).0,
+        ),
+        (
+            "del-record-bytes".into(),
+            invoke(1, 2, &[b"k"]).u8(BYTES).chunk(&[0; 48]).0,
+        ),
         (
             "fetch".into(),
             invoke(0, 4, &[b"https://example.com/price"])
@@ -552,7 +565,10 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 .0,
         ),
         ("rotate".into(), Writer::default().u8(4).u8(1).0),
-        ("install-tampered".into(), Writer::default().u8(5).u8(0).u8(1).u16(300).0),
+        (
+            "install-tampered".into(),
+            Writer::default().u8(5).u8(0).u8(1).u16(300).0,
+        ),
         ("raw-evidence".into(), raw(&ClusterRequest::Evidence).0),
         (
             "raw-rotate".into(),
@@ -561,7 +577,13 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             })
             .0,
         ),
-        ("invoke-plain".into(), Writer::default().u8(2).chunk(b"\x01\x02garbage").0),
-        ("deploy-wasm".into(), Writer::default().u8(6).u8(9).chunk(&probe_wasm()).0),
+        (
+            "invoke-plain".into(),
+            Writer::default().u8(2).chunk(b"\x01\x02garbage").0,
+        ),
+        (
+            "deploy-wasm".into(),
+            Writer::default().u8(6).u8(9).chunk(&probe_wasm()).0,
+        ),
     ]
 }

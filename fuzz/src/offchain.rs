@@ -12,10 +12,10 @@ use arcanum_enclave_protocol::cluster::{
 use arcanum_enclave_protocol::{HostRequest, Secret, encode_frame};
 use arcanum_sdk::offchain::{ClientPolicy, ReplyKey};
 use arcanum_sdk::receipt::testkit::Fixture;
-use arcanum_sdk::receipt::{Receipt, RECEIPT_FORMAT};
+use arcanum_sdk::receipt::{RECEIPT_FORMAT, Receipt};
 use arcanum_types::offchain::{
-    ClusterMember, DeployRequest, InvokeReply, InvokeRequest, JoinOffer, OracleCallback, OracleOrigin,
-    OracleRequest, SealedRequest, SignedDeployment, SignedOffer, SignedRegistration,
+    ClusterMember, DeployRequest, InvokeReply, InvokeRequest, JoinOffer, OracleCallback,
+    OracleOrigin, OracleRequest, SealedRequest, SignedDeployment, SignedOffer, SignedRegistration,
 };
 use arcanum_types::{BlockHeader, EndorsedTx, TxProof, encode};
 
@@ -258,7 +258,12 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         ),
         (
             "welcome",
-            encode_frame(7, &ClusterResponse::Welcome { sealed_secret: sealed }),
+            encode_frame(
+                7,
+                &ClusterResponse::Welcome {
+                    sealed_secret: sealed,
+                },
+            ),
         ),
         (
             "error",
@@ -281,15 +286,17 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let typed: Vec<(&str, Vec<u8>)> = vec![
         (
             "sealed-request",
-            encode(&arcanum_cluster::client::seal_deploy(
-                &FIXTURE.keys(),
-                &DeployRequest {
-                    wasm: b"\0asm".to_vec(),
-                    salt: [1; 16],
-                },
-                &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
-            )
-            .unwrap_or_else(|e| panic!("seal: {e}"))),
+            encode(
+                &arcanum_cluster::client::seal_deploy(
+                    &FIXTURE.keys(),
+                    &DeployRequest {
+                        wasm: b"\0asm".to_vec(),
+                        salt: [1; 16],
+                    },
+                    &mut <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1),
+                )
+                .unwrap_or_else(|e| panic!("seal: {e}")),
+            ),
         ),
         ("member", encode(&g.members[0])),
         ("offer", encode(&g.offers[0])),

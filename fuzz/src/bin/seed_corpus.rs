@@ -12,7 +12,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if statuses.iter().any(|s| *s != TxStatus::Valid) {
         return Err(format!("seed block does not commit cleanly: {statuses:?}").into());
     }
-    let root = std::env::args().nth(1).unwrap_or_else(|| "corpus".to_owned());
+    let root = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "corpus".to_owned());
     for (target, name, bytes) in arcanum_fuzz::seeds() {
         let dir = std::path::Path::new(&root).join(target);
         std::fs::create_dir_all(&dir)?;
