@@ -52,7 +52,8 @@ fn start_node(
         store: store.clone(),
         relay: Arc::new(Relay::new(RelayLimits::default())),
     });
-    let binary = crate::demo_offchain::cluster_enclave_binary()?;
+    let (binary, _) =
+        crate::network::measured_enclave(arcanum_enclave_host::CLUSTER_ENCLAVE_BINARY)?;
     let enclave = Arc::new(ClusterEnclave::launch(&binary, ocalls)?);
     match call(
         &enclave,

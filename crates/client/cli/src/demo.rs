@@ -115,17 +115,7 @@ pub async fn run(dir: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
     // The off-chain chapter: three TEE nodes and an oracle relay; the TEE nodes trust the root
     // of a local HTTPS data source.
     let (data_source, data_root) = crate::demo_offchain::data_source(&dir)?;
-    let cluster_binary = crate::demo_offchain::cluster_enclave_binary()?;
-    let probe = DevnetSpec {
-        tee_nodes: 3,
-        oracle: true,
-        cluster_measurements: vec![
-            arcanum_crypto::sha256(&std::fs::read(&cluster_binary)?).to_hex(),
-        ],
-        cluster_enclave_binary: Some(cluster_binary),
-        tls_roots: vec![data_root],
-        ..probe
-    };
+    let probe = crate::network::with_cluster(probe, 3, true, &[data_root])?;
     let spec = DevnetSpec {
         base_port: free_port_range(node_count(&probe))?,
         ..probe

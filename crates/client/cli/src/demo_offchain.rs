@@ -22,19 +22,6 @@ pub const PRICE_PATH: &str = "/v1/price";
 /// What it serves: the price the private contract reads, in cents once parsed.
 const PRICE_JSON: &str = r#"{"symbol": "ARC", "price": 123.45}"#;
 
-/// The cluster enclave binary beside this one.
-pub fn cluster_enclave_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the arcanum binary")?;
-    let path = exe.with_file_name("arcanum-cluster-enclave");
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it with `cargo build --release --bins`",
-            path.display()
-        );
-    }
-    Ok(path)
-}
-
 /// A local HTTPS server standing in for an external data source, with a certificate from a
 /// fresh test CA whose root is written to `dir` for the TEE nodes to trust.
 pub fn data_source(

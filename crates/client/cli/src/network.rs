@@ -65,24 +65,46 @@ async fn shutdown_signal() {
     }
 }
 
-/// The `arcanum-enclave` binary beside this one.
-pub fn enclave_binary() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the arcanum binary")?;
-    let path = exe.with_file_name("arcanum-enclave");
-    if !path.is_file() {
-        bail!(
-            "{} not found: build it with `cargo build --release --bins`",
-            path.display()
-        );
+/// Enclave binary `name` beside this one, and its measurement on the simulation platform (the
+/// hash of the binary).
+pub fn measured_enclave(name: &str) -> anyhow::Result<(PathBuf, String)> {
+    let binary = arcanum_enclave_host::beside_running_binary(name)
+        .context("build it with `cargo build --release --bins`")?;
+    let measurement = arcanum_crypto::sha256(&std::fs::read(&binary)?).to_hex();
+    Ok((binary, measurement))
+}
+
+/// `spec` with an off-chain cluster of `tee_nodes` TEE nodes (none: `spec` unchanged), an
+/// oracle relay if asked, and the roots their in-enclave HTTPS trusts. Members accept only the
+/// measurement of our cluster enclave binary.
+pub fn with_cluster(
+    spec: DevnetSpec,
+    tee_nodes: usize,
+    oracle: bool,
+    tls_roots: &[PathBuf],
+) -> anyhow::Result<DevnetSpec> {
+    if tee_nodes == 0 {
+        return Ok(spec);
     }
-    Ok(path)
+    let (binary, measurement) = measured_enclave(arcanum_enclave_host::CLUSTER_ENCLAVE_BINARY)?;
+    let tls_roots = tls_roots
+        .iter()
+        .map(|p| std::path::absolute(p).with_context(|| p.display().to_string()))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(DevnetSpec {
+        tee_nodes,
+        oracle,
+        cluster_measurements: vec![measurement],
+        cluster_enclave_binary: Some(binary),
+        tls_roots,
+        ..spec
+    })
 }
 
 /// A devnet spec whose endorsement enclaves must be attested: the attestation service accepts
 /// the simulation (this machine has no TEE) and only the measurement of our enclave binary.
 pub fn attested(spec: DevnetSpec) -> anyhow::Result<DevnetSpec> {
-    let binary = enclave_binary()?;
-    let measurement = arcanum_crypto::sha256(&std::fs::read(&binary)?).to_hex();
+    let (binary, measurement) = measured_enclave(arcanum_enclave_host::ENDORSEMENT_ENCLAVE_BINARY)?;
     Ok(DevnetSpec {
         attestation: Some(arcanum_msp::DevnetAttestation {
             allow_simulation: true,
@@ -375,32 +397,23 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
             tls_roots,
             json,
         } => {
-            let with_cluster = |spec: DevnetSpec| -> anyhow::Result<DevnetSpec> {
-                if tee_nodes == 0 {
-                    return Ok(spec);
-                }
-                let binary = crate::demo_offchain::cluster_enclave_binary()?;
-                let tls_roots = tls_roots
-                    .iter()
-                    .map(|p| std::path::absolute(p).with_context(|| p.display().to_string()))
-                    .collect::<anyhow::Result<Vec<_>>>()?;
-                Ok(DevnetSpec {
-                    tee_nodes,
-                    oracle,
-                    cluster_measurements: vec![
-                        arcanum_crypto::sha256(&std::fs::read(&binary)?).to_hex(),
-                    ],
-                    cluster_enclave_binary: Some(binary),
-                    tls_roots,
-                    ..spec
-                })
-            };
-            let probe = with_cluster(parse_spec(&mode, &algorithm, 0)?)?;
+            let probe = with_cluster(
+                parse_spec(&mode, &algorithm, 0)?,
+                tee_nodes,
+                oracle,
+                &tls_roots,
+            )?;
             let base = match base_port {
                 Some(p) => p,
                 None => free_port_range(node_count(&probe))?,
             };
-            let layout = generate(&dir, &with_cluster(parse_spec(&mode, &algorithm, base)?)?)?;
+            let spec = with_cluster(
+                parse_spec(&mode, &algorithm, base)?,
+                tee_nodes,
+                oracle,
+                &tls_roots,
+            )?;
+            let layout = generate(&dir, &spec)?;
             if json {
                 crate::output::print_json(&layout);
             } else {

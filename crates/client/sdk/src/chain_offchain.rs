@@ -1,15 +1,15 @@
 //! What the chain records about the off-chain cluster, read from any peer: the cluster
 //! registration, off-chain deployments, accepted oracle results, and transaction inclusion
-//! proofs (with [`verify_tx_proof`] to check one offline against the management device's key).
+//! proofs (`TxProof::verify` checks one offline against the management device's key).
 //!
 //! The node's answers are decoded strictly and checked to be about what was asked (the right
 //! contract id, request hash or transaction id); their signatures are for the caller to judge
 //! against its own trust anchors (the receipt verifier does).
 
 use arcanum_api::routes;
-use arcanum_crypto::{Hash, PublicKey};
+use arcanum_crypto::Hash;
 use arcanum_types::offchain::{SignedDeployment, SignedRegistration, SignedResult};
-use arcanum_types::{ProofError, TxProof, limits};
+use arcanum_types::{TxProof, limits};
 
 use crate::{Client, SdkError};
 
@@ -60,7 +60,7 @@ impl Client {
     }
 
     /// The inclusion proof of committed transaction `tx_id`. Not yet verified: check it with
-    /// [`verify_tx_proof`] against the management device's key.
+    /// `TxProof::verify` against the management device's key.
     pub async fn tx_proof(&self, tx_id: &Hash) -> Result<TxProof, SdkError> {
         let path = routes::TX_PROOF.replace("{tx_id}", &tx_id.to_hex());
         let proof: TxProof = Self::borsh(self.get(&path).await?, MAX_PROOF_BYTES).await?;
@@ -70,91 +70,5 @@ impl Client {
             ));
         }
         Ok(proof)
-    }
-}
-
-/// Checks a transaction proof offline: the header is signed by `orderer_key` (the management
-/// device's block-signing key) and the Merkle path leads from the transaction to the header's
-/// transaction root. The recorded `status` is the serving peer's verdict and is not signed.
-pub fn verify_tx_proof(proof: &TxProof, orderer_key: &PublicKey) -> Result<(), ProofError> {
-    proof.verify(orderer_key)
-}
-
-#[cfg(test)]
-mod tests {
-    use arcanum_crypto::{SigningKey, domain};
-    use arcanum_types::{
-        Block, BlockHeader, EndorsedTx, IdentityId, ProposalResponse, RwSet, Signature, SignedTx,
-        TxAction, TxPayload, TxStatus, Vote, encode, merkle_proof,
-    };
-
-    use super::*;
-
-    fn tx(nonce: u64) -> EndorsedTx {
-        let payload = TxPayload {
-            channel: "c".into(),
-            creator: IdentityId(Hash::ZERO),
-            nonce,
-            action: TxAction::Invoke {
-                contract: "kv".into(),
-                function: "put".into(),
-                args: vec![],
-            },
-        };
-        EndorsedTx {
-            response: ProposalResponse {
-                tx_id: payload.id(),
-                rwset: RwSet::default(),
-                result: vec![],
-                events: vec![],
-                vote: Vote::Approve,
-            },
-            tx: SignedTx {
-                payload,
-                signature: Signature(vec![]),
-            },
-            endorsements: vec![],
-        }
-    }
-
-    #[test]
-    fn proofs_of_a_signed_block_verify_only_under_the_orderer_key() {
-        let orderer = SigningKey::from_ed25519_seed(&[1; 32]);
-        let txs: Vec<EndorsedTx> = (0..3).map(tx).collect();
-        let leaves: Vec<Vec<u8>> = txs.iter().map(encode).collect();
-        let mut block = Block {
-            header: BlockHeader {
-                height: 1,
-                prev_hash: Hash::ZERO,
-                tx_root: Hash::ZERO,
-                tx_count: 3,
-                timestamp_ms: 0,
-                orderer: IdentityId(Hash::ZERO),
-            },
-            txs,
-            signature: Signature(vec![]),
-        };
-        block.header.tx_root = block.compute_tx_root();
-        block.signature = orderer.sign(domain::BLOCK_SIGNATURE, &block.header.hash().0);
-        let proof = TxProof {
-            header: block.header.clone(),
-            signature: block.signature.clone(),
-            index: 2,
-            path: merkle_proof(leaves.iter().map(Vec::as_slice), 2).unwrap_or_default(),
-            tx: block.txs[2].clone(),
-            status: TxStatus::Valid,
-        };
-        assert_eq!(verify_tx_proof(&proof, &orderer.public_key()), Ok(()));
-        let stranger = SigningKey::from_ed25519_seed(&[2; 32]).public_key();
-        assert_eq!(
-            verify_tx_proof(&proof, &stranger),
-            Err(ProofError::HeaderSignature)
-        );
-        let mut other = proof;
-        other.tx = block.txs[0].clone();
-        assert_eq!(
-            verify_tx_proof(&other, &orderer.public_key()),
-            Err(ProofError::MerklePath)
-        );
     }
 }

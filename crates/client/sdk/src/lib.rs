@@ -13,7 +13,6 @@ pub mod offchain;
 pub mod receipt;
 
 pub use arcanum_types::{ProofError, TxProof};
-pub use chain_offchain::verify_tx_proof;
 
 use std::time::Duration;
 

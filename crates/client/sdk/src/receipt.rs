@@ -318,7 +318,8 @@ fn check_proof(
     policy: &ClientPolicy,
     matches: impl Fn(&TxAction) -> bool,
 ) -> Result<(), Broken> {
-    crate::verify_tx_proof(proof, &policy.orderer_key)
+    proof
+        .verify(&policy.orderer_key)
         .map_err(|e| broken(link, format!("{what} transaction proof: {e}")))?;
     if !matches(&proof.tx.tx.payload.action) {
         return Err(broken(

@@ -15,14 +15,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use parking_lot::Mutex;
 
-use crate::http::{Borsh, BorshBody, HttpResult, blocking, borsh_response};
+use arcanum_http::{Borsh, HttpResult, blocking, borsh_response};
 
 /// Verdicts kept for display.
 const LOG_LEN: usize = 256;
 
-impl BorshBody for AttestRequest {
-    const MAX_BYTES: usize = 256 * 1024;
-}
+/// Largest attestation request body.
+const ATTEST_BODY_BYTES: usize = 256 * 1024;
 
 pub struct AttestationService {
     pub key: SigningKey,
@@ -115,7 +114,7 @@ pub fn router(service: Arc<AttestationService>) -> Router {
 
 async fn attest(
     State(s): State<Arc<AttestationService>>,
-    Borsh(req): Borsh<AttestRequest>,
+    Borsh(req): Borsh<AttestRequest, ATTEST_BODY_BYTES>,
 ) -> HttpResult<Response> {
     let signed = blocking(move || s.attest(&req, crate::now_unix())).await?;
     Ok(borsh_response(&signed))

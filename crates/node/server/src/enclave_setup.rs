@@ -110,16 +110,8 @@ fn enclave_binary(config: &NodeConfig) -> anyhow::Result<PathBuf> {
     if let Some(p) = &config.enclave_binary {
         return Ok(p.clone());
     }
-    let exe = std::env::current_exe().context("locating the running binary")?;
-    let dir = exe
-        .parent()
-        .context("the running binary has no directory")?;
-    // Test binaries live one level below the build directory (target/<profile>/deps).
-    let candidates = [dir.join("arcanum-enclave"), dir.join("../arcanum-enclave")];
-    candidates
-        .into_iter()
-        .find(|p| p.is_file())
-        .context("arcanum-enclave binary not found beside the running binary")
+    arcanum_enclave_host::beside_running_binary(arcanum_enclave_host::ENDORSEMENT_ENCLAVE_BINARY)
+        .context("locating the endorsement enclave")
 }
 
 /// The simulation's fuse secret: created once per device, kept 0600 in the data dir.

@@ -13,7 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::enclave_setup::EnclaveDevice;
-use crate::http::{Borsh, HttpResult, blocking, borsh_response};
+use arcanum_http::{Borsh, HttpResult, blocking, borsh_response};
+
+/// Largest endorsement request body: a transaction and its routing.
+const ENDORSE_BODY_BYTES: usize = arcanum_types::limits::MAX_TX_BYTES + 64 * 1024;
 use crate::replica::Replica;
 
 /// Longest wait for the replica to reach a request's `min_height`.
@@ -87,7 +90,7 @@ async fn rotate_key(
     let device = s.device.clone();
     let algorithm = member.public_key.algorithm;
     let public_key =
-        crate::http::blocking(move || device.generate_key(member.id, algorithm)).await?;
+        arcanum_http::blocking(move || device.generate_key(member.id, algorithm)).await?;
     Ok(axum::Json(serde_json::json!({
         "peer": q.peer,
         "peer_id": member.id.to_string(),
@@ -112,7 +115,7 @@ async fn attestation(
         )
     })?;
     if f.format.as_deref() != Some("json") {
-        return Ok(crate::http::octets(bytes));
+        return Ok(arcanum_http::octets(bytes));
     }
     let signed: arcanum_attestation::SignedReport = arcanum_types::decode(&bytes, 1024 * 1024)
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
@@ -134,7 +137,7 @@ async fn attestation(
 
 async fn endorse(
     State(s): State<EndorserState>,
-    Borsh(req): Borsh<EndorseRequest>,
+    Borsh(req): Borsh<EndorseRequest, ENDORSE_BODY_BYTES>,
 ) -> HttpResult<Response> {
     // Simulate on at least the state the management device had: devices then agree on reads.
     let mut tip = s.replica.subscribe_tip();

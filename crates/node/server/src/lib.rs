@@ -14,7 +14,6 @@
 mod attestation_node;
 mod enclave_setup;
 mod endorser_node;
-mod http;
 mod links;
 mod management_node;
 mod metrics;
@@ -341,7 +340,7 @@ pub async fn run(
         .merge(queries::router(ledger.clone()))
         .layer(axum::middleware::from_fn_with_state(
             permits,
-            http::shed_load,
+            arcanum_http::shed_load,
         ))
         .route(routes::HEALTHZ, get(|| async { "ok" }))
         .route(

@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use tokio::sync::oneshot;
 
-use crate::http::{Borsh, HttpError, HttpResult, borsh_response};
+use arcanum_http::{Borsh, HttpError, HttpResult, borsh_response};
+use arcanum_types::limits::{MAX_ENDORSED_TX_BYTES, MAX_TX_BYTES};
 
 /// Reaches endorsement devices over HTTP.
 pub struct HttpTransport {
@@ -169,7 +170,7 @@ async fn answer(
 async fn execute(
     State(s): State<MgmtState>,
     Query(w): Query<WaitQuery>,
-    Borsh(tx): Borsh<SignedTx>,
+    Borsh(tx): Borsh<SignedTx, MAX_TX_BYTES>,
 ) -> HttpResult<Response> {
     let tx_id = tx.payload.id().to_hex();
     let rx = s.mgmt.execute(tx).await?;
@@ -177,7 +178,10 @@ async fn execute(
 }
 
 /// Endorse only: the client gets the endorsed transaction back (two-phase flow).
-async fn endorse(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> HttpResult<Response> {
+async fn endorse(
+    State(s): State<MgmtState>,
+    Borsh(tx): Borsh<SignedTx, MAX_TX_BYTES>,
+) -> HttpResult<Response> {
     let etx = s.mgmt.endorse(tx).await?;
     Ok(borsh_response(&etx))
 }
@@ -186,7 +190,7 @@ async fn endorse(State(s): State<MgmtState>, Borsh(tx): Borsh<SignedTx>) -> Http
 async fn submit(
     State(s): State<MgmtState>,
     Query(w): Query<WaitQuery>,
-    Borsh(etx): Borsh<EndorsedTx>,
+    Borsh(etx): Borsh<EndorsedTx, MAX_ENDORSED_TX_BYTES>,
 ) -> HttpResult<Response> {
     let tx_id = etx.id().to_hex();
     let mgmt = s.mgmt.clone();
@@ -199,7 +203,7 @@ async fn submit(
 /// Read-only evaluation on an endorsement device; nothing is signed or ordered.
 async fn query(
     State(s): State<MgmtState>,
-    Borsh(tx): Borsh<SignedTx>,
+    Borsh(tx): Borsh<SignedTx, MAX_TX_BYTES>,
 ) -> HttpResult<axum::Json<QueryResult>> {
     let creator = &tx.payload.creator;
     if !s

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use crate::http::{HttpResult, blocking, borsh_response, octets};
+use arcanum_http::{HttpError, HttpResult, blocking, borsh_response, octets};
 
 pub fn router(ledger: Arc<Ledger>) -> Router {
     Router::new()
@@ -65,6 +65,7 @@ async fn state_root(State(ledger): State<Arc<Ledger>>) -> HttpResult<axum::Json<
         }))
     })
     .await
+    .map_err(HttpError)
 }
 
 #[derive(Deserialize)]

@@ -17,9 +17,9 @@ use futures::{Stream, StreamExt};
 use serde::Deserialize;
 use tokio::sync::{broadcast, watch};
 
-use crate::http::{HttpResult, blocking, read_body};
 use crate::links::Links;
 use crate::metrics::Metrics;
+use arcanum_http::{HttpResult, blocking, read_body};
 
 /// A chain replica and its notifications.
 pub struct Replica {

@@ -13,9 +13,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::http::{Borsh, HttpResult, blocking, borsh_response, octets, shed_load};
 use crate::node::TeeNode;
 use crate::routes;
+use arcanum_http::{Borsh, HttpResult, blocking, borsh_response, octets, shed_load};
 
 /// Requests served at once; more answer `BUSY`.
 pub const MAX_CONCURRENT_REQUESTS: usize = 256;

@@ -1,95 +1,9 @@
-//! HTTP plumbing of the TEE node (the same conventions as `arcanum-server`): the JSON error
-//! response, bounded strictly-decoded borsh bodies, load shedding with `BUSY`, and a small
-//! client for calls to other members and services.
-
-use std::sync::Arc;
+//! The TEE node's calls to other members and services: bounded answers, strict decoding, and
+//! whether a failure is worth retrying. (Its server side uses `arcanum-http`, like every role.)
 
 use arcanum_api::ErrorBody;
 use arcanum_types::{ApiError, ErrorCode, decode};
-use axum::extract::{FromRequest, Request, State};
-use axum::http::{StatusCode, header};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use tokio::sync::Semaphore;
-
-/// An [`ApiError`] as an HTTP response: its status and `{"error": {...}}`.
-#[derive(Debug)]
-pub struct HttpError(pub ApiError);
-
-impl From<ApiError> for HttpError {
-    fn from(e: ApiError) -> Self {
-        HttpError(e)
-    }
-}
-
-impl IntoResponse for HttpError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, axum::Json(ErrorBody::from(&self.0))).into_response()
-    }
-}
-
-pub type HttpResult<T> = Result<T, HttpError>;
-
-/// A borsh body of type `T`, at most `MAX` bytes, decoded strictly.
-#[derive(Debug)]
-pub struct Borsh<T, const MAX: usize>(pub T);
-
-impl<S: Send + Sync, T: borsh::BorshDeserialize + Send, const MAX: usize> FromRequest<S>
-    for Borsh<T, MAX>
-{
-    type Rejection = HttpError;
-
-    async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::to_bytes(req.into_body(), MAX)
-            .await
-            .map_err(|_| {
-                HttpError(ApiError::new(
-                    ErrorCode::BodyTooLarge,
-                    format!("request body exceeds {MAX} bytes"),
-                ))
-            })?;
-        decode(&bytes, MAX)
-            .map(Borsh)
-            .map_err(|e| HttpError(ApiError::new(ErrorCode::MalformedEncoding, e.to_string())))
-    }
-}
-
-/// A borsh response body.
-pub fn borsh_response<T: borsh::BorshSerialize>(value: &T) -> Response {
-    octets(arcanum_types::encode(value))
-}
-
-/// Raw bytes as `application/octet-stream`.
-pub fn octets(bytes: Vec<u8>) -> Response {
-    ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
-}
-
-/// Middleware: at most the semaphore's permits requests in progress; beyond that, `BUSY` at once.
-pub async fn shed_load(
-    State(permits): State<Arc<Semaphore>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    match permits.try_acquire() {
-        Ok(_permit) => next.run(req).await,
-        Err(_) => HttpError(ApiError::new(
-            ErrorCode::Busy,
-            "the TEE node is at capacity; retry later",
-        ))
-        .into_response(),
-    }
-}
-
-/// Runs blocking work (enclave calls, disk) off the async workers.
-pub async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("worker failed: {e}")))?
-}
+use axum::http::header;
 
 /// Why a call to another node failed.
 #[derive(Debug, thiserror::Error)]

@@ -42,7 +42,7 @@ pub use http::RemoteError;
 pub use node::{TeeNode, now_unix};
 pub use ocalls::HostOcalls;
 pub use relay::{Relay, RelayError, RelayLimits};
-pub use settings::{CLUSTER_ENCLAVE_BINARY, TeeSettings, beside_running_binary, read_certificates};
+pub use settings::{TeeSettings, read_certificates};
 pub use store::{NodeStore, StoreError};
 
 /// The TEE node's routes (`docs/design/offchain-cluster.md`, "TEE node HTTP API").

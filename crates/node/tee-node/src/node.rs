@@ -174,7 +174,7 @@ impl TeeNode {
     /// and its lifetime in seconds.
     pub async fn attest_once(self: &Arc<Self>) -> anyhow::Result<(Vec<u8>, u64)> {
         let node = self.clone();
-        let evidence = crate::http::blocking(move || node.call(&ClusterRequest::Evidence)).await?;
+        let evidence = arcanum_http::blocking(move || node.call(&ClusterRequest::Evidence)).await?;
         let ClusterResponse::Evidence {
             evidence,
             bound_keys,
@@ -246,7 +246,7 @@ impl TeeNode {
         match self.settings.bootstrap.clone() {
             None => {
                 let node = self.clone();
-                crate::http::blocking(move || node.genesis())
+                arcanum_http::blocking(move || node.genesis())
                     .await
                     .map_err(|e| anyhow::anyhow!("genesis: {e}"))?;
                 tracing::info!("cluster created (genesis)");
@@ -297,7 +297,7 @@ impl TeeNode {
         };
         let node = self.clone();
         let o = offer.clone();
-        let acceptance = crate::http::blocking(move || {
+        let acceptance = arcanum_http::blocking(move || {
             match node.call(&ClusterRequest::JoinAccept {
                 offer: o,
                 now: now_unix(),
@@ -325,7 +325,7 @@ impl TeeNode {
             anyhow::anyhow!("join refused by {url}: {e}")
         })?;
         let node = self.clone();
-        let keys = crate::http::blocking(move || {
+        let keys = arcanum_http::blocking(move || {
             match node.call(&ClusterRequest::JoinFinish {
                 offer,
                 sealed_secret: sealed,
@@ -477,7 +477,7 @@ impl TeeNode {
         }
         let registration = Self::next_registration(&keys, previous.as_ref(), me)?;
         let node = self.clone();
-        let signed = crate::http::blocking(move || {
+        let signed = arcanum_http::blocking(move || {
             match node.call(&ClusterRequest::SignRegistration {
                 registration,
                 now: now_unix(),

@@ -7,9 +7,6 @@ use anyhow::{Context, bail};
 use arcanum_enclave_protocol::cluster::ClusterTrust;
 use arcanum_msp::{Consortium, NodeConfig, NodeRole};
 
-/// File name of the cluster enclave binary.
-pub const CLUSTER_ENCLAVE_BINARY: &str = "arcanum-cluster-enclave";
-
 /// Everything a TEE node needs to start, resolved and checked.
 #[derive(Clone, Debug)]
 pub struct TeeSettings {
@@ -80,7 +77,10 @@ impl TeeSettings {
         };
         let enclave_binary = match &config.enclave_binary {
             Some(p) => p.clone(),
-            None => beside_running_binary(CLUSTER_ENCLAVE_BINARY)?,
+            None => arcanum_enclave_host::beside_running_binary(
+                arcanum_enclave_host::CLUSTER_ENCLAVE_BINARY,
+            )
+            .context("locating the cluster enclave")?,
         };
         let mut cluster_peers: Vec<String> = config.cluster_peers.iter().map(|u| trim(u)).collect();
         if let Some(b) = &config.bootstrap {
@@ -101,18 +101,6 @@ impl TeeSettings {
             channel: consortium.channel.clone(),
         })
     }
-}
-
-/// `name` beside the running binary (test binaries live one level below, in `deps/`).
-pub fn beside_running_binary(name: &str) -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("locating the running binary")?;
-    let dir = exe
-        .parent()
-        .context("the running binary has no directory")?;
-    [dir.join(name), dir.join("..").join(name)]
-        .into_iter()
-        .find(|p| p.is_file())
-        .with_context(|| format!("{name} binary not found beside the running binary"))
 }
 
 /// The DER certificates in a PEM file (every `CERTIFICATE` block) or a DER file.

@@ -140,3 +140,29 @@ impl Drop for EnclaveProcess {
         let _ = self.child.wait();
     }
 }
+
+/// File name of the endorsement enclave binary.
+pub const ENDORSEMENT_ENCLAVE_BINARY: &str = "arcanum-enclave";
+/// File name of the cluster enclave binary.
+pub const CLUSTER_ENCLAVE_BINARY: &str = "arcanum-cluster-enclave";
+
+/// The enclave binary `name` beside the running binary (test binaries live one level below the
+/// build directory, in `deps/`, so that directory's parent is tried too).
+pub fn beside_running_binary(name: &str) -> std::io::Result<std::path::PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the running binary has no directory",
+        )
+    })?;
+    [dir.join(name), dir.join("..").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{name} not found beside {}", exe.display()),
+            )
+        })
+}

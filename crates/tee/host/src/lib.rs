@@ -19,4 +19,7 @@ pub use client::{
     OcallPool, Protocol,
 };
 pub use confine::{ConfineError, Confinement};
-pub use launch::{EnclaveProcess, LaunchError};
+pub use launch::{
+    CLUSTER_ENCLAVE_BINARY, ENDORSEMENT_ENCLAVE_BINARY, EnclaveProcess, LaunchError,
+    beside_running_binary,
+};

@@ -136,12 +136,19 @@ pub enum ClusterResponse {
         bound_keys: Vec<PublicKey>,
     },
     /// Answer to `Genesis` and `JoinFinish`: the cluster keys and the node state to store.
-    Formed { keys: ClusterKeys, sealed: Vec<u8> },
+    Formed {
+        keys: ClusterKeys,
+        sealed: Vec<u8>,
+    },
     Offer(SignedOffer),
     /// The joiner's node-key signature over the offer hash under `JOIN_ACCEPT`.
-    Accepted { acceptance: Signature },
+    Accepted {
+        acceptance: Signature,
+    },
     /// The cluster secret sealed to the joiner (HPKE info `JOIN_SECRET`, AAD the offer hash).
-    Welcome { sealed_secret: Sealed },
+    Welcome {
+        sealed_secret: Sealed,
+    },
     Registration(SignedRegistration),
     /// Answer to `Deploy`: the signed statement and the code encrypted under the storage key (to
     /// store and replicate).
@@ -161,7 +168,10 @@ pub enum ClusterResponse {
     Ocall(Ocall),
     Ok,
     /// The request failed; `code` is a stable error code.
-    Error { code: String, message: String },
+    Error {
+        code: String,
+        message: String,
+    },
 }
 
 /// A node card with the node key's signature (see `arcanum_types::offchain::NodeCard`).
@@ -175,16 +185,32 @@ pub struct NodeCardSigned {
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum Ocall {
     /// The stored deployment and storage-key-encrypted code of a contract.
-    LoadCode { contract_id: Hash },
+    LoadCode {
+        contract_id: Hash,
+    },
     /// The stored state record of `(contract_id, key)`.
-    LoadState { contract_id: Hash, key: Vec<u8> },
+    LoadState {
+        contract_id: Hash,
+        key: Vec<u8>,
+    },
     /// Open a TCP connection for an in-enclave TLS session.
-    TcpConnect { host: String, port: u16 },
+    TcpConnect {
+        host: String,
+        port: u16,
+    },
     /// Send bytes on a connection.
-    TcpSend { conn: u32, bytes: Vec<u8> },
+    TcpSend {
+        conn: u32,
+        bytes: Vec<u8>,
+    },
     /// Receive up to `max` bytes (an empty answer means the peer closed).
-    TcpRecv { conn: u32, max: u32 },
-    TcpClose { conn: u32 },
+    TcpRecv {
+        conn: u32,
+        max: u32,
+    },
+    TcpClose {
+        conn: u32,
+    },
 }
 
 /// Host → enclave answers to an [`Ocall`].

@@ -218,9 +218,11 @@ async fn refused_joiners_get_the_precise_cause() {
 
     // tee2 runs another enclave binary: its measurement is not the allowed one.
     let dir = tempfile::tempdir().expect("tempdir");
-    let other = dir.path().join(arcanum_tee_node::CLUSTER_ENCLAVE_BINARY);
+    let other = dir
+        .path()
+        .join(arcanum_enclave_host::CLUSTER_ENCLAVE_BINARY);
     let mut bytes = std::fs::read(crate::support::binary(
-        arcanum_tee_node::CLUSTER_ENCLAVE_BINARY,
+        arcanum_enclave_host::CLUSTER_ENCLAVE_BINARY,
     ))
     .expect("binary");
     bytes.extend_from_slice(b"another build");

@@ -14,8 +14,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use arcanum_api::{AttestRequest, routes as chain_routes};
 use arcanum_crypto::SigningKey;
+use arcanum_enclave_host::{CLUSTER_ENCLAVE_BINARY, beside_running_binary};
 use arcanum_msp::{DevnetAttestation, DevnetLayout, DevnetSpec, NodeConfig, NodeRole};
-use arcanum_tee_node::{CLUSTER_ENCLAVE_BINARY, TeeNode, beside_running_binary, routes};
+use arcanum_tee_node::{TeeNode, routes};
 use arcanum_types::offchain::SignedRegistration;
 use arcanum_types::{decode, encode};
 use axum::extract::State;
@@ -29,7 +30,7 @@ pub const REPORT_TTL: u64 = 3600;
 
 pub fn binary(name: &str) -> PathBuf {
     beside_running_binary(name).unwrap_or_else(|e| {
-        panic!("{e:#}: run `cargo build -p arcanum-enclave -p arcanum-cluster-enclave` first")
+        panic!("{e}: run `cargo build -p arcanum-enclave -p arcanum-cluster-enclave` first")
     })
 }
 
@@ -101,7 +102,7 @@ impl Net {
     /// Generates a one-org devnet with `tee_nodes` TEE nodes; starts the attestation service
     /// and, with `chain`, the management device, the endorsement device and the peer.
     pub async fn start(tee_nodes: usize, chain: bool) -> anyhow::Result<Net> {
-        let endorser_enclave = binary("arcanum-enclave");
+        let endorser_enclave = binary(arcanum_enclave_host::ENDORSEMENT_ENCLAVE_BINARY);
         let cluster_enclave = binary(CLUSTER_ENCLAVE_BINARY);
         let dir = tempfile::tempdir()?;
         let spec = DevnetSpec {

@@ -1,5 +1,9 @@
-//! HTTP plumbing shared by every role: the JSON error response, strict borsh bodies with size
-//! limits, and the load-shedding guard that answers `BUSY`.
+//! The HTTP server plumbing every role shares (the ledger roles in `arcanum-server`, the TEE
+//! node in `arcanum-tee-node`): the JSON error response, strictly decoded borsh bodies bounded
+//! while they stream in, borsh and octet-stream answers, the load-shedding guard that answers
+//! `BUSY`, and running blocking work off the async workers.
+//!
+//! Invariant: every refusal is an [`ApiError`] with its stable code and HTTP status.
 
 use std::sync::Arc;
 
@@ -13,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 /// An [`ApiError`] as an HTTP response: its status and `{"error": {...}}`.
+#[derive(Debug)]
 pub struct HttpError(pub ApiError);
 
 impl From<ApiError> for HttpError {
@@ -31,25 +36,7 @@ impl IntoResponse for HttpError {
 
 pub type HttpResult<T> = Result<T, HttpError>;
 
-/// Types accepted as borsh request bodies, each with its size bound.
-pub trait BorshBody: borsh::BorshDeserialize + Send {
-    const MAX_BYTES: usize;
-}
-
-impl BorshBody for arcanum_types::SignedTx {
-    const MAX_BYTES: usize = arcanum_types::limits::MAX_TX_BYTES;
-}
-impl BorshBody for arcanum_types::EndorsedTx {
-    const MAX_BYTES: usize = arcanum_types::limits::MAX_ENDORSED_TX_BYTES;
-}
-impl BorshBody for arcanum_endorser::EndorseRequest {
-    const MAX_BYTES: usize = arcanum_types::limits::MAX_TX_BYTES + 64 * 1024;
-}
-
-/// A strictly decoded borsh body. Oversized bodies are refused while they stream in.
-pub struct Borsh<T>(pub T);
-
-/// Raw body bytes bounded to `N`.
+/// Raw body bytes bounded to `max` (`BODY_TOO_LARGE` beyond, refused while streaming in).
 pub async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, HttpError> {
     axum::body::to_bytes(body, max).await.map_err(|_| {
         HttpError(ApiError::new(
@@ -59,12 +46,18 @@ pub async fn read_body(body: Body, max: usize) -> Result<axum::body::Bytes, Http
     })
 }
 
-impl<S: Send + Sync, T: BorshBody> FromRequest<S> for Borsh<T> {
+/// A borsh body of type `T`, at most `MAX` bytes, decoded strictly (`MALFORMED_ENCODING`).
+#[derive(Debug)]
+pub struct Borsh<T, const MAX: usize>(pub T);
+
+impl<S: Send + Sync, T: borsh::BorshDeserialize + Send, const MAX: usize> FromRequest<S>
+    for Borsh<T, MAX>
+{
     type Rejection = HttpError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = read_body(req.into_body(), T::MAX_BYTES).await?;
-        decode(&bytes, T::MAX_BYTES)
+        let bytes = read_body(req.into_body(), MAX).await?;
+        decode(&bytes, MAX)
             .map(Borsh)
             .map_err(|e| HttpError(ApiError::new(ErrorCode::MalformedEncoding, e.to_string())))
     }
@@ -90,23 +83,17 @@ pub async fn shed_load(
         Ok(_permit) => next.run(req).await,
         Err(_) => HttpError(ApiError::new(
             ErrorCode::Busy,
-            "server is at capacity; retry later",
+            "the node is at capacity; retry later",
         ))
         .into_response(),
     }
 }
 
-/// Runs blocking work (signature checks, VM, disk) off the async workers.
+/// Runs blocking work (signature checks, the VM, enclave calls, disk) off the async workers.
 pub async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> HttpResult<T> {
+) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| {
-            HttpError(ApiError::new(
-                ErrorCode::Internal,
-                format!("worker failed: {e}"),
-            ))
-        })?
-        .map_err(HttpError)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("worker failed: {e}")))?
 }
