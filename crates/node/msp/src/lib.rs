@@ -50,3 +50,12 @@ pub use keys::{
     DEVNET_KDF, Passphrase, read_key_file, read_passphrase, write_key_file, write_passphrase,
 };
 pub use node::{NodeConfig, NodeRole, load_hosted_keys};
+
+/// Seconds since the Unix epoch: the wall clock nodes and clients pass to validity checks
+/// (certificates, attestation reports, join offers).
+pub fn now_unix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}

@@ -163,12 +163,8 @@ impl Relay {
     }
 
     async fn verified_keys(&self) -> Result<ClusterKeys, OffchainError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
         self.tee
-            .verified_keys(&self.policy, now, Some(&self.peer))
+            .verified_keys(&self.policy, arcanum_msp::now_unix(), Some(&self.peer))
             .await
     }
 
@@ -265,12 +261,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
     let consortium = config
-        .load_consortium(now)
+        .load_consortium(arcanum_msp::now_unix())
         .context("loading the consortium config")?;
     let policy = ClientPolicy::from_consortium(&consortium)
         .context("the consortium defines no usable attestation policy for the cluster")?;

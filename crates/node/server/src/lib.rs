@@ -46,13 +46,7 @@ pub use queries::block_json;
 /// Requests served at once per node; more answer `BUSY`.
 const MAX_CONCURRENT_REQUESTS: usize = 1024;
 
-/// Seconds since the Unix epoch (certificate validity checks at start-up).
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use arcanum_msp::now_unix;
 
 /// A base port such that `count` consecutive loopback ports are free right now (for devnets on
 /// one machine).

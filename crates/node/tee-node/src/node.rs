@@ -2,7 +2,7 @@
 //! cluster, registering it on chain, and the operations the HTTP API exposes.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use arcanum_api::{AttestRequest, routes as chain_routes};
@@ -31,13 +31,7 @@ const STARTUP_PATIENCE: Duration = Duration::from_secs(120);
 /// Registration attempts before giving up (each after a growing pause).
 const REGISTRATION_ATTEMPTS: u32 = 30;
 
-/// Seconds since the Unix epoch (host clock: join offers and report expiry).
-pub fn now_unix() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+pub use arcanum_msp::now_unix;
 
 fn store_error(e: crate::store::StoreError) -> ApiError {
     ApiError::new(ErrorCode::Internal, format!("node store: {e}"))
