@@ -1,8 +1,8 @@
-//! Signature throughput: Ed25519 sign / verify / batch verify of 64 (`verify_batch` against the
-//! guarded dalek batch), P-256 and RSA-2048 sign / verify.
+//! Signature throughput: Ed25519, P-256 and RSA-2048 sign / verify, and Ed25519 batch
+//! verification of 64 and 1024 signatures against verifying them one by one.
 
 use arcanum_crypto::{
-    Algorithm, PublicKey, Signature, SigningKey, domain, verify_batch, verify_batch_guarded,
+    Algorithm, PublicKey, Signature, SigningKey, VerifiedSet, domain, verify_batch,
 };
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use rand::SeedableRng;
@@ -33,55 +33,44 @@ fn single(c: &mut Criterion) {
     g.finish();
 }
 
+/// A block's worth of Ed25519 signatures by a few keys (a client and two endorsing peers): one
+/// by one against [`verify_batch`] (one batch equation on this thread) and
+/// [`VerifiedSet::verify_all`] (split across cores).
 fn batch(c: &mut Criterion) {
-    const N: usize = 64;
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
-    let keys: Vec<SigningKey> = (0..N)
+    let keys: Vec<SigningKey> = (0..3)
         .map(|_| SigningKey::generate(Algorithm::Ed25519, &mut rng).expect("keygen"))
         .collect();
-    let msgs: Vec<Vec<u8>> = (0..N)
-        .map(|i| [MSG, &(i as u64).to_le_bytes()].concat())
-        .collect();
     let pks: Vec<PublicKey> = keys.iter().map(SigningKey::public_key).collect();
-    let sigs: Vec<Signature> = keys
-        .iter()
-        .zip(&msgs)
-        .map(|(k, m)| k.sign(domain::ENDORSEMENT, m))
-        .collect();
-    let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..N)
-        .map(|i| (&pks[i], domain::ENDORSEMENT, msgs[i].as_slice(), &sigs[i]))
-        .collect();
-
-    let mut g = c.benchmark_group("ed25519_64");
-    g.throughput(Throughput::Elements(N as u64));
-    // `verify_batch` (item by item, strict) against the guarded dalek batch that gives the same
-    // verdict, with 64 distinct keys and with one key repeated (the per-key check is cached).
-    g.bench_function("verify_batch", |b| {
-        b.iter(|| verify_batch(std::hint::black_box(&items)).expect("valid"))
-    });
-    g.bench_function("verify_batch_guarded", |b| {
-        b.iter(|| verify_batch_guarded(std::hint::black_box(&items)).expect("valid"))
-    });
-    let one = &keys[0];
-    let one_pk = one.public_key();
-    let one_sigs: Vec<Signature> = msgs
-        .iter()
-        .map(|m| one.sign(domain::ENDORSEMENT, m))
-        .collect();
-    let same_key: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..N)
-        .map(|i| {
-            (
-                &one_pk,
-                domain::ENDORSEMENT,
-                msgs[i].as_slice(),
-                &one_sigs[i],
-            )
-        })
-        .collect();
-    g.bench_function("verify_batch_guarded_one_key", |b| {
-        b.iter(|| verify_batch_guarded(std::hint::black_box(&same_key)).expect("valid"))
-    });
-    g.finish();
+    for n in [64usize, 1024] {
+        let msgs: Vec<Vec<u8>> = (0..n)
+            .map(|i| [&MSG[..64], &(i as u64).to_le_bytes()].concat())
+            .collect();
+        let sigs: Vec<Signature> = msgs
+            .iter()
+            .enumerate()
+            .map(|(i, m)| keys[i % 3].sign(domain::ENDORSEMENT, m))
+            .collect();
+        let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..n)
+            .map(|i| (&pks[i % 3], domain::ENDORSEMENT, msgs[i].as_slice(), &sigs[i]))
+            .collect();
+        let mut g = c.benchmark_group(format!("ed25519_{n}"));
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function("one_by_one", |b| {
+            b.iter(|| {
+                for (pk, d, m, s) in std::hint::black_box(&items) {
+                    pk.verify(d, m, s).expect("valid");
+                }
+            })
+        });
+        g.bench_function("verify_batch", |b| {
+            b.iter(|| verify_batch(std::hint::black_box(&items)).expect("valid"))
+        });
+        g.bench_function("verified_set", |b| {
+            b.iter(|| VerifiedSet::verify_all(std::hint::black_box(&items)))
+        });
+        g.finish();
+    }
 }
 
 criterion_group!(benches, single, batch);

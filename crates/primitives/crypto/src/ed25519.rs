@@ -1,145 +1,257 @@
-//! Ed25519: strict single verification and a batch verification that always reaches the strict
-//! verdict.
+//! Ed25519 verification under one rule that single and batch checks decide identically.
 //!
-//! # Why batch verification needs a screen
+//! # The rule
 //!
-//! Every peer must reach the same verdict on the same bytes, whether it checks a signature on its
-//! own (`verify_strict`) or inside a batch; otherwise a block could be valid for one peer and
-//! invalid for another. `ed25519_dalek::verify_batch` does **not** give the strict verdict on its
-//! own ("Taming the many EdDSAs", Chalkias et al. 2020):
+//! A signature `(R, S)` by key `A` over message `M` is accepted when:
+//! 1. the key is 32 bytes and the signature 64 bytes;
+//! 2. `A` is a canonical encoding (`y < p`) of a curve point that is not of small order;
+//! 3. `S < L` (no malleability through `S + L`);
+//! 4. `R` is a canonical encoding of a curve point that is not of small order;
+//! 5. the **cofactored** equation holds: `[8]([S]B − R − [k]A) = 0`, `k = SHA-512(R ‖ A ‖ M) mod L`.
 //!
-//! - it accepts small-order public keys and small-order `R`, which `verify_strict` rejects;
-//! - it hashes `R` and `A` as given, so a non-canonical encoding of a point can pass the batch
-//!   while `verify_strict` (which compares against the canonical re-encoding of `R`) rejects;
-//! - it checks the *cofactorless* equation only up to a random linear combination
-//!   `Σ zᵢ·Dᵢ = 0`, where `Dᵢ = [Sᵢ]B − [kᵢ]Aᵢ − Rᵢ`. When `Aᵢ` or `Rᵢ` has a component in the
-//!   8-torsion subgroup, `Dᵢ` can be a non-zero torsion point that `zᵢ` annihilates (for an order-2
-//!   component, whenever `zᵢ` is even: probability 1/2, and the `zᵢ` are derived
-//!   deterministically from the inputs, so a signer can grind for it). The strict verdict is
-//!   `Dᵢ = 0`, so the two disagree.
+//! Every honest RFC 8032 signature passes (it satisfies the cofactorless equation, hence this
+//! one). The encoding checks are those of "strict" verification; the equation is the cofactored
+//! one of RFC 8032 §5.1.7 and ZIP 215, which is what CometBFT and Zcash adopted for the same
+//! reason we do.
 //!
-//! [`verify_batch_ed25519_raw`] therefore runs the batch only when every item is *clean*: both
-//! lengths right, `S < L`, `A` and `R` canonically encoded and of exact prime order `L` (neither
-//! small order nor mixed order). For clean items every `Dᵢ` lies in the prime-order subgroup, so
-//! `Σ zᵢ·Dᵢ = 0` with some `Dᵢ ≠ 0` has probability at most 2⁻¹²⁸ over the 128-bit `zᵢ`, and the
-//! batch verdict equals the conjunction of the strict verdicts. If any item is not clean, or the
-//! batch fails, every item is verified with `verify_strict` in order, which returns exactly the
-//! error single verification gives for the first failing item.
+//! # Why cofactored
 //!
-//! Cost: the prime-order checks are one scalar multiplication per `R` (and per distinct key).
-//! That is the price of exactness under the cofactorless strict rule, and it makes this path
-//! slower than verifying the items one by one (the `signatures` bench: 1.8–2.5× slower for 64 items),
-//! which is why [`crate::verify_batch`] verifies item by item and this path is opt-in through
-//! [`crate::verify_batch_guarded`]. A cheaper prime-order-subgroup test (e.g. Pornin's
-//! point-halving method) or a move to cofactored verification everywhere (ZIP 215) would make
-//! batching pay off.
+//! Every peer must reach the same verdict on the same bytes, whether it checks a signature on
+//! its own or inside a batch ("Taming the many EdDSAs", Chalkias et al. 2020). A batch checks a
+//! random linear combination `Σ zᵢ·Dᵢ = 0` with `Dᵢ = [Sᵢ]B − Rᵢ − [kᵢ]Aᵢ`. Under the cofactorless
+//! rule, a `Dᵢ` that is a non-zero torsion point (a mixed-order `R` or `A`) is annihilated by an
+//! even `zᵢ`, so the batch can accept what the single check rejects, unless every `R` is first
+//! proven torsion-free, which costs a scalar multiplication per signature and made batching
+//! slower than verifying one by one. Multiplying by the cofactor removes torsion from both
+//! checks: after `[8]`, every `Dᵢ` lies in the prime-order subgroup, so `Σ zᵢ·[8]Dᵢ = 0` with
+//! some `[8]Dᵢ ≠ 0` has probability at most 2⁻¹²⁸ over the 128-bit `zᵢ`, and the batch verdict
+//! is the conjunction of the single verdicts.
+//!
+//! The price is that a signature whose `R` carries a torsion component is accepted too: anyone
+//! holding a valid signature can derive up to seven other encodings of it for the same key and
+//! message. Nothing in Arcanum identifies anything by signature bytes (transaction ids hash the
+//! payload only; blocks are signed by the orderer), so this malleability is harmless here.
+//!
+//! # Batch coefficients
+//!
+//! The `zᵢ` are derived from a hash of every item (keys, `R`, `S`, `k`), so the verdict is a
+//! deterministic function of the batch and this crate takes no randomness. Each `zᵢ` is a
+//! non-zero 128-bit value; an adversary would have to find a linear relation among hash outputs
+//! that depend on its own choices, which is as hard as a 128-bit preimage search.
 
 use std::collections::BTreeMap;
 
+use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
+use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
+use sha2::{Digest, Sha512};
 
 use crate::CryptoError;
 
-/// Raw Ed25519 verification (no domain framing), as RFC 8032 and Wycheproof define it, with the
-/// strict checks: S < L, canonical R, no small-order A or R, cofactorless equation.
+/// Domain of the batch-coefficient transcript.
+const BATCH_TRANSCRIPT: &[u8] = b"arcanum/ed25519-batch/v1";
+
+/// Raw Ed25519 verification (no domain framing) under the rule of the module documentation.
 ///
-/// Errors: [`CryptoError::BadPublicKey`] (wrong length, not a curve point),
+/// Errors: [`CryptoError::BadPublicKey`] (wrong length, not canonical, not a curve point),
 /// [`CryptoError::WeakPublicKey`] (small-order key), [`CryptoError::MalformedSignature`]
 /// (not 64 bytes), [`CryptoError::NonCanonicalSignature`] (`S ≥ L`),
 /// [`CryptoError::BadSignature`] (anything else that does not verify).
 pub fn verify_ed25519_raw(pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
-    let pk: [u8; 32] = pk.try_into().map_err(|_| CryptoError::BadPublicKey)?;
-    let sig: [u8; 64] = sig
-        .try_into()
-        .map_err(|_| CryptoError::MalformedSignature)?;
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).map_err(|_| CryptoError::BadPublicKey)?;
-    if vk.is_weak() {
-        return Err(CryptoError::WeakPublicKey);
+    let item = Parsed::new(decode_key(pk)?, msg, sig)?;
+    // [k](−A) + [S]B − R, times the cofactor.
+    let d = EdwardsPoint::vartime_double_scalar_mul_basepoint(&item.k, &-item.key.1, &item.s)
+        - item.r;
+    if d.mul_by_cofactor().is_identity() {
+        Ok(())
+    } else {
+        Err(CryptoError::BadSignature)
     }
-    if !s_is_canonical(&sig) {
-        return Err(CryptoError::NonCanonicalSignature);
-    }
-    let sig = ed25519_dalek::Signature::from_bytes(&sig);
-    vk.verify_strict(msg, &sig)
-        .map_err(|_| CryptoError::BadSignature)
 }
 
-/// Batch form of [`verify_ed25519_raw`] over `(public key, message, signature)` items. Returns
-/// exactly what verifying the items one by one, in order, returns (the first error, or `Ok`);
-/// see the module documentation for why and how.
+/// Batch form of [`verify_ed25519_raw`] over `(public key, message, signature)` items: `Ok` if
+/// every item verifies, otherwise exactly the error that verifying the items one by one, in
+/// order, gives for the first failing item.
 pub fn verify_batch_ed25519_raw(items: &[(&[u8], &[u8], &[u8])]) -> Result<(), CryptoError> {
-    if items.len() < 2 {
-        return verify_each(items);
+    let mut keys = KeyCache::default();
+    let parsed: Option<Vec<Parsed>> = items
+        .iter()
+        .map(|(pk, msg, sig)| Parsed::new(keys.get(pk).ok()?, msg, sig).ok())
+        .collect();
+    if parsed.is_some_and(|p| batch_holds(&p)) {
+        return Ok(());
     }
-    let mut keys: Vec<ed25519_dalek::VerifyingKey> = Vec::with_capacity(items.len());
-    let mut sigs: Vec<ed25519_dalek::Signature> = Vec::with_capacity(items.len());
-    let mut msgs: Vec<&[u8]> = Vec::with_capacity(items.len());
-    // Prime-order verdict per distinct key: consortium batches repeat a few keys many times.
-    let mut key_ok: BTreeMap<[u8; 32], bool> = BTreeMap::new();
-    for (pk, msg, sig) in items {
-        let clean = clean_item(pk, sig, &mut key_ok);
-        let Some((vk, sig)) = clean else {
-            return verify_each(items);
-        };
-        keys.push(vk);
-        sigs.push(sig);
-        msgs.push(msg);
-    }
-    match ed25519_dalek::verify_batch(&msgs, &sigs, &keys) {
-        Ok(()) => Ok(()),
-        Err(_) => verify_each(items),
-    }
-}
-
-fn verify_each(items: &[(&[u8], &[u8], &[u8])]) -> Result<(), CryptoError> {
+    // The first failure in order, with its precise error.
     items
         .iter()
         .try_for_each(|(pk, msg, sig)| verify_ed25519_raw(pk, msg, sig))
 }
 
-/// `Some` when the item satisfies every precondition under which the batch equation decides
-/// exactly the strict verdict (see module docs).
-fn clean_item(
-    pk: &[u8],
-    sig: &[u8],
-    key_ok: &mut BTreeMap<[u8; 32], bool>,
-) -> Option<(ed25519_dalek::VerifyingKey, ed25519_dalek::Signature)> {
-    let pk: [u8; 32] = pk.try_into().ok()?;
-    let sig: [u8; 64] = sig.try_into().ok()?;
-    if !s_is_canonical(&sig) {
-        return None;
-    }
-    let key_is_prime_order = *key_ok
-        .entry(pk)
-        .or_insert_with(|| prime_order_point(&pk).is_some());
-    if !key_is_prime_order {
-        return None;
-    }
-    let r: [u8; 32] = sig[..32].try_into().ok()?;
-    prime_order_point(&r)?;
-    let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).ok()?;
-    Some((vk, ed25519_dalek::Signature::from_bytes(&sig)))
+/// For each item, whether it verifies: one batch for all, and on failure the halves again
+/// (down to single checks), so a few bad signatures cost a few extra batches, not a fall back
+/// to one-by-one for everything.
+pub(crate) fn verdicts(items: &[(&[u8], &[u8], &[u8])]) -> Vec<bool> {
+    let mut keys = KeyCache::default();
+    let parsed: Vec<Option<Parsed>> = items
+        .iter()
+        .map(|(pk, msg, sig)| Parsed::new(keys.get(pk).ok()?, msg, sig).ok())
+        .collect();
+    let mut out = vec![false; items.len()];
+    // Indices of items that parsed; unparsable items stay false.
+    let candidates: Vec<usize> = (0..items.len()).filter(|&i| parsed[i].is_some()).collect();
+    bisect(&parsed, &candidates, &mut out);
+    out
 }
 
-/// Decodes `bytes` as a point that is canonically encoded and has exact prime order `L`.
-fn prime_order_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
-    let p = CompressedEdwardsY(*bytes).decompress()?;
-    let canonical = p.compress().as_bytes() == bytes;
-    (canonical && !p.is_small_order() && p.is_torsion_free()).then_some(p)
+fn bisect(parsed: &[Option<Parsed>], idx: &[usize], out: &mut [bool]) {
+    let group: Vec<Parsed> = idx.iter().filter_map(|&i| parsed[i].clone()).collect();
+    if group.len() <= 2 {
+        for (&i, item) in idx.iter().zip(&group) {
+            out[i] = batch_holds(std::slice::from_ref(item));
+        }
+        return;
+    }
+    if batch_holds(&group) {
+        for &i in idx {
+            out[i] = true;
+        }
+        return;
+    }
+    let (left, right) = idx.split_at(idx.len() / 2);
+    bisect(parsed, left, out);
+    bisect(parsed, right, out);
 }
 
-/// `S < L` (RFC 8032 §5.1.7 step 1): the check that makes signatures non-malleable.
-fn s_is_canonical(sig: &[u8; 64]) -> bool {
-    let mut s = [0u8; 32];
-    s.copy_from_slice(&sig[32..]);
-    bool::from(Scalar::from_canonical_bytes(s).is_some())
+/// A decoded key: its encoding and its point.
+type Key = ([u8; 32], EdwardsPoint);
+
+/// Decoded keys by encoding: consortium batches repeat a few keys many times.
+#[derive(Default)]
+struct KeyCache(BTreeMap<Vec<u8>, Result<Key, CryptoError>>);
+
+impl KeyCache {
+    fn get(&mut self, pk: &[u8]) -> Result<Key, CryptoError> {
+        self.0
+            .entry(pk.to_vec())
+            .or_insert_with(|| decode_key(pk))
+            .clone()
+    }
+}
+
+fn decode_key(pk: &[u8]) -> Result<Key, CryptoError> {
+    let bytes: [u8; 32] = pk.try_into().map_err(|_| CryptoError::BadPublicKey)?;
+    let point = decode_point(&bytes).ok_or(CryptoError::BadPublicKey)?;
+    if point.is_small_order() {
+        return Err(CryptoError::WeakPublicKey);
+    }
+    Ok((bytes, point))
+}
+
+/// One signature with everything the equation needs.
+#[derive(Clone)]
+struct Parsed {
+    key: Key,
+    r: EdwardsPoint,
+    s: Scalar,
+    k: Scalar,
+}
+
+impl Parsed {
+    /// Checks rule items 1–4 and computes `k`.
+    fn new(key: Key, msg: &[u8], sig: &[u8]) -> Result<Parsed, CryptoError> {
+        let sig: &[u8; 64] = sig
+            .try_into()
+            .map_err(|_| CryptoError::MalformedSignature)?;
+        let (r_bytes, s_bytes) = sig.split_at(32);
+        let r_bytes: [u8; 32] = r_bytes.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+        let s_bytes: [u8; 32] = s_bytes.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+        let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
+            .ok_or(CryptoError::NonCanonicalSignature)?;
+        let r = decode_point(&r_bytes)
+            .filter(|r| !r.is_small_order())
+            .ok_or(CryptoError::BadSignature)?;
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(r_bytes)
+                .chain_update(key.0)
+                .chain_update(msg),
+        );
+        Ok(Parsed { key, r, s, k })
+    }
+}
+
+/// Decodes a canonical point encoding: `y < p` (the sign bit aside) and on the curve. The
+/// non-canonical "negative zero" encodings (`x = 0` with the sign bit set) decode to small-order
+/// points, which every caller rejects.
+fn decode_point(bytes: &[u8; 32]) -> Option<EdwardsPoint> {
+    if !y_is_canonical(bytes) {
+        return None;
+    }
+    CompressedEdwardsY(*bytes).decompress()
+}
+
+/// `y < p = 2²⁵⁵ − 19`, reading the low 255 bits little-endian: the only non-canonical values
+/// are `p … 2²⁵⁵ − 1`, i.e. all bytes `0xff` (top byte `0x7f` without the sign bit) with the
+/// lowest byte at least `0xed`.
+fn y_is_canonical(bytes: &[u8; 32]) -> bool {
+    !(bytes[0] >= 0xed && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[31] & 0x7f == 0x7f)
+}
+
+/// Whether `Σ zᵢ·[8]([Sᵢ]B − Rᵢ − [kᵢ]Aᵢ) = 0` for the transcript-derived `zᵢ`.
+fn batch_holds(items: &[Parsed]) -> bool {
+    if items.is_empty() {
+        return true;
+    }
+    let mut transcript = Sha512::new()
+        .chain_update(BATCH_TRANSCRIPT)
+        .chain_update((items.len() as u64).to_le_bytes());
+    for it in items {
+        transcript.update(it.key.0);
+        transcript.update(it.r.compress().as_bytes());
+        transcript.update(it.s.as_bytes());
+        transcript.update(it.k.as_bytes());
+    }
+    let seed = transcript.finalize();
+    let mut b_coefficient = Scalar::ZERO;
+    let mut key_coefficients: BTreeMap<[u8; 32], (EdwardsPoint, Scalar)> = BTreeMap::new();
+    let mut scalars = Vec::with_capacity(items.len() + 4);
+    let mut points = Vec::with_capacity(items.len() + 4);
+    for (i, it) in items.iter().enumerate() {
+        let z = coefficient(&seed, i);
+        b_coefficient += z * it.s;
+        let entry = key_coefficients
+            .entry(it.key.0)
+            .or_insert((it.key.1, Scalar::ZERO));
+        entry.1 += z * it.k;
+        scalars.push(-z);
+        points.push(it.r);
+    }
+    for (point, c) in key_coefficients.into_values() {
+        scalars.push(-c);
+        points.push(point);
+    }
+    scalars.push(b_coefficient);
+    points.push(ED25519_BASEPOINT_POINT);
+    EdwardsPoint::vartime_multiscalar_mul(scalars, points)
+        .mul_by_cofactor()
+        .is_identity()
+}
+
+/// The non-zero 128-bit coefficient of item `i`.
+fn coefficient(seed: &[u8], i: usize) -> Scalar {
+    let h = Sha512::new()
+        .chain_update(seed)
+        .chain_update((i as u64).to_le_bytes())
+        .finalize();
+    let mut z = [0u8; 16];
+    z.copy_from_slice(&h[..16]);
+    Scalar::from(u128::from_le_bytes(z) | 1)
 }
 
 #[cfg(test)]
 mod tests {
-    use curve25519_dalek::constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION};
-    use sha2::{Digest, Sha512};
+    use curve25519_dalek::constants::EIGHT_TORSION;
 
     use super::*;
 
@@ -158,11 +270,12 @@ mod tests {
     ) -> ([u8; 32], [u8; 64]) {
         let big_a = (ED25519_BASEPOINT_POINT * a + t_a).compress();
         let big_r = (ED25519_BASEPOINT_POINT * r + t_r).compress();
-        let mut h = Sha512::new();
-        h.update(big_r.as_bytes());
-        h.update(big_a.as_bytes());
-        h.update(msg);
-        let k = Scalar::from_bytes_mod_order_wide(&h.finalize().into());
+        let k = Scalar::from_hash(
+            Sha512::new()
+                .chain_update(big_r.as_bytes())
+                .chain_update(big_a.as_bytes())
+                .chain_update(msg),
+        );
         let s = r + k * a;
         let mut sig = [0u8; 64];
         sig[..32].copy_from_slice(big_r.as_bytes());
@@ -170,93 +283,105 @@ mod tests {
         (*big_a.as_bytes(), sig)
     }
 
-    /// A signature whose `R` carries an order-2 component: `verify_strict` rejects it, but
-    /// dalek's batch accepts it whenever its derived `z` is even. Grind until the raw dalek batch
-    /// accepts, then check that our batch still gives the strict verdict.
-    #[test]
-    fn mixed_order_r_batch_disagreement_is_caught() {
-        let honest_key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let honest_msg = b"honest item".as_slice();
-        let honest_sig = ed25519_dalek::Signer::sign(&honest_key, honest_msg).to_bytes();
-        let honest_pk = honest_key.verifying_key().to_bytes();
-        let a = scalar(1);
-        let t2 = EIGHT_TORSION[4];
-        let msg = b"forged-by-torsion".as_slice();
-        let mut found = false;
-        for seed in 2..100u8 {
-            let (pk, sig) = sign_with_torsion(a, scalar(seed), EdwardsPoint::default(), t2, msg);
-            assert!(
-                verify_ed25519_raw(&pk, msg, &sig).is_err(),
-                "strict must reject a mixed-order R"
-            );
-            let vk = ed25519_dalek::VerifyingKey::from_bytes(&pk).expect("valid point");
-            let vk_h = ed25519_dalek::VerifyingKey::from_bytes(&honest_pk).expect("valid point");
-            let dalek = ed25519_dalek::verify_batch(
-                &[honest_msg, msg],
-                &[
-                    ed25519_dalek::Signature::from_bytes(&honest_sig),
-                    ed25519_dalek::Signature::from_bytes(&sig),
-                ],
-                &[vk_h, vk],
-            );
-            if dalek.is_ok() {
-                found = true;
-                let ours = verify_batch_ed25519_raw(&[
-                    (&honest_pk, honest_msg, &honest_sig),
-                    (&pk, msg, &sig),
-                ]);
-                assert_eq!(ours, Err(CryptoError::BadSignature));
-                break;
-            }
-        }
-        assert!(
-            found,
-            "expected dalek's batch to accept a mixed-order R for some nonce"
-        );
+    fn honest() -> ([u8; 32], &'static [u8], [u8; 64]) {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let msg = b"honest item".as_slice();
+        let sig = ed25519_dalek::Signer::sign(&key, msg).to_bytes();
+        (key.verifying_key().to_bytes(), msg, sig)
     }
 
-    /// A mixed-order public key: strict accepts exactly when `k` is even (the torsion term
-    /// vanishes); our batch must agree with strict for every nonce.
+    /// Torsion in `R` or in `A`: the cofactored rule accepts, alone and in every batch position,
+    /// whatever the coefficients (the cofactorless batch would accept only for some of them).
     #[test]
-    fn mixed_order_key_batch_agrees_with_strict() {
-        let a = scalar(3);
-        let t2 = EIGHT_TORSION[4];
-        let filler_key = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
-        let filler_sig = ed25519_dalek::Signer::sign(&filler_key, b"x").to_bytes();
-        let filler_pk = filler_key.verifying_key().to_bytes();
-        let (mut accepted, mut rejected) = (0, 0);
-        for seed in 10..40u8 {
-            let msg = [seed; 5];
-            let (pk, sig) = sign_with_torsion(a, scalar(seed), t2, EdwardsPoint::default(), &msg);
-            let strict = verify_ed25519_raw(&pk, &msg, &sig);
-            let batch =
-                verify_batch_ed25519_raw(&[(&filler_pk, b"x", &filler_sig), (&pk, &msg, &sig)]);
-            assert_eq!(strict, batch);
-            if strict.is_ok() {
-                accepted += 1
-            } else {
-                rejected += 1
+    fn torsion_components_get_one_verdict_alone_and_batched() {
+        let (hpk, hmsg, hsig) = honest();
+        for (t_a, t_r) in [
+            (EdwardsPoint::default(), EIGHT_TORSION[4]),
+            (EdwardsPoint::default(), EIGHT_TORSION[1]),
+            (EIGHT_TORSION[4], EdwardsPoint::default()),
+            (EIGHT_TORSION[2], EIGHT_TORSION[3]),
+        ] {
+            for seed in 10..30u8 {
+                let msg = [seed; 5];
+                let (pk, sig) = sign_with_torsion(scalar(3), scalar(seed), t_a, t_r, &msg);
+                assert_eq!(verify_ed25519_raw(&pk, &msg, &sig), Ok(()));
+                let batch = [(&hpk[..], hmsg, &hsig[..]), (&pk[..], &msg[..], &sig[..])];
+                assert_eq!(verify_batch_ed25519_raw(&batch), Ok(()));
+                assert_eq!(verdicts(&batch), vec![true, true]);
             }
         }
-        assert!(
-            accepted > 0 && rejected > 0,
-            "both verdicts should occur ({accepted}/{rejected})"
+    }
+
+    /// A wrong signature with torsion still fails alone and in a batch.
+    #[test]
+    fn torsion_does_not_rescue_a_wrong_signature() {
+        let (hpk, hmsg, hsig) = honest();
+        let msg = [1u8; 5];
+        let (pk, mut sig) = sign_with_torsion(
+            scalar(3),
+            scalar(4),
+            EdwardsPoint::default(),
+            EIGHT_TORSION[4],
+            &msg,
         );
+        sig[40] ^= 1;
+        assert_eq!(
+            verify_ed25519_raw(&pk, &msg, &sig),
+            Err(CryptoError::BadSignature)
+        );
+        let batch = [(&hpk[..], hmsg, &hsig[..]), (&pk[..], &msg[..], &sig[..])];
+        assert_eq!(
+            verify_batch_ed25519_raw(&batch),
+            Err(CryptoError::BadSignature)
+        );
+        assert_eq!(verdicts(&batch), vec![true, false]);
     }
 
     #[test]
-    fn small_order_key_is_weak() {
+    fn small_order_key_is_weak_and_small_order_r_is_refused() {
         let pk = EIGHT_TORSION[1].compress().to_bytes();
         assert_eq!(
             verify_ed25519_raw(&pk, b"m", &[0u8; 64]),
             Err(CryptoError::WeakPublicKey)
         );
+        let (hpk, _, _) = honest();
+        let mut sig = [0u8; 64];
+        sig[..32].copy_from_slice(EIGHT_TORSION[0].compress().as_bytes());
+        assert_eq!(
+            verify_ed25519_raw(&hpk, b"m", &sig),
+            Err(CryptoError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn non_canonical_encodings_are_refused() {
+        // y = p (encodes y = 0 non-canonically) and y = p + 1 (the identity, non-canonically).
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        assert!(!y_is_canonical(&p));
+        let mut p1 = p;
+        p1[0] = 0xee;
+        assert!(!y_is_canonical(&p1));
+        let mut below = p;
+        below[0] = 0xec;
+        assert!(y_is_canonical(&below));
+        assert_eq!(
+            verify_ed25519_raw(&p1, b"m", &[0u8; 64]),
+            Err(CryptoError::BadPublicKey)
+        );
+        let (hpk, msg, hsig) = honest();
+        let mut sig = hsig;
+        sig[..32].copy_from_slice(&p1);
+        assert_eq!(
+            verify_ed25519_raw(&hpk, msg, &sig),
+            Err(CryptoError::BadSignature)
+        );
     }
 
     #[test]
     fn wrong_lengths_are_precise() {
-        let key = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
-        let pk = key.verifying_key().to_bytes();
+        let (pk, _, _) = honest();
         assert_eq!(
             verify_ed25519_raw(&pk[..31], b"m", &[0u8; 64]),
             Err(CryptoError::BadPublicKey)
@@ -274,13 +399,37 @@ mod tests {
     #[test]
     fn empty_and_single_batches() {
         assert_eq!(verify_batch_ed25519_raw(&[]), Ok(()));
-        let key = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]);
-        let sig = ed25519_dalek::Signer::sign(&key, b"m").to_bytes();
-        let pk = key.verifying_key().to_bytes();
-        assert_eq!(verify_batch_ed25519_raw(&[(&pk, b"m", &sig)]), Ok(()));
+        let (pk, msg, sig) = honest();
+        assert_eq!(verify_batch_ed25519_raw(&[(&pk, msg, &sig)]), Ok(()));
         assert_eq!(
             verify_batch_ed25519_raw(&[(&pk, b"n", &sig)]),
             Err(CryptoError::BadSignature)
         );
+    }
+
+    /// Bisection finds every bad item among many good ones.
+    #[test]
+    fn verdicts_isolate_bad_items() {
+        let key = ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]);
+        let pk = key.verifying_key().to_bytes();
+        let msgs: Vec<[u8; 4]> = (0u32..37).map(|i| i.to_le_bytes()).collect();
+        let mut sigs: Vec<[u8; 64]> = msgs
+            .iter()
+            .map(|m| ed25519_dalek::Signer::sign(&key, m).to_bytes())
+            .collect();
+        let bad = [0usize, 17, 18, 36];
+        for &b in &bad {
+            sigs[b][33] ^= 0x40;
+        }
+        sigs[5] = [0u8; 64]; // unparsable: small-order R
+        let items: Vec<(&[u8], &[u8], &[u8])> = msgs
+            .iter()
+            .zip(&sigs)
+            .map(|(m, s)| (&pk[..], &m[..], &s[..]))
+            .collect();
+        let got = verdicts(&items);
+        for (i, ok) in got.iter().enumerate() {
+            assert_eq!(*ok, !bad.contains(&i) && i != 5, "item {i}");
+        }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! Every signature is over `len(domain) || domain || msg` (see [`crate::domain`]). Verification is
 //! strict for every algorithm, so that a signature has one accepted encoding and all peers agree:
-//! - Ed25519: RFC 8032 with `S < L`, canonical `R`, no small-order key or `R` (see
+//! - Ed25519: RFC 8032 with `S < L`, canonical `A` and `R`, no small-order `A` or `R`, and the
+//!   cofactored equation, so that batch and single verification agree (see
 //!   [`crate::verify_ed25519_raw`]);
 //! - ECDSA P-256 with SHA-256: strict DER, low `S` (`s ≤ n/2`, as Fabric); the key is decoded and
 //!   checked to be on the curve at every verification;
@@ -23,7 +24,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
-use crate::ed25519::{verify_batch_ed25519_raw, verify_ed25519_raw};
+use crate::ed25519::verify_ed25519_raw;
 use crate::{CryptoError, ecdsa_der};
 
 /// RSA modulus size accepted by Arcanum, in bytes (2048 bits).
@@ -316,42 +317,110 @@ fn verify_rsa2048(pk: &[u8], m: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
 
 /// Verifies many `(key, domain, msg, sig)` items at once: `Ok` only if every item verifies,
 /// otherwise the error that verifying the items one by one, in order, gives for the first failing
-/// item. The verdict is always the strict single verdict: peers that batch differently, or not at
-/// all, must never disagree on a block.
-///
-/// Strategy: items are verified one by one with the strict rules, which today is the fastest way
-/// to get the strict verdict. [`verify_batch_guarded`] gives the identical verdict through
-/// `ed25519_dalek::verify_batch`, but making dalek's batch agree with *cofactorless* strict
-/// verification needs a prime-order check of every `R` (one scalar multiplication each), and
-/// with it the batch costs more than the single verifications it replaces (the `signatures`
-/// bench: 1.8–2.5× slower for 64 items). Switch this function over once a cheaper
-/// subgroup check exists.
+/// item. Ed25519 items go through one batch equation (see [`crate::verify_batch_ed25519_raw`]),
+/// whose verdict is always the single verdict, so peers that batch differently, or not at all,
+/// never disagree on a block.
 pub fn verify_batch(items: &[(&PublicKey, &str, &[u8], &Signature)]) -> Result<(), CryptoError> {
+    let set = VerifiedSet::verify_all(items);
     items
         .iter()
-        .try_for_each(|(pk, domain, msg, sig)| pk.verify(domain, msg, sig))
+        .try_for_each(|(pk, domain, msg, sig)| set.verify(pk, domain, msg, sig))
 }
 
-/// Same contract and verdict as [`verify_batch`], but when every item is Ed25519 (and there are
-/// at least two) it uses `ed25519_dalek::verify_batch` behind the exactness screen of
-/// [`crate::verify_batch_ed25519_raw`]; other batches are verified item by item.
-pub fn verify_batch_guarded(
-    items: &[(&PublicKey, &str, &[u8], &Signature)],
-) -> Result<(), CryptoError> {
-    if items.len() >= 2
-        && items
+/// Below this many Ed25519 items, [`VerifiedSet::verify_all`] stays on the calling thread.
+const PARALLEL_MIN_ITEMS: usize = 64;
+
+/// Signatures verified together, for checks that come later one at a time (a block's
+/// transactions are validated in order, but their signatures are known up front).
+///
+/// [`VerifiedSet::verify`] answers exactly what [`PublicKey::verify`] answers: an item that was
+/// verified in the batch is a lookup, anything else (not in the batch, failed in it, or another
+/// algorithm) is verified on its own. Ed25519 items are batched, split across the machine's
+/// cores when there are many; a failing batch is bisected, so a few bad signatures cost a few
+/// more batches.
+#[derive(Debug, Default)]
+pub struct VerifiedSet {
+    verified: std::collections::HashSet<[u8; 32]>,
+}
+
+impl VerifiedSet {
+    /// Verifies the Ed25519 items of `items` together and remembers those that verified.
+    pub fn verify_all(items: &[(&PublicKey, &str, &[u8], &Signature)]) -> VerifiedSet {
+        let ed: Vec<(&PublicKey, Vec<u8>, &Signature)> = items
             .iter()
-            .all(|(pk, ..)| pk.algorithm == Algorithm::Ed25519)
-    {
-        let framed: Vec<Vec<u8>> = items.iter().map(|(_, d, m, _)| framed(d, m)).collect();
-        let raw: Vec<(&[u8], &[u8], &[u8])> = items
-            .iter()
-            .zip(&framed)
-            .map(|((pk, _, _, sig), m)| (pk.bytes.as_slice(), m.as_slice(), sig.0.as_slice()))
+            .filter(|(pk, ..)| pk.algorithm == Algorithm::Ed25519)
+            .map(|(pk, domain, msg, sig)| (*pk, framed(domain, msg), *sig))
             .collect();
-        return verify_batch_ed25519_raw(&raw);
+        let raw: Vec<(&[u8], &[u8], &[u8])> = ed
+            .iter()
+            .map(|(pk, m, sig)| (pk.bytes.as_slice(), m.as_slice(), sig.0.as_slice()))
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(raw.len() / PARALLEL_MIN_ITEMS)
+            .max(1);
+        let ok: Vec<bool> = if threads == 1 {
+            crate::ed25519::verdicts(&raw)
+        } else {
+            let chunk = raw.len().div_ceil(threads);
+            std::thread::scope(|s| {
+                let handles: Vec<_> = raw
+                    .chunks(chunk)
+                    .map(|c| s.spawn(move || crate::ed25519::verdicts(c)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect()
+            })
+        };
+        let verified = ed
+            .iter()
+            .zip(ok)
+            .filter(|(_, ok)| *ok)
+            .map(|((pk, framed, sig), _)| digest(pk, framed, sig))
+            .collect();
+        VerifiedSet { verified }
     }
-    verify_batch(items)
+
+    /// The verdict of [`PublicKey::verify`] for this item.
+    pub fn verify(
+        &self,
+        pk: &PublicKey,
+        domain: &str,
+        msg: &[u8],
+        sig: &Signature,
+    ) -> Result<(), CryptoError> {
+        if pk.algorithm == Algorithm::Ed25519
+            && self
+                .verified
+                .contains(&digest(pk, &framed(domain, msg), sig))
+        {
+            return Ok(());
+        }
+        pk.verify(domain, msg, sig)
+    }
+
+    /// How many items verified in the batch.
+    pub fn len(&self) -> usize {
+        self.verified.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.verified.is_empty()
+    }
+}
+
+/// Identifies one `(key, framed message, signature)` item (SHA-256 over length-prefixed parts).
+fn digest(pk: &PublicKey, framed: &[u8], sig: &Signature) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for part in [pk.bytes.as_slice(), framed, sig.0.as_slice()] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize().into()
 }
 
 #[cfg(test)]

@@ -169,10 +169,10 @@ fn wycheproof_verdicts() {
     }
 }
 
-/// Batch verification gives the strict verdict on every Wycheproof case, alone, padded with
+/// Batch verification gives the single verdict on every Wycheproof case, alone, padded with
 /// valid cases, and in mixed windows.
 #[test]
-fn wycheproof_batch_agrees_with_strict() {
+fn wycheproof_batch_agrees_with_single() {
     let cases = wycheproof_cases();
     let item = |c: &Case| (c.pk.clone(), c.msg.clone(), c.sig.clone());
     let strict_all = |batch: &[(Vec<u8>, Vec<u8>, Vec<u8>)]| {
@@ -191,7 +191,7 @@ fn wycheproof_batch_agrees_with_strict() {
     let valid: Vec<_> = cases.iter().filter(|c| c.valid).map(item).collect();
     assert_eq!(run(&valid), Ok(()), "all 88 valid cases in one batch");
 
-    // Each case between valid neighbours: the batch verdict is that case's strict verdict.
+    // Each case between valid neighbours: the batch verdict is that case's single verdict.
     for (i, c) in cases.iter().enumerate() {
         let mut batch = vec![
             valid[i % valid.len()].clone(),

@@ -1,5 +1,5 @@
 //! Integration tests for `arcanum-crypto`: external Ed25519 vectors (RFC 8032, ring, Wycheproof),
-//! batch-vs-strict agreement, P-256 / RSA-2048 behaviour, key files, and property tests.
+//! batch-vs-single agreement, P-256 / RSA-2048 behaviour, key files, and property tests.
 
 mod ed25519_vectors;
 mod hpke;

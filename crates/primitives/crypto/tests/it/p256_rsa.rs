@@ -4,8 +4,7 @@
 use std::sync::LazyLock;
 
 use arcanum_crypto::{
-    Algorithm, CryptoError, PublicKey, Signature, SigningKey, domain, verify_batch,
-    verify_batch_guarded,
+    Algorithm, CryptoError, PublicKey, Signature, SigningKey, VerifiedSet, domain, verify_batch,
 };
 use rand::SeedableRng;
 
@@ -289,13 +288,20 @@ fn mixed_batch_reports_first_failure() {
     let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..3)
         .map(|i| (&pks[i], domain::ENDORSEMENT, msgs[i], &sigs[i]))
         .collect();
-    for f in [verify_batch, verify_batch_guarded] {
+    {
+        let f = verify_batch;
         assert_eq!(f(&items), Ok(()));
         let mut bad = items.clone();
         bad[1].2 = b"x";
         bad[2].2 = b"y";
         assert_eq!(f(&bad), Err(CryptoError::BadSignature));
         assert_eq!(f(&[]), Ok(()));
+        // Per item, the set answers what single verification answers, whatever the algorithm.
+        let set = VerifiedSet::verify_all(&bad);
+        assert_eq!(set.len(), 1, "only the Ed25519 item is batched, and it verified");
+        for (pk, d, m, sig) in &bad {
+            assert_eq!(set.verify(pk, d, m, sig), pk.verify(d, m, sig));
+        }
     }
 }
 
@@ -314,7 +320,8 @@ fn ed25519_batch_through_public_api() {
     let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..8)
         .map(|i| (&pks[i], domain::TX_SIGNATURE, msgs[i].as_slice(), &sigs[i]))
         .collect();
-    for f in [verify_batch, verify_batch_guarded] {
+    {
+        let f = verify_batch;
         assert_eq!(f(&items), Ok(()));
         // Wrong domain on one item.
         let mut wrong = items.clone();
