@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use arcanum_crypto::{PublicKey, domain};
+use arcanum_crypto::{PublicKey, Signature, VerifiedSet, domain};
 use arcanum_policy::Signer;
 use arcanum_types::{ApiError, EndorsedTx, ErrorCode, Role, SignedTx, TxAction, limits};
 
@@ -62,17 +62,37 @@ pub fn check_shape(tx: &SignedTx) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// How a check treats the signatures it meets.
+#[derive(Clone, Copy, Debug)]
+pub enum Signatures<'a> {
+    /// Verify every one; those verified in a batch beforehand are looked up in the set.
+    Verify(&'a VerifiedSet),
+    /// Take them as verified, because a trust anchor vouches for them: the orderer's block
+    /// signature inside the management network, or the endorsement enclave, which verifies the
+    /// client signature itself before it signs. Everything else is still checked.
+    Trusted,
+}
+
+impl Signatures<'_> {
+    fn check(&self, key: &PublicKey, domain: &str, msg: &[u8], sig: &Signature) -> bool {
+        match self {
+            Signatures::Verify(set) => set.verify(key, domain, msg, sig).is_ok(),
+            Signatures::Trusted => true,
+        }
+    }
+}
+
 /// The creator is a known client or admin on the allow-list, on this channel, and the reference
 /// signature verifies. Returns the creator.
 pub fn check_client<'a>(config: &'a ChainConfig, tx: &SignedTx) -> Result<&'a Member, ApiError> {
-    check_client_with(config, tx, true)
+    check_client_with(config, tx, Signatures::Verify(&VerifiedSet::default()))
 }
 
-/// [`check_client`], with the signature check optional (for ledgers that trust the orderer).
-pub(crate) fn check_client_with<'a>(
+/// [`check_client`], with the reference signature checked as `signatures` says.
+pub fn check_client_with<'a>(
     config: &'a ChainConfig,
     tx: &SignedTx,
-    verify_signature: bool,
+    signatures: Signatures<'_>,
 ) -> Result<&'a Member, ApiError> {
     let payload = &tx.payload;
     if payload.channel != config.channel {
@@ -84,63 +104,65 @@ pub(crate) fn check_client_with<'a>(
             ),
         ));
     }
-    let member = config
-        .member(&payload.creator)
-        .filter(|m| m.allowed_client && matches!(m.role, Role::Client | Role::Admin))
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::ClientNotAllowed,
-                format!("client {} is not on the allow-list", payload.creator),
-            )
-        })?;
-    if verify_signature {
-        member
-            .public_key
-            .verify(domain::TX_SIGNATURE, &payload.id().0, &tx.signature)
-            .map_err(|_| {
-                ApiError::new(
-                    ErrorCode::BadClientSignature,
-                    "client signature does not verify",
-                )
-            })?;
+    let member = client_of(config, tx)?;
+    if !signatures.check(
+        &member.public_key,
+        domain::TX_SIGNATURE,
+        &payload.id().0,
+        &tx.signature,
+    ) {
+        return Err(ApiError::new(
+            ErrorCode::BadClientSignature,
+            "client signature does not verify",
+        ));
     }
     Ok(member)
 }
 
+/// The transaction's creator, if it is a client or admin on the allow-list.
+pub(crate) fn client_of<'a>(config: &'a ChainConfig, tx: &SignedTx) -> Result<&'a Member, ApiError> {
+    config
+        .member(&tx.payload.creator)
+        .filter(|m| m.allowed_client && matches!(m.role, Role::Client | Role::Admin))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::ClientNotAllowed,
+                format!("client {} is not on the allow-list", tx.payload.creator),
+            )
+        })
+}
+
 /// Every endorsement is by a distinct consortium peer and verifies over the transaction's
-/// endorsement message. Returns the signers for policy evaluation.
+/// endorsement message under the peer's certificate key. Returns the signers for policy
+/// evaluation.
 pub fn verify_endorsements(
     config: &ChainConfig,
     etx: &EndorsedTx,
 ) -> Result<Vec<Signer>, ApiError> {
-    verify_endorsements_with(config, etx, true, &|m: &Member| Ok(m.public_key.clone()))
+    verify_endorsements_with(
+        config,
+        etx,
+        Signatures::Verify(&VerifiedSet::default()),
+        &|m: &Member| Ok(m.public_key.clone()),
+    )
 }
 
-/// [`verify_endorsements`] with each peer's current key from `key_of` (rotations on chain).
-pub fn verify_endorsements_with_keys(
+/// [`verify_endorsements`] with each peer's current key from `key_of` (rotations on chain) and
+/// the signatures checked as `signatures` says; the endorsers must be distinct consortium peers
+/// either way.
+pub fn verify_endorsements_with(
     config: &ChainConfig,
     etx: &EndorsedTx,
-    key_of: &dyn Fn(&Member) -> Result<PublicKey, ApiError>,
-) -> Result<Vec<Signer>, ApiError> {
-    verify_endorsements_with(config, etx, true, key_of)
-}
-
-/// [`verify_endorsements`], with the signature checks optional (for ledgers that trust the
-/// orderer); the endorsers must still be distinct consortium peers.
-pub(crate) fn verify_endorsements_with(
-    config: &ChainConfig,
-    etx: &EndorsedTx,
-    verify_signatures: bool,
+    signatures: Signatures<'_>,
     key_of: &dyn Fn(&Member) -> Result<PublicKey, ApiError>,
 ) -> Result<Vec<Signer>, ApiError> {
     let bad = |m: String| Err(ApiError::new(ErrorCode::BadEndorsement, m));
     if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
         return bad("too many endorsements".into());
     }
-    let msg = if verify_signatures {
-        etx.endorsement_message()
-    } else {
-        Vec::new()
+    let msg = match signatures {
+        Signatures::Verify(_) => etx.endorsement_message(),
+        Signatures::Trusted => Vec::new(),
     };
     let mut seen = BTreeSet::new();
     let mut signers = Vec::with_capacity(etx.endorsements.len());
@@ -151,10 +173,8 @@ pub(crate) fn verify_endorsements_with(
         if !seen.insert(e.endorser) {
             return bad(format!("peer {} endorsed twice", peer.name));
         }
-        if verify_signatures
-            && key_of(peer)?
-                .verify(domain::ENDORSEMENT, &msg, &e.signature)
-                .is_err()
+        if let Signatures::Verify(_) = signatures
+            && !signatures.check(&key_of(peer)?, domain::ENDORSEMENT, &msg, &e.signature)
         {
             return bad(format!("endorsement by {} does not verify", peer.name));
         }

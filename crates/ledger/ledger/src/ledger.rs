@@ -1,7 +1,8 @@
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use arcanum_crypto::{Hash, domain, tagged_hash};
+use arcanum_crypto::{Hash, PublicKey, Signature, VerifiedSet, domain, tagged_hash};
 use arcanum_policy::Policy;
 use arcanum_storage::{BlockCommit, LedgerStore, StateReader, StorageError, VersionedValue};
 use arcanum_types::{
@@ -10,7 +11,7 @@ use arcanum_types::{
 };
 use parking_lot::Mutex;
 
-use crate::checks::{check_client_with, verify_endorsements_with};
+use crate::checks::{Signatures, check_client_with, client_of, verify_endorsements_with};
 use crate::{
     ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key, peer_key_key,
 };
@@ -185,13 +186,17 @@ impl Ledger {
         self.peer_key(&Tip(self.store.as_ref()), peer)
     }
 
-    /// Verifies an endorsed transaction's endorsements against the peers' keys at the tip.
+    /// Verifies an endorsed transaction's endorsements against the peers' keys at the tip;
+    /// signatures in `verified` were verified in a batch already.
     pub fn verify_endorsements_at_tip(
         &self,
         etx: &EndorsedTx,
+        verified: &VerifiedSet,
     ) -> Result<Vec<arcanum_policy::Signer>, ApiError> {
         let tip = Tip(self.store.as_ref());
-        verify_endorsements_with(&self.config, etx, true, &|m| self.peer_key(&tip, m))
+        verify_endorsements_with(&self.config, etx, Signatures::Verify(verified), &|m| {
+            self.peer_key(&tip, m)
+        })
     }
 
     /// The policy governing `action` at the current tip.
@@ -287,6 +292,18 @@ impl Ledger {
         if self.check_header(block)? {
             return Ok(summary(Vec::new(), Vec::new(), true));
         }
+        let tip_keys = TipKeys {
+            ledger: self,
+            keys: RefCell::default(),
+        };
+        let verified = match self.trust {
+            SignatureTrust::VerifyAll => self.verify_block_signatures(block, &tip_keys),
+            SignatureTrust::TrustOrderer => VerifiedSet::default(),
+        };
+        let signatures = match self.trust {
+            SignatureTrust::VerifyAll => Signatures::Verify(&verified),
+            SignatureTrust::TrustOrderer => Signatures::Trusted,
+        };
         let mut overlay = Overlay {
             base: self.store.as_ref(),
             writes: BTreeMap::new(),
@@ -300,7 +317,11 @@ impl Ledger {
                 block: block.header.height,
                 tx: index as u32,
             };
-            let status = match self.validate_tx(&overlay, etx, &tx_id, &mut seen_ids) {
+            let checked = Checked {
+                signatures,
+                tip_keys: &tip_keys,
+            };
+            let status = match self.validate_tx(&overlay, etx, &tx_id, &mut seen_ids, checked) {
                 Ok(()) => {
                     for w in &etx.response.rwset.writes {
                         let value = w
@@ -332,6 +353,42 @@ impl Ledger {
         Ok(summary(receipts, events, false))
     }
 
+    /// Every client and endorsement signature of `block`, verified together under the keys at
+    /// the tip. A signature under a key rotated earlier in the same block is not in the batch
+    /// and is verified on its own when its transaction is validated.
+    fn verify_block_signatures(&self, block: &Block, tip_keys: &TipKeys<'_>) -> VerifiedSet {
+        let mut items: Vec<(PublicKey, &'static str, Vec<u8>, &Signature)> = Vec::new();
+        for etx in &block.txs {
+            if let Ok(client) = client_of(&self.config, &etx.tx) {
+                items.push((
+                    client.public_key.clone(),
+                    domain::TX_SIGNATURE,
+                    etx.id().0.to_vec(),
+                    &etx.tx.signature,
+                ));
+            }
+            if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
+                continue;
+            }
+            let msg = etx.endorsement_message();
+            for e in &etx.endorsements {
+                let key = self
+                    .config
+                    .member(&e.endorser)
+                    .filter(|m| m.role == Role::Peer)
+                    .and_then(|m| tip_keys.get(m).ok());
+                if let Some(key) = key {
+                    items.push((key, domain::ENDORSEMENT, msg.clone(), &e.signature));
+                }
+            }
+        }
+        let refs: Vec<(&PublicKey, &str, &[u8], &Signature)> = items
+            .iter()
+            .map(|(k, d, m, s)| (k, *d, m.as_slice(), *s))
+            .collect();
+        VerifiedSet::verify_all(&refs)
+    }
+
     /// One transaction's validation against the state as left by the earlier valid transactions
     /// of its block. Returns the reason code of the first failed check.
     fn validate_tx(
@@ -340,6 +397,7 @@ impl Ledger {
         etx: &EndorsedTx,
         tx_id: &Hash,
         seen_ids: &mut BTreeSet<Hash>,
+        checked: Checked<'_>,
     ) -> Result<(), ErrorCode> {
         let code = |e: ApiError| e.code;
         check_shape(&etx.tx).map_err(code)?;
@@ -351,8 +409,7 @@ impl Ledger {
         if !seen_ids.insert(*tx_id) || self.contains_tx(tx_id).map_err(code)? {
             return Err(ErrorCode::DuplicateTx);
         }
-        let verify = self.trust == SignatureTrust::VerifyAll;
-        let creator = check_client_with(&self.config, &etx.tx, verify).map_err(code)?;
+        let creator = check_client_with(&self.config, &etx.tx, checked.signatures).map_err(code)?;
         let response = &etx.response;
         if response.tx_id != *tx_id || !response.rwset.is_canonical() {
             return Err(ErrorCode::InvalidTx);
@@ -360,9 +417,16 @@ impl Ledger {
         if response.vote != Vote::Approve {
             return Err(ErrorCode::EndorsementRejected);
         }
-        let signers =
-            verify_endorsements_with(&self.config, etx, verify, &|m| self.peer_key(view, m))
-                .map_err(code)?;
+        // A key rotated earlier in this block is in the overlay; every other is the tip's.
+        let key_of = |m: &crate::Member| {
+            if view.writes.contains_key(&peer_key_key(&m.id)) {
+                self.peer_key(view, m)
+            } else {
+                checked.tip_keys.get(m)
+            }
+        };
+        let signers = verify_endorsements_with(&self.config, etx, checked.signatures, &key_of)
+            .map_err(code)?;
         match &etx.tx.payload.action {
             TxAction::Invoke { contract, .. } => {
                 let ns = contract_prefix(contract);
@@ -438,6 +502,30 @@ impl Ledger {
             }
         }
         Ok(())
+    }
+}
+
+/// How one block's transactions have their signatures checked.
+#[derive(Clone, Copy)]
+struct Checked<'a> {
+    signatures: Signatures<'a>,
+    tip_keys: &'a TipKeys<'a>,
+}
+
+/// Peers' endorsement keys at the tip, each read from the store once per block.
+struct TipKeys<'a> {
+    ledger: &'a Ledger,
+    keys: RefCell<BTreeMap<arcanum_types::IdentityId, PublicKey>>,
+}
+
+impl TipKeys<'_> {
+    fn get(&self, peer: &crate::Member) -> Result<PublicKey, ApiError> {
+        if let Some(k) = self.keys.borrow().get(&peer.id) {
+            return Ok(k.clone());
+        }
+        let key = self.ledger.peer_key_at_tip(peer)?;
+        self.keys.borrow_mut().insert(peer.id, key.clone());
+        Ok(key)
     }
 }
 

@@ -21,8 +21,8 @@ mod ledger;
 pub mod offchain;
 
 pub use checks::{
-    check_client, check_shape, endorsement_signers, verify_endorsements,
-    verify_endorsements_with_keys,
+    Signatures, check_client, check_client_with, check_shape, endorsement_signers,
+    verify_endorsements, verify_endorsements_with,
 };
 pub use config::{ChainConfig, Member};
 pub use keys::{

@@ -470,7 +470,7 @@ impl<T: EndorserTransport> Management<T> {
             endorsements: resp.endorsements.clone(),
         };
         self.ledger
-            .verify_endorsements_at_tip(&etx)
+            .verify_endorsements_at_tip(&etx, &arcanum_crypto::VerifiedSet::default())
             .map(|_| ())
             .map_err(|e| e.message)
     }
@@ -540,7 +540,9 @@ impl<T: EndorserTransport> Management<T> {
                 "the endorsers voted to reject",
             ));
         }
-        let signers = self.ledger.verify_endorsements_at_tip(&etx)?;
+        let signers = self
+            .ledger
+            .verify_endorsements_at_tip(&etx, &arcanum_crypto::VerifiedSet::default())?;
         let policy = self.ledger.policy_at_tip(&etx.tx.payload.action)?;
         if !policy
             .evaluate(&signers, &self.ledger.config().orgs)
