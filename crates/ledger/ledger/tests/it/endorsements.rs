@@ -208,3 +208,37 @@ fn forged_endorsement_in_a_mixed_block_affects_only_its_transaction() {
     assert!(net.value("kv", b"k").is_some());
     assert_eq!(net.value("kv", b"f"), None);
 }
+
+/// A block large enough to be batch-verified across threads, with forged endorsements and a bad
+/// client signature scattered through it: exactly those transactions are invalid, each with its
+/// own code, and every other one commits (the batch is bisected, never trusted wholesale).
+#[test]
+fn bad_signatures_in_a_large_block_are_found_one_by_one() {
+    let (net, _) = setup();
+    let mut txs = Vec::new();
+    let mut expected = Vec::new();
+    for i in 0..60u32 {
+        let key = format!("k{i}");
+        let mut etx = net.put("kv", key.as_bytes(), b"v", ORG1_ORG2);
+        let status = match i {
+            7 | 31 => {
+                etx.endorsements[1].signature = net.peers[1]
+                    .key
+                    .sign(domain::ENDORSEMENT, b"some other message");
+                TxStatus::Invalid(BadEndorsement)
+            }
+            44 => {
+                etx.tx.signature.0[5] ^= 1;
+                TxStatus::Invalid(ErrorCode::BadClientSignature)
+            }
+            _ => TxStatus::Valid,
+        };
+        txs.push(etx);
+        expected.push(status);
+    }
+    let (_, st) = net.commit(txs);
+    assert_eq!(st, expected);
+    assert!(net.value("kv", b"k0").is_some());
+    assert_eq!(net.value("kv", b"k31"), None);
+    assert_eq!(net.value("kv", b"k44"), None);
+}
