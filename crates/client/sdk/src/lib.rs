@@ -201,20 +201,25 @@ impl Client {
     }
 
     /// Asks a peer (Fabric flow) or an endorsement device to simulate and endorse `tx` for `peers`,
-    /// once its ledger has reached `min_height`.
+    /// once its ledger has reached `min_height`. Sent as a batch of one item; the item's error
+    /// is an [`SdkError::Api`], as a refused request's is.
     pub async fn endorse_at(
         &self,
         tx: &SignedTx,
         peers: Vec<IdentityId>,
         min_height: u64,
     ) -> Result<arcanum_api::EndorseResponse, SdkError> {
-        let request = arcanum_api::EndorseRequest {
-            tx: tx.clone(),
-            peers,
-            min_height,
-        };
-        let resp = self.post(routes::ENDORSE, encode(&request)).await?;
-        Self::borsh(resp, limits::MAX_ENDORSED_TX_BYTES).await
+        let batch = arcanum_api::EndorseBatch::single(tx.clone(), peers, min_height);
+        let resp = self.post(routes::ENDORSE, encode(&batch)).await?;
+        let outcomes: Vec<arcanum_api::EndorseOutcome> =
+            Self::borsh(resp, arcanum_api::endorse_answer_limit(1)).await?;
+        match <[arcanum_api::EndorseOutcome; 1]>::try_from(outcomes) {
+            Ok([outcome]) => outcome.into_result().map_err(SdkError::Api),
+            Err(o) => Err(SdkError::Protocol(format!(
+                "{} outcomes for a batch of one",
+                o.len()
+            ))),
+        }
     }
 
     async fn json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> Result<T, SdkError> {

@@ -51,8 +51,9 @@ pub mod routes {
     pub const ROTATE_KEY: &str = "/v1/rotate-key";
     /// Endorsement devices: their current borsh `SignedReport` (`?format=json` for display).
     pub const ATTESTATION: &str = "/v1/attestation";
-    /// Endorsement devices: a borsh `EndorseRequest`, answered with a borsh `EndorseResponse`
-    /// (no peers: simulate only, for queries).
+    /// Endorsement devices: a borsh [`crate::EndorseBatch`], answered with a borsh
+    /// `Vec<`[`crate::EndorseOutcome`]`>`, one per item (an item with no peers: simulate only,
+    /// for queries).
     pub const ENDORSE: &str = "/v1/endorse";
     /// All ledger roles: a committed transaction's inclusion proof, a borsh `TxProof`.
     pub const TX_PROOF: &str = "/v1/transactions/{tx_id}/proof";
@@ -216,15 +217,69 @@ pub struct AttestationVerdict {
     pub expires_at: Option<u64>,
 }
 
-/// Management device → endorsement device: endorse `tx` for these peers. With no peers, only
-/// simulate it (a read-only query): nothing is signed.
+/// Most items in one [`EndorseBatch`].
+pub const MAX_ENDORSE_ITEMS: usize = 1024;
+
+/// Largest encoded [`EndorseBatch`] (the endorse route's body limit). A batch always has room for
+/// one item of the largest transaction ([`arcanum_types::limits::MAX_TX_BYTES`]), which each item
+/// must also respect on its own.
+pub const MAX_ENDORSE_BATCH_BYTES: usize = 8 * 1024 * 1024;
+
+// A batch of one of the largest transactions, with its routing, fits the body limit.
+const _: () = assert!(arcanum_types::limits::MAX_TX_BYTES + 64 * 1024 <= MAX_ENDORSE_BATCH_BYTES);
+
+/// Most bytes any batch's answer may take, whatever its item count.
+pub const MAX_ENDORSE_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// The size limit of the answer to a batch of `items` items: what each item's endorsed
+/// transaction may take, capped at [`MAX_ENDORSE_ANSWER_BYTES`].
+pub fn endorse_answer_limit(items: usize) -> usize {
+    items
+        .max(1)
+        .saturating_mul(arcanum_types::limits::MAX_ENDORSED_TX_BYTES)
+        .min(MAX_ENDORSE_ANSWER_BYTES)
+}
+
+/// One transaction to endorse for `peers`. With no peers, only simulate it (a read-only
+/// query): nothing is signed.
 #[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
-pub struct EndorseRequest {
+pub struct EndorseItem {
     pub tx: SignedTx,
     pub peers: Vec<IdentityId>,
-    /// The management device's height when it sent the request: the device simulates only once
+}
+
+/// Management device (or a client, in the Fabric flow) → endorsement device: a batch of 1 to
+/// [`MAX_ENDORSE_ITEMS`] items, answered by one [`EndorseOutcome`] per item, in item order.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub struct EndorseBatch {
+    /// The management device's height when it sent the batch: the device simulates only once
     /// its replica has reached it, so that devices agree on the state they read.
     pub min_height: u64,
+    pub items: Vec<EndorseItem>,
+}
+
+impl EndorseBatch {
+    /// A batch of one item.
+    pub fn single(tx: SignedTx, peers: Vec<IdentityId>, min_height: u64) -> EndorseBatch {
+        EndorseBatch {
+            min_height,
+            items: vec![EndorseItem { tx, peers }],
+        }
+    }
+
+    /// The batch-level bound: 1 to [`MAX_ENDORSE_ITEMS`] items (`BAD_REQUEST` otherwise).
+    pub fn check(&self) -> Result<(), ApiError> {
+        if self.items.is_empty() || self.items.len() > MAX_ENDORSE_ITEMS {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "a batch holds 1 to {MAX_ENDORSE_ITEMS} items, not {}",
+                    self.items.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Endorsement device → management device: the simulation outcome and one endorsement per peer.
@@ -232,6 +287,43 @@ pub struct EndorseRequest {
 pub struct EndorseResponse {
     pub response: ProposalResponse,
     pub endorsements: Vec<Endorsement>,
+}
+
+/// The answer for one [`EndorseItem`]: its endorsements, or its error with a stable code.
+#[derive(Clone, Debug, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize)]
+pub enum EndorseOutcome {
+    Endorsed(EndorseResponse),
+    /// `code` is an [`ErrorCode`]'s string form (an unknown one, from a newer device, reads as
+    /// `INTERNAL`).
+    Failed {
+        code: String,
+        message: String,
+    },
+}
+
+impl EndorseOutcome {
+    /// Back to a result.
+    pub fn into_result(self) -> Result<EndorseResponse, ApiError> {
+        match self {
+            EndorseOutcome::Endorsed(r) => Ok(r),
+            EndorseOutcome::Failed { code, message } => Err(ApiError::new(
+                ErrorCode::parse(&code).unwrap_or(ErrorCode::Internal),
+                message,
+            )),
+        }
+    }
+}
+
+impl From<Result<EndorseResponse, ApiError>> for EndorseOutcome {
+    fn from(r: Result<EndorseResponse, ApiError>) -> Self {
+        match r {
+            Ok(r) => EndorseOutcome::Endorsed(r),
+            Err(e) => EndorseOutcome::Failed {
+                code: e.code.as_str().to_owned(),
+                message: e.message,
+            },
+        }
+    }
 }
 
 /// Query parameters of [`routes::STATE`].
@@ -247,4 +339,38 @@ pub struct StateQuery {
 pub struct WaitQuery {
     #[serde(default)]
     pub wait: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_carry_stable_codes_and_unknown_codes_read_as_internal() {
+        let e = ApiError::new(ErrorCode::BadClientSignature, "no");
+        let outcome = EndorseOutcome::from(Err(e.clone()));
+        let bytes = arcanum_types::encode(&outcome);
+        let back: EndorseOutcome = arcanum_types::decode(&bytes, 1024).expect("decodes");
+        assert_eq!(back.into_result().expect_err("failed"), e);
+        let newer = EndorseOutcome::Failed {
+            code: "SOME_FUTURE_CODE".into(),
+            message: "m".into(),
+        };
+        assert_eq!(
+            newer.into_result().expect_err("failed").code,
+            ErrorCode::Internal
+        );
+    }
+
+    #[test]
+    fn the_answer_limit_scales_with_the_batch_and_is_capped() {
+        let one = arcanum_types::limits::MAX_ENDORSED_TX_BYTES;
+        assert_eq!(endorse_answer_limit(0), one);
+        assert_eq!(endorse_answer_limit(1), one);
+        assert_eq!(endorse_answer_limit(3), 3 * one);
+        assert_eq!(
+            endorse_answer_limit(MAX_ENDORSE_ITEMS),
+            MAX_ENDORSE_ANSWER_BYTES
+        );
+    }
 }

@@ -1,9 +1,12 @@
 //! The endorsement device's side of its enclave (SPEC L7): the hosted keys sign inside it, and
-//! the enclave verifies the client's reference signature itself before it signs.
+//! the enclave verifies the client's reference signature itself before it signs. Endorsement
+//! reaches the enclave in batches ([`EnclaveSigner::sign`]).
 
-use arcanum_crypto::{Hash, PublicKey};
-use arcanum_enclave_protocol::{EnclaveResponse, HostRequest};
-use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, SignedTx, Vote};
+use arcanum_enclave_protocol::{
+    EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, MAX_ENDORSE_SIGNATURES,
+    MAX_ENDORSE_TASKS, MAX_FRAME,
+};
+use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId};
 use parking_lot::RwLock;
 
 /// How requests reach the enclave: over the shared-memory rings to the `arcanum-enclave`
@@ -17,6 +20,7 @@ pub trait EnclaveLink: Send + Sync {
 pub fn enclave_error(code: &str, message: &str) -> ApiError {
     let code = match code {
         "BAD_CLIENT_SIGNATURE" => ErrorCode::BadClientSignature,
+        "BAD_REQUEST" => ErrorCode::BadRequest,
         "PEER_NOT_HOSTED" | "PEER_NOT_ALLOWED" => ErrorCode::EndorserUnavailable,
         "KEY_FILE" | "KEY_CERT_MISMATCH" => ErrorCode::KeyFile,
         _ => ErrorCode::Internal,
@@ -56,27 +60,58 @@ impl EnclaveSigner {
         *self.hosted.write() = hosted;
     }
 
-    /// Signs `(tx id, response hash, vote)` once for each of `peers`.
-    pub fn sign(
-        &self,
-        tx: &SignedTx,
-        client_key: &PublicKey,
-        response_hash: Hash,
-        vote: Vote,
-        peers: &[IdentityId],
-    ) -> Result<Vec<Endorsement>, ApiError> {
-        let request = HostRequest::Endorse {
-            tx: Box::new(tx.clone()),
-            client_key: client_key.clone(),
-            response_hash,
-            vote,
-            peers: peers.to_vec(),
-        };
-        match self.call(&request)? {
-            EnclaveResponse::Endorsements(e) => Ok(e),
-            other => Err(unexpected(&other)),
+    /// Endorses a batch of tasks: one result per task, in task order. The tasks go to the
+    /// enclave in as few requests as its bounds allow (one, unless the batch is over
+    /// [`MAX_ENDORSE_TASKS`] tasks, [`MAX_ENDORSE_SIGNATURES`] peers or a frame's bytes); a
+    /// failed request fails each of its tasks with its error.
+    pub fn sign(&self, tasks: Vec<EndorseTask>) -> Vec<Result<Vec<Endorsement>, ApiError>> {
+        let mut results = Vec::with_capacity(tasks.len());
+        for chunk in chunks(tasks) {
+            let n = chunk.len();
+            match self.call(&HostRequest::Endorse { tasks: chunk }) {
+                Ok(EnclaveResponse::Endorsements(outcomes)) if outcomes.len() == n => {
+                    results.extend(outcomes.into_iter().map(|o| match o {
+                        EndorseOutcome::Signed(e) => Ok(e),
+                        EndorseOutcome::Refused { code, message } => {
+                            Err(enclave_error(&code, &message))
+                        }
+                    }));
+                }
+                Ok(other) => {
+                    let e = unexpected(&other);
+                    results.extend((0..n).map(|_| Err(e.clone())));
+                }
+                Err(e) => results.extend((0..n).map(|_| Err(e.clone()))),
+            }
         }
+        results
     }
+}
+
+/// Room left in a frame for the envelope and the request's own header.
+const FRAME_HEADROOM: usize = 1024;
+
+/// Splits tasks into requests within the enclave's bounds, keeping their order.
+fn chunks(tasks: Vec<EndorseTask>) -> Vec<Vec<EndorseTask>> {
+    let mut out: Vec<Vec<EndorseTask>> = Vec::new();
+    let (mut current, mut peers, mut bytes) = (Vec::new(), 0usize, 0usize);
+    for task in tasks {
+        let size = borsh::object_length(&task).unwrap_or(MAX_FRAME);
+        let full = current.len() == MAX_ENDORSE_TASKS
+            || peers + task.peers.len() > MAX_ENDORSE_SIGNATURES
+            || bytes + size > MAX_FRAME - FRAME_HEADROOM;
+        if full && !current.is_empty() {
+            out.push(std::mem::take(&mut current));
+            (peers, bytes) = (0, 0);
+        }
+        peers += task.peers.len();
+        bytes += size;
+        current.push(task);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
 }
 
 /// An answer of the wrong kind.
@@ -85,4 +120,63 @@ pub(crate) fn unexpected(answer: &EnclaveResponse) -> ApiError {
         ErrorCode::Internal,
         format!("unexpected enclave answer {answer:?}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arcanum_crypto::{Signature, sha256};
+    use arcanum_types::{SignedTx, TxAction, TxPayload, Vote};
+
+    fn task(arg_bytes: usize, peers: usize) -> EndorseTask {
+        let payload = TxPayload {
+            channel: "c".into(),
+            creator: IdentityId(sha256(b"c")),
+            nonce: 0,
+            action: TxAction::Invoke {
+                contract: "k".into(),
+                function: "f".into(),
+                args: vec![vec![0; arg_bytes]],
+            },
+        };
+        EndorseTask {
+            tx: SignedTx {
+                payload,
+                signature: Signature(vec![0; 64]),
+            },
+            client_key: arcanum_crypto::SigningKey::from_ed25519_seed(&[1; 32]).public_key(),
+            response_hash: sha256(b"r"),
+            vote: Vote::Approve,
+            peers: vec![IdentityId(sha256(b"p")); peers],
+        }
+    }
+
+    fn sizes(chunks: &[Vec<EndorseTask>]) -> Vec<usize> {
+        chunks.iter().map(Vec::len).collect()
+    }
+
+    #[test]
+    fn chunks_respect_every_enclave_bound_and_keep_order() {
+        assert_eq!(sizes(&chunks(vec![task(10, 2); 3])), vec![3]);
+        assert_eq!(
+            sizes(&chunks(vec![task(10, 1); MAX_ENDORSE_TASKS + 5])),
+            vec![MAX_ENDORSE_TASKS, 5]
+        );
+        // 200 peers each: 40 tasks reach 8,000 of the 8,192 signatures.
+        assert_eq!(sizes(&chunks(vec![task(10, 200); 50])), vec![40, 10]);
+        // Transactions of almost 2 MiB: two do not fit one frame.
+        let big = task(2 * 1024 * 1024 - 256, 1);
+        let c = chunks(vec![big.clone(), task(10, 1), big]);
+        assert_eq!(sizes(&c), vec![2, 1]);
+        for chunk in &c {
+            let frame = arcanum_enclave_protocol::encode_frame(
+                u64::MAX,
+                &HostRequest::Endorse {
+                    tasks: chunk.clone(),
+                },
+            );
+            assert!(frame.len() <= MAX_FRAME);
+        }
+        assert!(chunks(Vec::new()).is_empty());
+    }
 }

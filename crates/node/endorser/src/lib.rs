@@ -2,13 +2,17 @@
 //! peers, checks that a transaction request is executable, simulates it against a state snapshot,
 //! and signs the outcome once for every target peer whose key it hosts.
 //!
-//! Key types: [`Endorser`], [`EndorseRequest`], [`EndorseResponse`].
+//! Key types: [`Endorser`], [`EndorseBatch`] (items of `(tx, peers)`), [`EndorseResponse`].
+//! Endorsement is batched end to end: [`Endorser::endorse_batch`] simulates each item, then
+//! makes one enclave call for all items to sign.
 //!
 //! Invariants:
 //! - Hosted keys live in the endorsement enclave behind [`EnclaveSigner`]; this crate never
 //!   holds them (the in-process variant runs the enclave's own trusted code).
-//! - Nothing is signed unless the client signature verifies, the client is on the allow-list, the
-//!   transaction id is unused and the simulation succeeded.
+//! - Nothing is signed unless the client signature verifies (checked inside the enclave, with
+//!   the whole batch's signatures verified together), the client is on the allow-list, the
+//!   transaction id is unused and the simulation succeeded. A failing item of a batch never
+//!   spoils the others.
 //! - Simulation is deterministic: it reads one consistent snapshot and records every read with
 //!   its version, so a peer's MVCC check catches any later change.
 //! - This crate does not depend on networking or HTTP; the server crate carries its messages.
@@ -19,12 +23,13 @@ mod simulate;
 
 use std::sync::Arc;
 
-use arcanum_crypto::{Hash, SigningKey};
-use arcanum_ledger::{Ledger, check_client, check_shape};
-use arcanum_types::{ApiError, ErrorCode, IdentityId, ProposalResponse, SignedTx};
+use arcanum_crypto::{Hash, PublicKey, SigningKey, VerifiedSet, domain};
+use arcanum_enclave_protocol::{EndorseTask, MAX_TASK_PEERS};
+use arcanum_ledger::{Ledger, Signatures, check_client_with, check_shape};
+use arcanum_types::{ApiError, ErrorCode, IdentityId, ProposalResponse, SignedTx, limits};
 use parking_lot::Mutex;
 
-pub use arcanum_api::{EndorseRequest, EndorseResponse};
+pub use arcanum_api::{EndorseBatch, EndorseItem, EndorseOutcome, EndorseResponse};
 pub use enclave::{EnclaveLink, EnclaveSigner, enclave_error};
 pub use simulate::ContractCache;
 
@@ -34,7 +39,7 @@ pub struct Endorser {
     ledger: Arc<Ledger>,
     contracts: ContractCache,
     signer: Arc<EnclaveSigner>,
-    /// Requests being endorsed right now (the device's load figure).
+    /// Items being endorsed right now (the device's load figure).
     in_flight: Mutex<u64>,
 }
 
@@ -76,57 +81,160 @@ impl Endorser {
         self.signer.hosted()
     }
 
-    /// Requests in progress.
+    /// Items in progress.
     pub fn load(&self) -> u64 {
         *self.in_flight.lock()
     }
 
-    /// Checks, simulates and signs (L1.3).
-    pub fn endorse(&self, req: &EndorseRequest) -> Result<EndorseResponse, ApiError> {
-        *self.in_flight.lock() += 1;
-        let result = self.endorse_inner(req);
-        *self.in_flight.lock() -= 1;
-        result
+    /// Checks, simulates and signs a batch (L1.3): one result per item, in item order.
+    ///
+    /// Each item is checked and simulated on the host (shape, allow-list, channel, replay); its
+    /// client signature is left to the enclave, which verifies it before it signs. Then ONE
+    /// enclave call signs for every item that simulated and names peers. An item with no peers
+    /// is a read-only query: simulated only, its client signature verified here. A failing item
+    /// never spoils the others.
+    pub fn endorse_batch(&self, batch: &EndorseBatch) -> Vec<Result<EndorseResponse, ApiError>> {
+        let n = batch.items.len() as u64;
+        *self.in_flight.lock() += n;
+        let results = self.endorse_inner(&batch.items);
+        *self.in_flight.lock() -= n;
+        results
     }
 
-    fn endorse_inner(&self, req: &EndorseRequest) -> Result<EndorseResponse, ApiError> {
+    fn endorse_inner(&self, items: &[EndorseItem]) -> Vec<Result<EndorseResponse, ApiError>> {
+        let config = self.ledger.config();
+        // Queries' client signatures, verified together.
+        let query_ids: Vec<(usize, Hash, PublicKey)> = items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| item.peers.is_empty())
+            .filter_map(|(i, item)| {
+                let key = config.member(&item.tx.payload.creator)?.public_key.clone();
+                Some((i, item.tx.payload.id(), key))
+            })
+            .collect();
+        let queries = VerifiedSet::verify_all(
+            &query_ids
+                .iter()
+                .map(|(i, id, key)| {
+                    (
+                        key,
+                        domain::TX_SIGNATURE,
+                        id.0.as_slice(),
+                        &items[*i].tx.signature,
+                    )
+                })
+                .collect::<Vec<_>>(),
+        );
         let hosted = self.signer.hosted();
-        if let Some(p) = req.peers.iter().find(|p| !hosted.contains(p)) {
+        let mut results: Vec<Result<EndorseResponse, ApiError>> = Vec::with_capacity(items.len());
+        // (item index, task) for the items to sign.
+        let mut to_sign: Vec<(usize, EndorseTask)> = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let signatures = if item.peers.is_empty() {
+                Signatures::Verify(&queries)
+            } else {
+                Signatures::Trusted
+            };
+            let checked = self
+                .check_item(item, &hosted)
+                .and_then(|()| self.simulate_with(&item.tx, signatures));
+            match checked {
+                Ok(response) if !item.peers.is_empty() => {
+                    match config.member(&item.tx.payload.creator) {
+                        Some(m) => to_sign.push((
+                            i,
+                            EndorseTask {
+                                tx: item.tx.clone(),
+                                client_key: m.public_key.clone(),
+                                response_hash: response.hash(),
+                                vote: response.vote,
+                                peers: item.peers.clone(),
+                            },
+                        )),
+                        None => {
+                            results.push(Err(ApiError::new(
+                                ErrorCode::ClientNotAllowed,
+                                "unknown client",
+                            )));
+                            continue;
+                        }
+                    }
+                    results.push(Ok(EndorseResponse {
+                        response,
+                        endorsements: Vec::new(),
+                    }));
+                }
+                other => results.push(other.map(|response| EndorseResponse {
+                    response,
+                    endorsements: Vec::new(),
+                })),
+            }
+        }
+        if to_sign.is_empty() {
+            return results;
+        }
+        let (indices, tasks): (Vec<usize>, Vec<EndorseTask>) = to_sign.into_iter().unzip();
+        for (i, signed) in indices.into_iter().zip(self.signer.sign(tasks)) {
+            match signed {
+                Ok(endorsements) => {
+                    if let Ok(r) = &mut results[i] {
+                        r.endorsements = endorsements;
+                    }
+                }
+                Err(e) => results[i] = Err(e),
+            }
+        }
+        results
+    }
+
+    /// The checks of an item that need no state: its peers are hosted here, named once, and its
+    /// transaction is within the size limit.
+    fn check_item(&self, item: &EndorseItem, hosted: &[IdentityId]) -> Result<(), ApiError> {
+        if let Some(p) = item.peers.iter().find(|p| !hosted.contains(p)) {
             return Err(ApiError::new(
                 ErrorCode::EndorserUnavailable,
                 format!("peer {p} is not hosted here"),
             ));
         }
-        let response = self.simulate(&req.tx)?;
-        if req.peers.is_empty() {
-            return Ok(EndorseResponse {
-                response,
-                endorsements: Vec::new(),
-            });
+        if item.peers.len() > MAX_TASK_PEERS
+            || item
+                .peers
+                .iter()
+                .enumerate()
+                .any(|(i, p)| item.peers[..i].contains(p))
+        {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "a peer is named twice, or too many peers",
+            ));
         }
-        let client_key = self
-            .ledger
-            .config()
-            .member(&req.tx.payload.creator)
-            .map(|m| m.public_key.clone())
-            .ok_or_else(|| ApiError::new(ErrorCode::ClientNotAllowed, "unknown client"))?;
-        let endorsements = self.signer.sign(
-            &req.tx,
-            &client_key,
-            response.hash(),
-            response.vote,
-            &req.peers,
-        )?;
-        Ok(EndorseResponse {
-            response,
-            endorsements,
-        })
+        let size = borsh::object_length(&item.tx).unwrap_or(usize::MAX);
+        if size > limits::MAX_TX_BYTES {
+            return Err(ApiError::new(
+                ErrorCode::BodyTooLarge,
+                format!(
+                    "transaction of {size} bytes exceeds {}",
+                    limits::MAX_TX_BYTES
+                ),
+            ));
+        }
+        Ok(())
     }
 
-    /// The executability checks and simulation, without signing (also serves read-only queries).
+    /// The executability checks and simulation, without signing (also serves read-only queries):
+    /// the client signature is verified here.
     pub fn simulate(&self, tx: &SignedTx) -> Result<ProposalResponse, ApiError> {
+        self.simulate_with(tx, Signatures::Verify(&VerifiedSet::default()))
+    }
+
+    fn simulate_with(
+        &self,
+        tx: &SignedTx,
+        signatures: Signatures<'_>,
+    ) -> Result<ProposalResponse, ApiError> {
         check_shape(tx)?;
-        let creator = check_client(self.ledger.config(), tx)?;
+        let creator = check_client_with(self.ledger.config(), tx, signatures)?;
         let tx_id: Hash = tx.payload.id();
         if self.ledger.contains_tx(&tx_id)? {
             return Err(ApiError::new(

@@ -6,15 +6,27 @@
 //! Key types: [`Management`], [`EndorserTransport`] (the seam to the endorsement devices),
 //! [`Settings`], [`Selection`].
 //!
+//! Endorsement is batched per device, without adding latency: each transaction's task for a
+//! device goes to that device's batcher (`batcher.rs`), which sends whatever is queued as one
+//! batch as soon as fewer than [`Settings::endorse_batches_in_flight`] batches are in flight to
+//! it (no timer: a lone transaction leaves at once). The endorsements of a whole batch are
+//! verified in one batch verification; each transaction still gets its own outcome, and its own
+//! retries and fallbacks, exactly as if it had been sent alone.
+//!
 //! Invariants:
 //! - Admission (L3) runs before any other work on a request.
 //! - Nothing is ordered unless every endorsement and the policy verify and the transaction id is
 //!   neither committed nor pending. Endorsed transactions handed in by clients are re-verified
 //!   whole, client signature included.
-//! - Every queue is bounded; a full queue answers [`ErrorCode::Busy`].
+//! - Every queue is bounded (the ordering queue and each device's batch queue hold at most
+//!   [`Settings::queue_depth`] items); a full queue answers [`ErrorCode::Busy`].
+//! - A batch's failure is each of its items' failure: one bad item (a forged endorsement, a
+//!   refusal) never fails the others, and a failed batch sends each item through its own retry.
+//! - This crate does not depend on the endorsement device's code, only on the API types.
 //! - This crate does not know HTTP: the server crate implements [`EndorserTransport`] and serves
 //!   the API.
 
+mod batcher;
 mod orderer;
 mod selection;
 
@@ -24,8 +36,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use arcanum_crypto::{Hash, SigningKey};
-use arcanum_endorser::{EndorseRequest, EndorseResponse};
+use arcanum_api::{EndorseBatch, EndorseItem, EndorseOutcome, EndorseResponse};
+use arcanum_crypto::{Hash, SigningKey, VerifiedSet};
 use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers};
 use arcanum_types::{
     ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, encode, limits,
@@ -46,13 +58,28 @@ pub enum TransportError {
     Rejected(ApiError),
 }
 
+impl TransportError {
+    /// A device's error about a request or an item: its capacity and availability problems are
+    /// the device's, not the request's (try another device); anything else is definitive.
+    pub fn from_device(e: ApiError) -> TransportError {
+        match e.code {
+            ErrorCode::Busy
+            | ErrorCode::Internal
+            | ErrorCode::Timeout
+            | ErrorCode::EndorserUnavailable => TransportError::Unreachable(e.to_string()),
+            _ => TransportError::Rejected(e),
+        }
+    }
+}
+
 /// How the management device reaches endorsement device `index` (of [`Settings::endorsers`]).
 pub trait EndorserTransport: Send + Sync + 'static {
+    /// One batch: one outcome per item, in item order. An error fails the whole batch.
     fn endorse(
         &self,
         index: usize,
-        request: &EndorseRequest,
-    ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send;
+        batch: &EndorseBatch,
+    ) -> impl Future<Output = Result<Vec<EndorseOutcome>, TransportError>> + Send;
 
     /// The device's current signed attestation report (borsh `SignedReport`).
     fn attestation(
@@ -72,9 +99,9 @@ impl<T: EndorserTransport> EndorserTransport for Arc<T> {
     fn endorse(
         &self,
         index: usize,
-        request: &EndorseRequest,
-    ) -> impl Future<Output = Result<EndorseResponse, TransportError>> + Send {
-        self.as_ref().endorse(index, request)
+        batch: &EndorseBatch,
+    ) -> impl Future<Output = Result<Vec<EndorseOutcome>, TransportError>> + Send {
+        self.as_ref().endorse(index, batch)
     }
 
     fn attestation(
@@ -131,8 +158,12 @@ pub struct Settings {
     pub endorsers: Vec<EndorserInfo>,
     pub mode: KeyMode,
     pub selection: Selection,
-    /// Deadline of one endorsement attempt.
+    /// Deadline of one endorsement attempt (and of one batch's round trip).
     pub endorse_timeout: Duration,
+    /// Most endorsement batches in flight to one device at a time
+    /// ([`Settings::DEFAULT_ENDORSE_BATCHES_IN_FLIGHT`]); items queued meanwhile leave together
+    /// in the next batch. 0 counts as 1.
+    pub endorse_batches_in_flight: usize,
     /// Further attempts after a failed one.
     pub retries: u32,
     pub max_block_txs: usize,
@@ -144,8 +175,15 @@ pub struct Settings {
     pub attestation: Option<AttestationRequirement>,
 }
 
+impl Settings {
+    /// Two batches per device: one being answered while the next is on the wire.
+    pub const DEFAULT_ENDORSE_BATCHES_IN_FLIGHT: usize = 2;
+}
+
 struct EndorserState {
     info: EndorserInfo,
+    /// The device's batcher, started on first use.
+    batcher: Mutex<Option<mpsc::Sender<batcher::Job>>>,
     in_flight: AtomicU64,
     healthy: AtomicBool,
     attested: Mutex<Option<Attested>>,
@@ -179,7 +217,7 @@ pub struct Management<T> {
     key: SigningKey,
     endorsers: Vec<EndorserState>,
     settings: Settings,
-    transport: T,
+    transport: Arc<T>,
     round_robin: AtomicUsize,
     /// Ordered but not yet committed.
     pending: Mutex<BTreeSet<Hash>>,
@@ -220,6 +258,7 @@ impl<T: EndorserTransport> Management<T> {
             .iter()
             .map(|info| EndorserState {
                 info: info.clone(),
+                batcher: Mutex::new(None),
                 in_flight: AtomicU64::new(0),
                 healthy: AtomicBool::new(true),
                 attested: Mutex::new(None),
@@ -230,7 +269,7 @@ impl<T: EndorserTransport> Management<T> {
             key,
             endorsers,
             settings,
-            transport,
+            transport: Arc::new(transport),
             round_robin: AtomicUsize::new(0),
             pending: Mutex::new(BTreeSet::new()),
             queue,
@@ -367,8 +406,9 @@ impl<T: EndorserTransport> Management<T> {
         })
     }
 
-    /// Sends `peers`' endorsement task to device `first`; on an unreachable device, a timeout or
-    /// a bad endorsement, sends it again to the next device that hosts those peers.
+    /// Sends `peers`' endorsement task to device `first` (through its batcher); on an
+    /// unreachable device, a timeout or a bad endorsement, sends it again to the next device
+    /// that hosts those peers.
     async fn endorse_with_retry(
         &self,
         first: usize,
@@ -376,17 +416,16 @@ impl<T: EndorserTransport> Management<T> {
         peers: Vec<IdentityId>,
         min_height: u64,
     ) -> Result<EndorseResponse, ApiError> {
-        let request = EndorseRequest {
+        let item = EndorseItem {
             tx: tx.clone(),
             peers,
-            min_height,
         };
         let tx_id = tx.payload.id();
         let mut idx = first;
         let mut failure = String::new();
         for attempt in 0..=self.settings.retries {
             if attempt > 0 {
-                idx = self.fallback(idx, &request.peers);
+                idx = self.fallback(idx, &item.peers);
             }
             let state = &self.endorsers[idx];
             if let Err(why) = self.ensure_attested(idx).await {
@@ -401,7 +440,7 @@ impl<T: EndorserTransport> Management<T> {
                 let _in_flight = InFlight::start(&state.in_flight);
                 tokio::time::timeout(
                     self.settings.endorse_timeout,
-                    self.transport.endorse(idx, &request),
+                    self.batched(idx, item.clone(), min_height),
                 )
                 .await
             };
@@ -413,10 +452,10 @@ impl<T: EndorserTransport> Management<T> {
                     format!("{} unreachable: {why}", state.info.name)
                 }
                 Ok(Err(TransportError::Rejected(e))) => return Err(e),
-                Ok(Ok(resp)) => match self.check_response(idx, &request, &tx_id, &resp) {
+                Ok(Ok(endorsed)) => match self.check_response(idx, &item, &tx_id, &endorsed) {
                     Ok(()) => {
                         state.healthy.store(true, Ordering::Relaxed);
-                        return Ok(resp);
+                        return Ok(endorsed.response);
                     }
                     Err(why) => format!("{} sent a bad endorsement: {why}", state.info.name),
                 },
@@ -427,20 +466,71 @@ impl<T: EndorserTransport> Management<T> {
         Err(ApiError::new(ErrorCode::EndorserUnavailable, failure))
     }
 
+    /// Hands one item to device `idx`'s batcher (starting it if need be) and waits for its
+    /// outcome. A full device queue answers `BUSY`.
+    async fn batched(
+        &self,
+        idx: usize,
+        item: EndorseItem,
+        min_height: u64,
+    ) -> Result<batcher::Endorsed, TransportError> {
+        let (reply, answer) = oneshot::channel();
+        let job = batcher::Job::new(item, min_height, reply);
+        let sent = {
+            let mut slot = self.endorsers[idx].batcher.lock();
+            let queue = match slot.as_ref().filter(|q| !q.is_closed()) {
+                Some(q) => q.clone(),
+                None => {
+                    let (queue, jobs) = mpsc::channel(self.settings.queue_depth.max(1));
+                    let device = batcher::Device {
+                        index: idx,
+                        transport: self.transport.clone(),
+                        ledger: self.ledger.clone(),
+                        timeout: self.settings.endorse_timeout,
+                        in_flight: self.settings.endorse_batches_in_flight,
+                    };
+                    tokio::spawn(batcher::run(device, jobs));
+                    *slot = Some(queue.clone());
+                    queue
+                }
+            };
+            queue.try_send(job)
+        };
+        match sent {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                return Err(TransportError::Rejected(ApiError::new(
+                    ErrorCode::Busy,
+                    format!(
+                        "the endorsement queue of {} is full",
+                        self.endorsers[idx].info.name
+                    ),
+                )));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                return Err(TransportError::Unreachable("the batcher stopped".into()));
+            }
+        }
+        answer
+            .await
+            .map_err(|_| TransportError::Unreachable("the batcher dropped the request".into()))?
+    }
+
     /// A device's answer covers exactly the requested peers, for this transaction, and every
-    /// endorsement signature verifies.
+    /// endorsement signature verifies (most already did, in the batch's [`VerifiedSet`]).
     fn check_response(
         &self,
         idx: usize,
-        req: &EndorseRequest,
+        item: &EndorseItem,
         tx_id: &Hash,
-        resp: &EndorseResponse,
+        endorsed: &batcher::Endorsed,
     ) -> Result<(), String> {
+        let resp = &endorsed.response;
         if resp.response.tx_id != *tx_id {
             return Err("response is for another transaction".into());
         }
         let got: BTreeSet<_> = resp.endorsements.iter().map(|e| e.endorser).collect();
-        let want: BTreeSet<_> = req.peers.iter().copied().collect();
+        let want: BTreeSet<_> = item.peers.iter().copied().collect();
         if got != want || got.len() != resp.endorsements.len() {
             return Err("endorsements do not match the requested peers".into());
         }
@@ -465,12 +555,12 @@ impl<T: EndorserTransport> Management<T> {
             }
         }
         let etx = EndorsedTx {
-            tx: req.tx.clone(),
+            tx: item.tx.clone(),
             response: resp.response.clone(),
             endorsements: resp.endorsements.clone(),
         };
         self.ledger
-            .verify_endorsements_at_tip(&etx, &arcanum_crypto::VerifiedSet::default())
+            .verify_endorsements_at_tip(&etx, &endorsed.verified)
             .map(|_| ())
             .map_err(|e| e.message)
     }
@@ -542,7 +632,7 @@ impl<T: EndorserTransport> Management<T> {
         }
         let signers = self
             .ledger
-            .verify_endorsements_at_tip(&etx, &arcanum_crypto::VerifiedSet::default())?;
+            .verify_endorsements_at_tip(&etx, &VerifiedSet::default())?;
         let policy = self.ledger.policy_at_tip(&etx.tx.payload.action)?;
         if !policy
             .evaluate(&signers, &self.ledger.config().orgs)

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arcanum_api::routes;
-use arcanum_endorser::{EndorseRequest, Endorser};
+use arcanum_endorser::{EndorseBatch, EndorseOutcome, Endorser};
 use arcanum_types::{ApiError, ErrorCode};
 use axum::Router;
 use axum::extract::{Query, State};
@@ -15,8 +15,9 @@ use axum::routing::{get, post};
 use crate::enclave_setup::EnclaveDevice;
 use arcanum_http::{Borsh, HttpResult, blocking, borsh_response};
 
-/// Largest endorsement request body: a transaction and its routing.
-const ENDORSE_BODY_BYTES: usize = arcanum_types::limits::MAX_TX_BYTES + 64 * 1024;
+/// Largest endorsement request body: a batch (each item's transaction is also held to
+/// `MAX_TX_BYTES` on its own by the endorser).
+const ENDORSE_BODY_BYTES: usize = arcanum_api::MAX_ENDORSE_BATCH_BYTES;
 use crate::replica::Replica;
 
 /// Longest wait for the replica to reach a request's `min_height`.
@@ -135,30 +136,37 @@ async fn attestation(
     .into_response())
 }
 
+/// Endorses a batch: waits once for the replica to reach the batch's `min_height`, then
+/// simulates and signs every item; answers one borsh outcome per item, in item order.
 async fn endorse(
     State(s): State<EndorserState>,
-    Borsh(req): Borsh<EndorseRequest, ENDORSE_BODY_BYTES>,
+    Borsh(batch): Borsh<EndorseBatch, ENDORSE_BODY_BYTES>,
 ) -> HttpResult<Response> {
+    batch.check()?;
     // Simulate on at least the state the management device had: devices then agree on reads.
     let mut tip = s.replica.subscribe_tip();
     let reached = matches!(
-        tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= req.min_height)).await,
+        tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= batch.min_height)).await,
         Ok(Ok(_))
     );
     if !reached {
         tracing::warn!(
-            min_height = req.min_height,
+            min_height = batch.min_height,
             "replica behind the management device; simulating anyway"
         );
     }
     let (endorser, device) = (s.endorser.clone(), s.device.clone());
-    let resp = blocking(move || {
+    let outcomes = blocking(move || {
         // A rotation committed at or below this height signs with its new key from now on.
         if let Some(device) = device {
             device.follow_rotations(endorser.ledger());
         }
-        endorser.endorse(&req)
+        Ok(endorser
+            .endorse_batch(&batch)
+            .into_iter()
+            .map(EndorseOutcome::from)
+            .collect::<Vec<_>>())
     })
     .await?;
-    Ok(borsh_response(&resp))
+    Ok(borsh_response(&outcomes))
 }

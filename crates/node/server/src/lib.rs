@@ -127,6 +127,7 @@ fn management_settings(consortium: &Consortium) -> Settings {
             arcanum_msp::Selection::RoundRobin => Selection::RoundRobin(e.sequence.clone()),
         },
         endorse_timeout: Duration::from_millis(e.timeout_ms),
+        endorse_batches_in_flight: Settings::DEFAULT_ENDORSE_BATCHES_IN_FLIGHT,
         retries: e.retries,
         max_block_txs: b.max_txs as usize,
         max_block_bytes: b.max_bytes as usize,

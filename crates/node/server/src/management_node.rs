@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arcanum_api::{BlockAccepted, ErrorBody, QueryResult, TxOutcome, WaitQuery, routes};
-use arcanum_endorser::{EndorseRequest, EndorseResponse};
+use arcanum_api::{EndorseBatch, EndorseOutcome, endorse_answer_limit};
 use arcanum_ledger::Ledger;
 use arcanum_management::{EndorserTransport, Management, TransportError};
-use arcanum_types::{ApiError, EndorsedTx, ErrorCode, SignedTx, TxReceipt, decode, limits};
+use arcanum_types::{ApiError, EndorsedTx, ErrorCode, SignedTx, TxReceipt, decode};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -67,18 +67,7 @@ impl HttpTransport {
         }
         match serde_json::from_slice::<ErrorBody>(&bytes) {
             // Capacity and availability problems are the device's, not the request's: try another.
-            Ok(b) => {
-                let e = b.into_api_error();
-                match e.code {
-                    ErrorCode::Busy
-                    | ErrorCode::Internal
-                    | ErrorCode::Timeout
-                    | ErrorCode::EndorserUnavailable => {
-                        Err(TransportError::Unreachable(e.to_string()))
-                    }
-                    _ => Err(TransportError::Rejected(e)),
-                }
-            }
+            Ok(b) => Err(TransportError::from_device(b.into_api_error())),
             Err(_) => Err(TransportError::Unreachable(format!("answered {status}"))),
         }
     }
@@ -88,18 +77,14 @@ impl EndorserTransport for HttpTransport {
     async fn endorse(
         &self,
         index: usize,
-        request: &EndorseRequest,
-    ) -> Result<EndorseResponse, TransportError> {
+        batch: &EndorseBatch,
+    ) -> Result<Vec<EndorseOutcome>, TransportError> {
+        // The answer may take what each item's endorsed transaction may take, up to a cap.
+        let max = endorse_answer_limit(batch.items.len());
         let bytes = self
-            .post(
-                index,
-                routes::ENDORSE,
-                arcanum_types::encode(request),
-                limits::MAX_ENDORSED_TX_BYTES,
-            )
+            .post(index, routes::ENDORSE, arcanum_types::encode(batch), max)
             .await?;
-        decode(&bytes, limits::MAX_ENDORSED_TX_BYTES)
-            .map_err(|e| TransportError::Unreachable(e.to_string()))
+        decode(&bytes, max).map_err(|e| TransportError::Unreachable(e.to_string()))
     }
 
     async fn attestation(&self, index: usize) -> Result<Vec<u8>, TransportError> {
@@ -220,19 +205,22 @@ async fn query(
         .into());
     }
     let mut last = ApiError::new(ErrorCode::EndorserUnavailable, "no endorsement devices");
-    // An endorsement request for no peers: simulated on the management device's state, unsigned.
-    let request = EndorseRequest {
-        tx,
-        peers: Vec::new(),
-        min_height: s.mgmt.ledger().tip()?.0,
-    };
+    // A batch of one item for no peers: simulated on the management device's state, unsigned.
+    let batch = EndorseBatch::single(tx, Vec::new(), s.mgmt.ledger().tip()?.0);
     for index in 0..s.transport.urls.len() {
-        match s
-            .transport
-            .endorse(index, &request)
-            .await
-            .map(|r| r.response)
-        {
+        let answer = s.transport.endorse(index, &batch).await.and_then(|o| {
+            match <[EndorseOutcome; 1]>::try_from(o) {
+                Ok([outcome]) => outcome
+                    .into_result()
+                    .map(|r| r.response)
+                    .map_err(TransportError::from_device),
+                Err(o) => Err(TransportError::Unreachable(format!(
+                    "answered {} outcomes for one item",
+                    o.len()
+                ))),
+            }
+        });
+        match answer {
             Ok(resp) => {
                 return Ok(axum::Json(QueryResult {
                     result_hex: hex::encode(&resp.result),

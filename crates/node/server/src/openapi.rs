@@ -154,9 +154,9 @@ pub fn openapi_json() -> OpenApi {
             routes::ENDORSE,
             HttpMethod::Post,
             op(
-                "Endorse for hosted peers (endorsement devices; peers in the Fabric flow).",
-                Some("borsh EndorseRequest"),
-                ok_bin("borsh EndorseResponse"),
+                "Endorse a batch of transactions for hosted peers, one outcome per item (endorsement devices; peers in the Fabric flow).",
+                Some("borsh EndorseBatch"),
+                ok_bin("borsh Vec<EndorseOutcome>"),
             ),
         ),
         (

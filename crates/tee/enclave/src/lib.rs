@@ -1,6 +1,8 @@
 //! The trusted core of an endorsement enclave (SPEC L7): it holds the device key and the hosted
 //! peer keys, seals them to the platform (T4), produces evidence binding their public keys (A2),
-//! and signs endorsements only after the client's reference signature verifies.
+//! and signs endorsements only after the client's reference signature verifies. Endorsement
+//! requests are batches: all client signatures of a batch are verified together, then each task
+//! is signed or refused on its own.
 //!
 //! Key type: [`EnclaveService`], a request → response state machine over the protocol of
 //! `arcanum-enclave-protocol`, testable in-process without a TEE. The `arcanum-enclave` binary
@@ -16,9 +18,10 @@
 
 use std::collections::BTreeMap;
 
-use arcanum_crypto::{Algorithm, PublicKey, SigningKey, domain};
+use arcanum_crypto::{Algorithm, Hash, PublicKey, Signature, SigningKey, VerifiedSet, domain};
 use arcanum_enclave_protocol::{
-    EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
+    EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, HostedPeer, MAX_ENDORSE_SIGNATURES,
+    MAX_ENDORSE_TASKS, MAX_TASK_PEERS, PROTOCOL_VERSION, Secret, refusal,
 };
 use arcanum_tee::{Platform, Sealer, SimFuse, Simulated};
 use arcanum_types::{Endorsement, EndorsementPayload, IdentityId, encode};
@@ -29,7 +32,7 @@ use zeroize::Zeroizing;
 /// Sealing purpose of the hosted key set.
 const KEYS_PURPOSE: &str = "endorsement-keys";
 /// Most peers one device hosts.
-const MAX_PEERS: usize = 256;
+const MAX_PEERS: usize = MAX_TASK_PEERS;
 
 /// How the enclave obtains its platform: real hardware, or the simulation whose fuse secret the
 /// host supplies at `Init`.
@@ -79,6 +82,13 @@ enum Phase {
 /// several worker threads may call [`EnclaveService::handle`].
 pub struct EnclaveService {
     phase: Mutex<Phase>,
+}
+
+fn refused(code: &str, message: String) -> EndorseOutcome {
+    EndorseOutcome::Refused {
+        code: code.to_owned(),
+        message,
+    }
 }
 
 fn error(code: &str, message: impl Into<String>) -> EnclaveResponse {
@@ -283,6 +293,89 @@ impl Ready {
         }
     }
 
+    /// A batch of endorsement tasks: every client signature verified in one batch, then each
+    /// task judged on its own (a refused task never spoils the others).
+    fn endorse(&self, tasks: &[EndorseTask]) -> EnclaveResponse {
+        let signatures: usize = tasks.iter().map(|t| t.peers.len()).sum();
+        if tasks.is_empty()
+            || tasks.len() > MAX_ENDORSE_TASKS
+            || signatures > MAX_ENDORSE_SIGNATURES
+        {
+            return error(
+                refusal::BAD_REQUEST,
+                format!(
+                    "between 1 and {MAX_ENDORSE_TASKS} tasks and at most \
+                     {MAX_ENDORSE_SIGNATURES} peers in all"
+                ),
+            );
+        }
+        let ids: Vec<_> = tasks.iter().map(|t| t.tx.payload.id()).collect();
+        let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = tasks
+            .iter()
+            .zip(&ids)
+            .map(|(t, id)| {
+                (
+                    &t.client_key,
+                    domain::TX_SIGNATURE,
+                    id.0.as_slice(),
+                    &t.tx.signature,
+                )
+            })
+            .collect();
+        let verified = VerifiedSet::verify_all(&items);
+        let outcomes = tasks
+            .iter()
+            .zip(&ids)
+            .zip(&items)
+            .map(|((task, tx_id), (key, domain, msg, sig))| {
+                if verified.verify(key, domain, msg, sig).is_err() {
+                    return refused(
+                        refusal::BAD_CLIENT_SIGNATURE,
+                        "the client signature does not verify".into(),
+                    );
+                }
+                self.sign_task(task, *tx_id)
+            })
+            .collect();
+        EnclaveResponse::Endorsements(outcomes)
+    }
+
+    /// Signs one task whose client signature verified.
+    fn sign_task(&self, task: &EndorseTask, tx_id: Hash) -> EndorseOutcome {
+        if task.peers.is_empty() || task.peers.len() > MAX_TASK_PEERS {
+            return refused(
+                refusal::BAD_REQUEST,
+                format!("between 1 and {MAX_TASK_PEERS} peers per task"),
+            );
+        }
+        let mut keys = Vec::with_capacity(task.peers.len());
+        for (i, peer) in task.peers.iter().enumerate() {
+            if task.peers[..i].contains(peer) {
+                return refused(refusal::BAD_REQUEST, format!("peer {peer} named twice"));
+            }
+            let Some(key) = self.hosted.get(peer) else {
+                return refused(
+                    refusal::PEER_NOT_HOSTED,
+                    format!("peer {peer} is not hosted here"),
+                );
+            };
+            keys.push((*peer, key));
+        }
+        let msg = encode(&EndorsementPayload {
+            tx_id,
+            response_hash: task.response_hash,
+            vote: task.vote,
+        });
+        EndorseOutcome::Signed(
+            keys.into_iter()
+                .map(|(endorser, key)| Endorsement {
+                    endorser,
+                    signature: key.sign(domain::ENDORSEMENT, &msg),
+                })
+                .collect(),
+        )
+    }
+
     fn handle(&mut self, request: HostRequest) -> EnclaveResponse {
         match request {
             HostRequest::Hello { .. } | HostRequest::Init { .. } => {
@@ -339,43 +432,7 @@ impl Ready {
                 }
                 self.sealed()
             }
-            HostRequest::Endorse {
-                tx,
-                client_key,
-                response_hash,
-                vote,
-                peers,
-            } => {
-                let tx_id = tx.payload.id();
-                if client_key
-                    .verify(domain::TX_SIGNATURE, &tx_id.0, &tx.signature)
-                    .is_err()
-                {
-                    return error(
-                        "BAD_CLIENT_SIGNATURE",
-                        "the client signature does not verify",
-                    );
-                }
-                if peers.is_empty() || peers.len() > MAX_PEERS {
-                    return error("BAD_REQUEST", "between 1 and 256 peers");
-                }
-                let msg = encode(&EndorsementPayload {
-                    tx_id,
-                    response_hash,
-                    vote,
-                });
-                let mut out = Vec::with_capacity(peers.len());
-                for peer in peers {
-                    let Some(key) = self.hosted.get(&peer) else {
-                        return error("PEER_NOT_HOSTED", format!("peer {peer} is not hosted here"));
-                    };
-                    out.push(Endorsement {
-                        endorser: peer,
-                        signature: key.sign(domain::ENDORSEMENT, &msg),
-                    });
-                }
-                EnclaveResponse::Endorsements(out)
-            }
+            HostRequest::Endorse { tasks } => self.endorse(&tasks),
             HostRequest::Evidence => {
                 let bound_keys: Vec<PublicKey> = std::iter::once(self.device.public_key())
                     .chain(self.hosted.values().map(SigningKey::public_key))

@@ -3,9 +3,12 @@
 use arcanum_crypto::keyfile::{KdfParams, seal_key_with_params};
 use arcanum_crypto::{Algorithm, SigningKey, domain, sha256};
 use arcanum_enclave_protocol::{
-    EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
+    EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, HostedPeer, MAX_ENDORSE_SIGNATURES,
+    MAX_ENDORSE_TASKS, PROTOCOL_VERSION, Secret,
 };
-use arcanum_types::{EndorsementPayload, IdentityId, SignedTx, TxAction, TxPayload, Vote, encode};
+use arcanum_types::{
+    Endorsement, EndorsementPayload, IdentityId, SignedTx, TxAction, TxPayload, Vote, encode,
+};
 
 use crate::{EnclaveService, PlatformSource};
 
@@ -86,10 +89,14 @@ impl Fixture {
     }
 
     fn tx(&self) -> SignedTx {
+        self.tx_with_nonce(1)
+    }
+
+    fn tx_with_nonce(&self, nonce: u64) -> SignedTx {
         let payload = TxPayload {
             channel: "c".into(),
             creator: IdentityId(sha256(b"client")),
-            nonce: 1,
+            nonce,
             action: TxAction::Invoke {
                 contract: "asset".into(),
                 function: "f".into(),
@@ -100,19 +107,39 @@ impl Fixture {
         SignedTx { payload, signature }
     }
 
+    fn task(&self, tx: &SignedTx, peers: Vec<IdentityId>) -> EndorseTask {
+        EndorseTask {
+            tx: tx.clone(),
+            client_key: self.client.public_key(),
+            response_hash: sha256(b"response"),
+            vote: Vote::Approve,
+            peers,
+        }
+    }
+
+    /// A one-task batch, answered by that task's outcome as a response (a refusal as an
+    /// `Error` with its code), so single-task checks read like requests.
     fn endorse(
         &self,
         s: &EnclaveService,
         tx: &SignedTx,
         peers: Vec<IdentityId>,
     ) -> EnclaveResponse {
-        s.handle(HostRequest::Endorse {
-            tx: Box::new(tx.clone()),
-            client_key: self.client.public_key(),
-            response_hash: sha256(b"response"),
-            vote: Vote::Approve,
-            peers,
-        })
+        match s.handle(HostRequest::Endorse {
+            tasks: vec![self.task(tx, peers)],
+        }) {
+            EnclaveResponse::Endorsements(mut outcomes) if outcomes.len() == 1 => {
+                match outcomes.remove(0) {
+                    EndorseOutcome::Signed(e) => {
+                        EnclaveResponse::Endorsements(vec![EndorseOutcome::Signed(e)])
+                    }
+                    EndorseOutcome::Refused { code, message } => {
+                        EnclaveResponse::Error { code, message }
+                    }
+                }
+            }
+            other => other,
+        }
     }
 }
 
@@ -121,6 +148,25 @@ fn code(r: &EnclaveResponse) -> &str {
         EnclaveResponse::Error { code, .. } => code,
         _ => "OK",
     }
+}
+
+/// The endorsements of a one-task answer from [`Fixture::endorse`].
+fn signed(r: EnclaveResponse) -> Vec<Endorsement> {
+    match r {
+        EnclaveResponse::Endorsements(mut o) => match o.remove(0) {
+            EndorseOutcome::Signed(e) => e,
+            other => panic!("refused: {other:?}"),
+        },
+        other => panic!("no endorsements: {other:?}"),
+    }
+}
+
+fn endorsement_message(tx: &SignedTx) -> Vec<u8> {
+    encode(&EndorsementPayload {
+        tx_id: tx.payload.id(),
+        response_hash: sha256(b"response"),
+        vote: Vote::Approve,
+    })
 }
 
 #[test]
@@ -177,14 +223,8 @@ fn imported_keys_sign_only_after_the_client_signature_verifies() {
         matches!(f.import(&s, 0), EnclaveResponse::Sealed { ref hosted, .. } if hosted.len() == 1)
     );
     let tx = f.tx();
-    let EnclaveResponse::Endorsements(e) = f.endorse(&s, &tx, vec![f.peers[0].0]) else {
-        panic!("no endorsements")
-    };
-    let msg = encode(&EndorsementPayload {
-        tx_id: tx.payload.id(),
-        response_hash: sha256(b"response"),
-        vote: Vote::Approve,
-    });
+    let e = signed(f.endorse(&s, &tx, vec![f.peers[0].0]));
+    let msg = endorsement_message(&tx);
     assert_eq!(e.len(), 1);
     assert!(
         f.peers[0]
@@ -205,6 +245,89 @@ fn imported_keys_sign_only_after_the_client_signature_verifies() {
         "PEER_NOT_HOSTED"
     );
     assert_eq!(code(&f.endorse(&s, &tx, vec![])), "BAD_REQUEST");
+    assert_eq!(
+        code(&f.endorse(&s, &tx, vec![f.peers[0].0, f.peers[0].0])),
+        "BAD_REQUEST",
+        "a peer twice"
+    );
+}
+
+#[test]
+fn a_batch_is_judged_task_by_task_in_order() {
+    let f = Fixture::new();
+    let (s, _) = f.start(None);
+    f.import(&s, 0);
+    f.import(&s, 1);
+    let (p0, p1, p2) = (f.peers[0].0, f.peers[1].0, f.peers[2].0);
+    // Enough tasks for the signatures to be checked as a real batch.
+    let txs: Vec<SignedTx> = (0..40).map(|n| f.tx_with_nonce(n)).collect();
+    let mut tasks: Vec<EndorseTask> = txs.iter().map(|tx| f.task(tx, vec![p0, p1])).collect();
+    tasks[7].tx.signature.0[0] ^= 1;
+    tasks[12].peers = vec![p1, p2];
+    tasks[20].peers = vec![];
+    let EnclaveResponse::Endorsements(outcomes) = s.handle(HostRequest::Endorse { tasks }) else {
+        panic!("no answer")
+    };
+    assert_eq!(outcomes.len(), txs.len());
+    for (i, (outcome, tx)) in outcomes.into_iter().zip(&txs).enumerate() {
+        match (i, outcome) {
+            (7, EndorseOutcome::Refused { code, .. }) => assert_eq!(code, "BAD_CLIENT_SIGNATURE"),
+            (12, EndorseOutcome::Refused { code, .. }) => assert_eq!(code, "PEER_NOT_HOSTED"),
+            (20, EndorseOutcome::Refused { code, .. }) => assert_eq!(code, "BAD_REQUEST"),
+            (7 | 12 | 20, other) => panic!("task {i} was not refused: {other:?}"),
+            (_, EndorseOutcome::Signed(e)) => {
+                let msg = endorsement_message(tx);
+                assert_eq!(
+                    e.iter().map(|e| e.endorser).collect::<Vec<_>>(),
+                    vec![p0, p1]
+                );
+                for (e, k) in e.iter().zip([&f.peers[0].1, &f.peers[1].1]) {
+                    assert!(
+                        k.public_key()
+                            .verify(domain::ENDORSEMENT, &msg, &e.signature)
+                            .is_ok(),
+                        "task {i}"
+                    );
+                }
+            }
+            (_, other) => panic!("task {i} refused: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn an_oversized_batch_is_refused_whole() {
+    let f = Fixture::new();
+    let (s, _) = f.start(None);
+    f.import(&s, 0);
+    let tx = f.tx();
+    let one = f.task(&tx, vec![f.peers[0].0]);
+    let r = s.handle(HostRequest::Endorse {
+        tasks: vec![one.clone(); MAX_ENDORSE_TASKS + 1],
+    });
+    assert_eq!(code(&r), "BAD_REQUEST");
+    assert_eq!(
+        code(&s.handle(HostRequest::Endorse { tasks: vec![] })),
+        "BAD_REQUEST"
+    );
+    // Within the task bound but over the signature bound.
+    let wide = f.task(&tx, vec![f.peers[0].0; 200]);
+    let n = MAX_ENDORSE_SIGNATURES / 200 + 1;
+    assert!(n <= MAX_ENDORSE_TASKS);
+    assert_eq!(
+        code(&s.handle(HostRequest::Endorse {
+            tasks: vec![wide; n]
+        })),
+        "BAD_REQUEST"
+    );
+    // The largest allowed batch is served.
+    let EnclaveResponse::Endorsements(o) = s.handle(HostRequest::Endorse {
+        tasks: vec![one; MAX_ENDORSE_TASKS],
+    }) else {
+        panic!("a full batch is served")
+    };
+    assert_eq!(o.len(), MAX_ENDORSE_TASKS);
+    assert!(o.iter().all(|o| matches!(o, EndorseOutcome::Signed(_))));
 }
 
 #[test]
@@ -265,10 +388,10 @@ fn the_sealed_key_set_survives_a_restart_only_on_the_same_platform() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert!(matches!(
-        f.endorse(&restarted, &f.tx(), vec![f.peers[1].0]),
-        EnclaveResponse::Endorsements(_)
-    ));
+    assert_eq!(
+        signed(f.endorse(&restarted, &f.tx(), vec![f.peers[1].0])).len(),
+        1
+    );
 
     assert_eq!(
         code(&f.start_with_fuse(vec![8; 32], Some(blob.clone())).1),
@@ -308,14 +431,8 @@ fn rotation_generates_inside_and_activates_only_the_pending_key() {
         EnclaveResponse::Sealed { .. }
     ));
     let tx = f.tx();
-    let EnclaveResponse::Endorsements(e) = f.endorse(&s, &tx, vec![peer]) else {
-        panic!("no endorsements")
-    };
-    let msg = encode(&EndorsementPayload {
-        tx_id: tx.payload.id(),
-        response_hash: sha256(b"response"),
-        vote: Vote::Approve,
-    });
+    let e = signed(f.endorse(&s, &tx, vec![peer]));
+    let msg = endorsement_message(&tx);
     assert!(
         public_key
             .verify(domain::ENDORSEMENT, &msg, &e[0].signature)

@@ -4,7 +4,10 @@
 //!
 //! Invariants: frames are decoded strictly with [`decode_frame`] under [`MAX_FRAME`]; the first
 //! request must be [`HostRequest::Hello`] with [`PROTOCOL_VERSION`]. Secret-bearing fields are
-//! zeroizing and never printed by `Debug`.
+//! zeroizing and never printed by `Debug`. Endorsement is batched: one [`HostRequest::Endorse`]
+//! carries up to [`MAX_ENDORSE_TASKS`] tasks asking for up to [`MAX_ENDORSE_SIGNATURES`]
+//! signatures in all, so that the answer always fits one frame; the answer has one
+//! [`EndorseOutcome`] per task, in task order.
 
 pub mod cluster;
 
@@ -13,10 +16,31 @@ use arcanum_types::{Endorsement, IdentityId, SignedTx, Vote};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 /// The protocol version both sides must speak.
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
+
+/// Most tasks in one [`HostRequest::Endorse`].
+pub const MAX_ENDORSE_TASKS: usize = 1024;
+
+/// Most signatures (peers, summed over the tasks) one [`HostRequest::Endorse`] asks for. An
+/// endorsement encodes to at most 36 + 4 + 256 bytes (peer id, RSA-2048 signature), so the answer
+/// of a full request stays under 2.5 MiB, well inside [`MAX_FRAME`].
+pub const MAX_ENDORSE_SIGNATURES: usize = 8192;
+
+/// Most peers one endorsement task names (and most peers one device hosts).
+pub const MAX_TASK_PEERS: usize = 256;
+
+/// Stable refusal codes of one endorsement task.
+pub mod refusal {
+    /// The client's reference signature does not verify under `client_key`.
+    pub const BAD_CLIENT_SIGNATURE: &str = "BAD_CLIENT_SIGNATURE";
+    /// A named peer's key is not hosted by this enclave.
+    pub const PEER_NOT_HOSTED: &str = "PEER_NOT_HOSTED";
+    /// The task is malformed (no peers, too many, or a peer twice).
+    pub const BAD_REQUEST: &str = "BAD_REQUEST";
+}
 
 /// A message with its correlation id: a response carries its request's id.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -48,6 +72,26 @@ pub struct HostedPeer {
     pub public_key: PublicKey,
 }
 
+/// One endorsement task: verify the client's reference signature over the transaction id under
+/// `client_key`, then sign `(tx id, response hash, vote)` once for each of `peers`.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct EndorseTask {
+    pub tx: SignedTx,
+    pub client_key: PublicKey,
+    pub response_hash: Hash,
+    pub vote: Vote,
+    pub peers: Vec<IdentityId>,
+}
+
+/// The enclave's verdict on one [`EndorseTask`].
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum EndorseOutcome {
+    /// One endorsement per requested peer, in the task's peer order.
+    Signed(Vec<Endorsement>),
+    /// Nothing signed; `code` is one of [`refusal`]'s stable codes.
+    Refused { code: String, message: String },
+}
+
 /// Host → enclave.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum HostRequest {
@@ -77,15 +121,10 @@ pub enum HostRequest {
         peer: IdentityId,
         public_key: PublicKey,
     },
-    /// Host → enclave: verify the client's reference signature, then sign
-    /// `(tx id, response hash, vote)` once for each of `peers`.
-    Endorse {
-        tx: Box<SignedTx>,
-        client_key: PublicKey,
-        response_hash: Hash,
-        vote: Vote,
-        peers: Vec<IdentityId>,
-    },
+    /// Host → enclave: endorse a batch (1 to [`MAX_ENDORSE_TASKS`] tasks, at most
+    /// [`MAX_ENDORSE_SIGNATURES`] peers in all; otherwise the whole request is refused with
+    /// `BAD_REQUEST`). Each task is judged on its own: a refused task never spoils the others.
+    Endorse { tasks: Vec<EndorseTask> },
     /// Host → enclave: evidence whose report data binds the device key and every hosted key.
     Evidence,
     /// Host → enclave: stop.
@@ -117,8 +156,8 @@ pub enum EnclaveResponse {
         public_key: PublicKey,
         blob: Vec<u8>,
     },
-    /// Enclave → host: one endorsement per requested peer.
-    Endorsements(Vec<Endorsement>),
+    /// Enclave → host: answer to `Endorse`: one outcome per task, in task order.
+    Endorsements(Vec<EndorseOutcome>),
     /// Enclave → host: platform evidence and the keys its report data binds (device key first).
     Evidence {
         evidence: Vec<u8>,
@@ -164,6 +203,37 @@ mod tests {
         longer.push(0);
         assert!(decode_frame::<HostRequest>(&longer).is_err());
         assert!(decode_frame::<HostRequest>(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn the_largest_endorse_answer_fits_one_frame() {
+        // Every signature RSA-2048 sized, spread over the most tasks, each task's peer id distinct.
+        let per_task = MAX_ENDORSE_SIGNATURES / MAX_ENDORSE_TASKS;
+        let outcomes: Vec<EndorseOutcome> = (0..MAX_ENDORSE_TASKS)
+            .map(|t| {
+                EndorseOutcome::Signed(
+                    (0..per_task)
+                        .map(|p| Endorsement {
+                            endorser: IdentityId(arcanum_crypto::sha256(&[t as u8, p as u8])),
+                            signature: arcanum_crypto::Signature(vec![0xaa; 256]),
+                        })
+                        .collect(),
+                )
+            })
+            .collect();
+        let frame = encode_frame(u64::MAX, &EnclaveResponse::Endorsements(outcomes));
+        assert!(frame.len() <= MAX_FRAME, "{} bytes", frame.len());
+        assert!(decode_frame::<EnclaveResponse>(&frame).is_ok());
+        // Refusals carry the enclave's own short messages.
+        let refused = vec![
+            EndorseOutcome::Refused {
+                code: refusal::PEER_NOT_HOSTED.into(),
+                message: "x".repeat(200),
+            };
+            MAX_ENDORSE_TASKS
+        ];
+        let frame = encode_frame(1, &EnclaveResponse::Endorsements(refused));
+        assert!(frame.len() <= MAX_FRAME);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use arcanum_contracts::ASSET_WASM;
 use arcanum_crypto::domain;
-use arcanum_endorser::{EndorseRequest, Endorser};
+use arcanum_endorser::Endorser;
 use arcanum_ledger::{contract_key, definition_key, deploy_writes, verify_endorsements};
 use arcanum_types::{EndorsedTx, Event, KvRead, KvWrite, TxStatus, Version, Vote};
 
@@ -218,13 +218,7 @@ fn simulation_reads_the_snapshot_and_signs_nothing() {
     assert!(sim.rwset.writes.is_empty());
 
     // No peers: simulate only, no endorsement.
-    let resp = dev
-        .endorse(&EndorseRequest {
-            tx: query.clone(),
-            peers: Vec::new(),
-            min_height: 0,
-        })
-        .unwrap();
+    let resp = crate::support::endorse_one(&dev, &query, Vec::new()).unwrap();
     assert!(resp.endorsements.is_empty());
     assert_eq!(resp.response, sim);
 

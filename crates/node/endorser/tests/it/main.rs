@@ -3,6 +3,7 @@
 //! off-chain cluster's actions (registration, deployment, oracle callback).
 #![allow(clippy::unwrap_used)]
 
+mod batch;
 mod endorse;
 mod offchain;
 mod reject;

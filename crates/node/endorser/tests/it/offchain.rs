@@ -4,7 +4,7 @@
 
 use arcanum_crypto::hpke::HpkePublicKey;
 use arcanum_crypto::{Hash, SigningKey, domain, sha256, tagged_hash};
-use arcanum_endorser::{EndorseRequest, Endorser};
+use arcanum_endorser::Endorser;
 use arcanum_ledger::{cluster_registration_key, offchain, oracle_result_key};
 use arcanum_types::offchain::{
     ClusterKeys, ClusterMember, ClusterRegistration, DeploymentStatement, NodeCard,
@@ -68,12 +68,7 @@ fn deployment(version: u32) -> SignedDeployment {
 
 /// Endorses for peers 0 and 2 (both organisations: the lifecycle policy and `asset`'s).
 fn endorse(net: &Net, dev: &Endorser, tx: SignedTx) -> Result<EndorsedTx, ErrorCode> {
-    let req = EndorseRequest {
-        tx: tx.clone(),
-        peers: net.peer_ids(&[0, 2]),
-        min_height: 0,
-    };
-    match dev.endorse(&req) {
+    match crate::support::endorse_one(dev, &tx, net.peer_ids(&[0, 2])) {
         Ok(resp) => Ok(EndorsedTx {
             tx,
             response: resp.response,

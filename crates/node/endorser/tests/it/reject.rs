@@ -3,21 +3,20 @@
 
 use arcanum_contracts::{ASSET_WASM, KV_WASM};
 use arcanum_crypto::SigningKey;
-use arcanum_endorser::{EndorseRequest, Endorser};
+use arcanum_endorser::Endorser;
 use arcanum_types::{ErrorCode, SignedTx, TxAction, TxPayload, limits};
 
 use crate::endorse::{assert_valid, asset_world};
-use crate::support::{AND_POLICY, CHANNEL, Net, SPIN_WASM, deploy, invoke, other_id, sign};
+use crate::support::{
+    AND_POLICY, CHANNEL, Net, SPIN_WASM, deploy, endorse_one, invoke, other_id, sign,
+};
 
 /// Endorses for peers 0 and 2 and returns the error code; also checks that a pure simulation
 /// refuses the same way (the checks do not depend on signing).
 fn refused(dev: &Endorser, net: &Net, tx: SignedTx) -> ErrorCode {
-    let req = EndorseRequest {
-        tx: tx.clone(),
-        peers: net.peer_ids(&[0, 2]),
-        min_height: 0,
-    };
-    let code = dev.endorse(&req).unwrap_err().code;
+    let code = endorse_one(dev, &tx, net.peer_ids(&[0, 2]))
+        .unwrap_err()
+        .code;
     assert_eq!(dev.simulate(&tx).unwrap_err().code, code);
     assert_eq!(
         dev.load(),
@@ -254,28 +253,23 @@ fn unhosted_peer_is_unavailable_and_nothing_is_signed() {
         1_000,
         invoke("asset", "transfer", &[b"alice", b"bob", b"1"]),
     );
-    let req = |peers: &[usize]| EndorseRequest {
-        tx: tx.clone(),
-        peers: net.peer_ids(peers),
-        min_height: 0,
-    };
+    let req = |peers: &[usize]| endorse_one(&org1, &tx, net.peer_ids(peers));
     assert_eq!(
-        org1.endorse(&req(&[0, 2])).unwrap_err().code,
+        req(&[0, 2]).unwrap_err().code,
         ErrorCode::EndorserUnavailable
     );
-    assert_eq!(
-        org1.endorse(&req(&[3])).unwrap_err().code,
-        ErrorCode::EndorserUnavailable
-    );
+    assert_eq!(req(&[3]).unwrap_err().code, ErrorCode::EndorserUnavailable);
     // Checked before anything else: even a request that would fail simulation says so.
-    let mut bad = req(&[2]);
-    bad.tx.signature.0[0] ^= 1;
+    let mut bad = tx.clone();
+    bad.signature.0[0] ^= 1;
     assert_eq!(
-        org1.endorse(&bad).unwrap_err().code,
+        endorse_one(&org1, &bad, net.peer_ids(&[2]))
+            .unwrap_err()
+            .code,
         ErrorCode::EndorserUnavailable
     );
     // Its own peers are fine.
-    assert_eq!(org1.endorse(&req(&[1, 0])).unwrap().endorsements.len(), 2);
+    assert_eq!(req(&[1, 0]).unwrap().endorsements.len(), 2);
     assert_eq!(org1.hosted_peers().len(), 2);
 }
 

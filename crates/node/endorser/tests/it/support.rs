@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arcanum_crypto::{SigningKey, domain, sha256};
-use arcanum_endorser::{EndorseRequest, Endorser};
+use arcanum_endorser::{EndorseBatch, EndorseResponse, Endorser};
 use arcanum_ledger::{ChainConfig, CommitSummary, Ledger, Member};
 use arcanum_policy::Policy;
 use arcanum_storage::RedbStore;
+use arcanum_types::ApiError;
 use arcanum_types::{
     Block, BlockHeader, EndorsedTx, IdentityId, Role, SignedTx, TxAction, TxPayload, encode,
     merkle_root,
@@ -175,19 +176,24 @@ impl Net {
 
     /// Endorses `tx` on `endorser` for `peers` (indices) and packages the result.
     pub fn endorsed(&self, endorser: &Endorser, tx: SignedTx, peers: &[usize]) -> EndorsedTx {
-        let resp = endorser
-            .endorse(&EndorseRequest {
-                tx: tx.clone(),
-                peers: self.peer_ids(peers),
-                min_height: 0,
-            })
-            .unwrap();
+        let resp = endorse_one(endorser, &tx, self.peer_ids(peers)).unwrap();
         EndorsedTx {
             tx,
             response: resp.response,
             endorsements: resp.endorsements,
         }
     }
+}
+
+/// Endorses `tx` for `peers` as a batch of one, and returns that item's result.
+pub fn endorse_one(
+    endorser: &Endorser,
+    tx: &SignedTx,
+    peers: Vec<IdentityId>,
+) -> Result<EndorseResponse, ApiError> {
+    let mut results = endorser.endorse_batch(&EndorseBatch::single(tx.clone(), peers, 0));
+    assert_eq!(results.len(), 1, "one result per item");
+    results.remove(0)
 }
 
 /// Signs a payload with `who`'s key.

@@ -1,6 +1,7 @@
 //! An in-process management network: one management device over its own ledger, and real
 //! endorsement devices, each over its own ledger replica, reached through [`InProcess`], a
-//! transport that calls [`Endorser::endorse`] directly and can inject faults per device.
+//! transport that calls [`Endorser::endorse_batch`] directly and can inject faults per device
+//! (per batch). It records each item's peers as one "call" and each batch's size.
 //!
 //! Replicas are kept in sync the way the server keeps them: before a device simulates, it
 //! applies the management device's blocks up to the request's `min_height` (read from the
@@ -14,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arcanum_crypto::domain;
-use arcanum_endorser::{EndorseRequest, EndorseResponse, Endorser};
+use arcanum_endorser::{EndorseBatch, EndorseOutcome, Endorser};
 use arcanum_ledger::{CommitSummary, Ledger};
 use arcanum_management::{
     EndorserInfo, EndorserTransport, KeyMode, Management, Selection, Settings, TransportError,
@@ -34,8 +35,10 @@ pub enum Fault {
     Unreachable,
     /// The device never answers (the management device's timeout must fire).
     Hang,
-    /// The device answers with a corrupted endorsement signature.
+    /// The device answers with a corrupted endorsement signature, for every item.
     Tamper,
+    /// The device corrupts an endorsement signature of the first item of the batch only.
+    TamperFirst,
     /// The device answers with a validly signed but different simulation result.
     Diverge,
     /// The device answers with a definitive error about the request.
@@ -51,8 +54,10 @@ pub struct Device {
     pub endorser: Arc<Endorser>,
     /// The fault and how many more calls it affects (`None`: every call).
     fault: Mutex<Option<(Fault, Option<u32>)>>,
-    /// The peers each call asked for, in call order.
+    /// The peers each item asked for, in call order.
     calls: Mutex<Vec<Vec<IdentityId>>>,
+    /// The item count of each batch, in call order.
+    batches: Mutex<Vec<usize>>,
     gate: watch::Sender<bool>,
 }
 
@@ -62,7 +67,7 @@ pub struct InProcess {
     source: Arc<Ledger>,
     pub devices: Vec<Device>,
     net: Arc<Net>,
-    /// Total calls so far, to wait on.
+    /// Total items so far, to wait on.
     total: watch::Sender<usize>,
 }
 
@@ -93,11 +98,15 @@ impl EndorserTransport for InProcess {
     async fn endorse(
         &self,
         index: usize,
-        request: &EndorseRequest,
-    ) -> Result<EndorseResponse, TransportError> {
+        batch: &EndorseBatch,
+    ) -> Result<Vec<EndorseOutcome>, TransportError> {
         let device = &self.devices[index];
-        device.calls.lock().push(request.peers.clone());
-        self.total.send_modify(|n| *n += 1);
+        device
+            .calls
+            .lock()
+            .extend(batch.items.iter().map(|i| i.peers.clone()));
+        device.batches.lock().push(batch.items.len());
+        self.total.send_modify(|n| *n += batch.items.len());
         let fault = self.take_fault(index);
         match &fault {
             Some(Fault::Unreachable) => {
@@ -114,40 +123,41 @@ impl EndorserTransport for InProcess {
             _ => {}
         }
         if fault != Some(Fault::Stale) {
-            self.catch_up(device.endorser.ledger(), request.min_height);
+            self.catch_up(device.endorser.ledger(), batch.min_height);
         }
-        let mut resp = device.endorser.endorse(request).map_err(|e| match e.code {
-            // As the HTTP transport does: the device's own trouble means "try another".
-            ErrorCode::Busy
-            | ErrorCode::Internal
-            | ErrorCode::Timeout
-            | ErrorCode::EndorserUnavailable => TransportError::Unreachable(e.to_string()),
-            _ => TransportError::Rejected(e),
-        })?;
-        match fault {
-            Some(Fault::Tamper) => {
-                if let Some(e) = resp.endorsements.first_mut() {
-                    e.signature.0[0] ^= 0x80;
+        let mut results = device.endorser.endorse_batch(batch);
+        for (i, (item, result)) in batch.items.iter().zip(&mut results).enumerate() {
+            let Ok(resp) = result else { continue };
+            match fault {
+                Some(Fault::Tamper) => {
+                    if let Some(e) = resp.endorsements.first_mut() {
+                        e.signature.0[0] ^= 0x80;
+                    }
                 }
+                Some(Fault::TamperFirst) if i == 0 => {
+                    if let Some(e) = resp.endorsements.first_mut() {
+                        e.signature.0[0] ^= 0x80;
+                    }
+                }
+                Some(Fault::Diverge) => {
+                    resp.response.result.extend_from_slice(b" (diverged)");
+                    let msg = EndorsedTx {
+                        tx: item.tx.clone(),
+                        response: resp.response.clone(),
+                        endorsements: Vec::new(),
+                    }
+                    .endorsement_message();
+                    for e in &mut resp.endorsements {
+                        e.signature = self
+                            .net
+                            .peer_key(&e.endorser)
+                            .sign(domain::ENDORSEMENT, &msg);
+                    }
+                }
+                _ => {}
             }
-            Some(Fault::Diverge) => {
-                resp.response.result.extend_from_slice(b" (diverged)");
-                let msg = EndorsedTx {
-                    tx: request.tx.clone(),
-                    response: resp.response.clone(),
-                    endorsements: Vec::new(),
-                }
-                .endorsement_message();
-                for e in &mut resp.endorsements {
-                    e.signature = self
-                        .net
-                        .peer_key(&e.endorser)
-                        .sign(domain::ENDORSEMENT, &msg);
-                }
-            }
-            _ => {}
         }
-        Ok(resp)
+        Ok(results.into_iter().map(EndorseOutcome::from).collect())
     }
 }
 
@@ -175,6 +185,7 @@ pub fn settings(layout: &[Vec<IdentityId>], mode: KeyMode, selection: Selection)
         mode,
         selection,
         endorse_timeout: Duration::from_secs(5),
+        endorse_batches_in_flight: Settings::DEFAULT_ENDORSE_BATCHES_IN_FLIGHT,
         retries: 2,
         max_block_txs: 10,
         max_block_bytes: limits::MAX_BLOCK_BYTES,
@@ -211,6 +222,7 @@ impl Cluster {
                 ),
                 fault: Mutex::new(None),
                 calls: Mutex::new(Vec::new()),
+                batches: Mutex::new(Vec::new()),
                 gate: watch::channel(false).0,
             })
             .collect();
@@ -286,7 +298,12 @@ impl Cluster {
         self.transport.devices[device].gate.send_replace(true);
     }
 
-    /// The peers each call to `device` asked for.
+    /// The item count of each batch sent to `device`.
+    pub fn batches(&self, device: usize) -> Vec<usize> {
+        self.transport.devices[device].batches.lock().clone()
+    }
+
+    /// The peers each item sent to `device` asked for.
     pub fn calls(&self, device: usize) -> Vec<Vec<IdentityId>> {
         self.transport.devices[device].calls.lock().clone()
     }
@@ -306,10 +323,11 @@ impl Cluster {
     pub fn reset_calls(&self) {
         for d in &self.transport.devices {
             d.calls.lock().clear();
+            d.batches.lock().clear();
         }
     }
 
-    /// Waits until the transport has been called at least `n` times in all.
+    /// Waits until the transport has been sent at least `n` items in all.
     pub async fn wait_calls(&self, n: usize) {
         self.transport
             .total

@@ -4,6 +4,7 @@
 //! block cutting.
 #![allow(clippy::unwrap_used)]
 
+mod batching;
 mod blocks;
 mod cluster;
 mod flow;
