@@ -25,7 +25,7 @@ pub const MAX_FRAME: usize = 4 * 1024 * 1024;
 pub const MAX_ENDORSE_TASKS: usize = 1024;
 
 /// Most signatures (peers, summed over the tasks) one [`HostRequest::Endorse`] asks for. An
-/// endorsement encodes to at most 36 + 4 + 256 bytes (peer id, RSA-2048 signature), so the answer
+/// endorsement encodes to at most 32 + 4 + 256 bytes (peer id, RSA-2048 signature), so the answer
 /// of a full request stays under 2.5 MiB, well inside [`MAX_FRAME`].
 pub const MAX_ENDORSE_SIGNATURES: usize = 8192;
 
