@@ -19,8 +19,8 @@ use std::time::Duration;
 
 use arcanum_cluster::{ClusterService, HostPort, Ocall, OcallReturn, PlatformSource};
 use arcanum_enclave_protocol::cluster::{ClusterRequest, ClusterResponse, OCALL_ID_BIT};
-use arcanum_enclave_protocol::{Envelope, MAX_FRAME, decode_frame, encode_frame};
-use arcanum_ring::{DuplexFds, EnclaveEnd, RingError, RingOptions, Writer};
+use arcanum_enclave_protocol::{Envelope, decode_frame, encode_frame, ring_options};
+use arcanum_ring::{DuplexFds, EnclaveEnd, RingError, Writer};
 use parking_lot::Mutex;
 
 /// Worker threads serving requests.
@@ -82,11 +82,9 @@ fn run() -> Result<(), String> {
     // SAFETY: the host passed these six fds to this process for its exclusive use; they are
     // taken over exactly once, here.
     let fds = unsafe { DuplexFds::from_encoded(&ring_fds()?) }.map_err(e)?;
-    let options = RingOptions {
-        max_frame: Some(MAX_FRAME as u32),
-        ..RingOptions::default()
-    };
-    let (responses, mut requests) = EnclaveEnd::from_fds(fds, &options).map_err(e)?.split();
+    let (responses, mut requests) = EnclaveEnd::from_fds(fds, &ring_options())
+        .map_err(e)?
+        .split();
 
     // The simulation measures this binary; real platforms measure themselves.
     let binary = std::env::current_exe()

@@ -7,9 +7,9 @@ use std::sync::{Arc, mpsc};
 
 use arcanum_enclave::{EnclaveService, PlatformSource};
 use arcanum_enclave_protocol::{
-    EnclaveResponse, Envelope, HostRequest, MAX_FRAME, decode_frame, encode_frame,
+    EnclaveResponse, Envelope, HostRequest, decode_frame, encode_frame, ring_options,
 };
-use arcanum_ring::{DuplexFds, EnclaveEnd, RingOptions};
+use arcanum_ring::{DuplexFds, EnclaveEnd};
 use parking_lot::Mutex;
 
 /// Worker threads answering requests.
@@ -28,11 +28,9 @@ fn run() -> Result<(), String> {
     // SAFETY: the host passed these six fds to this process for its exclusive use; they are
     // taken over exactly once, here.
     let fds = unsafe { DuplexFds::from_encoded(&ring_fds()?) }.map_err(e)?;
-    let options = RingOptions {
-        max_frame: Some(MAX_FRAME as u32),
-        ..RingOptions::default()
-    };
-    let (responses, mut requests) = EnclaveEnd::from_fds(fds, &options).map_err(e)?.split();
+    let (responses, mut requests) = EnclaveEnd::from_fds(fds, &ring_options())
+        .map_err(e)?
+        .split();
 
     // The simulation measures this binary; real platforms measure themselves.
     let binary = std::env::current_exe()

@@ -8,14 +8,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use arcanum_enclave_protocol::MAX_FRAME;
-use arcanum_ring::{Duplex, Reader, RingError, RingOptions, Writer};
+use arcanum_enclave_protocol::ring_options;
+use arcanum_ring::{Duplex, Reader, RingError, Writer};
 use parking_lot::Mutex;
 
 use crate::client::{OcallHandler, OcallPool, Protocol};
 use crate::{ChannelError, ClusterProtocol, Confinement, EnclaveClient, FrameChannel};
 
-/// Bytes of each ring's data area (frames up to [`MAX_FRAME`] fit).
+/// Bytes of each ring's data area (frames up to [`arcanum_enclave_protocol::MAX_FRAME`] fit).
 pub const RING_CAPACITY: u64 = 8 * 1024 * 1024;
 /// How long a request may wait for its answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -28,13 +28,6 @@ pub enum LaunchError {
     Confine(#[from] crate::ConfineError),
     #[error("spawning the enclave: {0}")]
     Spawn(#[from] std::io::Error),
-}
-
-pub(crate) fn ring_options() -> RingOptions {
-    RingOptions {
-        max_frame: Some(MAX_FRAME as u32),
-        ..RingOptions::default()
-    }
 }
 
 /// The host's ends of the two rings.
