@@ -120,7 +120,10 @@ pub fn check_client_with<'a>(
 }
 
 /// The transaction's creator, if it is a client or admin on the allow-list.
-pub(crate) fn client_of<'a>(config: &'a ChainConfig, tx: &SignedTx) -> Result<&'a Member, ApiError> {
+pub(crate) fn client_of<'a>(
+    config: &'a ChainConfig,
+    tx: &SignedTx,
+) -> Result<&'a Member, ApiError> {
     config
         .member(&tx.payload.creator)
         .filter(|m| m.allowed_client && matches!(m.role, Role::Client | Role::Admin))

@@ -50,7 +50,8 @@ pub(crate) async fn run<T: EndorserTransport>(
             while let Some(cut) = cuts.recv().await {
                 let (m, parent) = (m.clone(), parent.clone());
                 // Validation and the durable commit are CPU and disk work.
-                if let Err(e) = tokio::task::spawn_blocking(move || m.commit_cut(cut, &parent)).await
+                if let Err(e) =
+                    tokio::task::spawn_blocking(move || m.commit_cut(cut, &parent)).await
                 {
                     tracing::error!(error = %e, "block commit task failed");
                 }

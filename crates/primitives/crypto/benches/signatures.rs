@@ -52,7 +52,14 @@ fn batch(c: &mut Criterion) {
             .map(|(i, m)| keys[i % 3].sign(domain::ENDORSEMENT, m))
             .collect();
         let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = (0..n)
-            .map(|i| (&pks[i % 3], domain::ENDORSEMENT, msgs[i].as_slice(), &sigs[i]))
+            .map(|i| {
+                (
+                    &pks[i % 3],
+                    domain::ENDORSEMENT,
+                    msgs[i].as_slice(),
+                    &sigs[i],
+                )
+            })
             .collect();
         let mut g = c.benchmark_group(format!("ed25519_{n}"));
         g.throughput(Throughput::Elements(n as u64));

@@ -61,8 +61,8 @@ const BATCH_TRANSCRIPT: &[u8] = b"arcanum/ed25519-batch/v1";
 pub fn verify_ed25519_raw(pk: &[u8], msg: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
     let item = Parsed::new(decode_key(pk)?, msg, sig)?;
     // [k](−A) + [S]B − R, times the cofactor.
-    let d = EdwardsPoint::vartime_double_scalar_mul_basepoint(&item.k, &-item.key.1, &item.s)
-        - item.r;
+    let d =
+        EdwardsPoint::vartime_double_scalar_mul_basepoint(&item.k, &-item.key.1, &item.s) - item.r;
     if d.mul_by_cofactor().is_identity() {
         Ok(())
     } else {
@@ -164,8 +164,12 @@ impl Parsed {
             .try_into()
             .map_err(|_| CryptoError::MalformedSignature)?;
         let (r_bytes, s_bytes) = sig.split_at(32);
-        let r_bytes: [u8; 32] = r_bytes.try_into().map_err(|_| CryptoError::MalformedSignature)?;
-        let s_bytes: [u8; 32] = s_bytes.try_into().map_err(|_| CryptoError::MalformedSignature)?;
+        let r_bytes: [u8; 32] = r_bytes
+            .try_into()
+            .map_err(|_| CryptoError::MalformedSignature)?;
+        let s_bytes: [u8; 32] = s_bytes
+            .try_into()
+            .map_err(|_| CryptoError::MalformedSignature)?;
         let s = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes))
             .ok_or(CryptoError::NonCanonicalSignature)?;
         let r = decode_point(&r_bytes)

@@ -298,7 +298,11 @@ fn mixed_batch_reports_first_failure() {
         assert_eq!(f(&[]), Ok(()));
         // Per item, the set answers what single verification answers, whatever the algorithm.
         let set = VerifiedSet::verify_all(&bad);
-        assert_eq!(set.len(), 1, "only the Ed25519 item is batched, and it verified");
+        assert_eq!(
+            set.len(),
+            1,
+            "only the Ed25519 item is batched, and it verified"
+        );
         for (pk, d, m, sig) in &bad {
             assert_eq!(set.verify(pk, d, m, sig), pk.verify(d, m, sig));
         }
