@@ -152,6 +152,7 @@ fn decode_key(pk: &[u8]) -> Result<Key, CryptoError> {
 #[derive(Clone)]
 struct Parsed {
     key: Key,
+    r_bytes: [u8; 32],
     r: EdwardsPoint,
     s: Scalar,
     k: Scalar,
@@ -181,7 +182,13 @@ impl Parsed {
                 .chain_update(key.0)
                 .chain_update(msg),
         );
-        Ok(Parsed { key, r, s, k })
+        Ok(Parsed {
+            key,
+            r_bytes,
+            r,
+            s,
+            k,
+        })
     }
 }
 
@@ -212,7 +219,7 @@ fn batch_holds(items: &[Parsed]) -> bool {
         .chain_update((items.len() as u64).to_le_bytes());
     for it in items {
         transcript.update(it.key.0);
-        transcript.update(it.r.compress().as_bytes());
+        transcript.update(it.r_bytes);
         transcript.update(it.s.as_bytes());
         transcript.update(it.k.as_bytes());
     }
