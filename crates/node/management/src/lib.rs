@@ -40,7 +40,7 @@ use arcanum_api::{EndorseBatch, EndorseItem, EndorseOutcome, EndorseResponse};
 use arcanum_crypto::{Hash, SigningKey, VerifiedSet};
 use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers};
 use arcanum_types::{
-    ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, encode, limits,
+    ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, limits,
 };
 use parking_lot::Mutex;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
@@ -652,7 +652,8 @@ impl<T: EndorserTransport> Management<T> {
         etx: EndorsedTx,
         tx_id: Hash,
     ) -> Result<oneshot::Receiver<Result<TxReceipt, ApiError>>, ApiError> {
-        let size = encode(&etx).len();
+        // Counted, not encoded: the block cutter encodes it once.
+        let size = borsh::object_length(&etx).unwrap_or(usize::MAX);
         if size > limits::MAX_ENDORSED_TX_BYTES {
             return Err(ApiError::new(
                 ErrorCode::BodyTooLarge,
