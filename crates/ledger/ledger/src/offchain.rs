@@ -317,9 +317,9 @@ pub fn offchain_deploy<V: StateView + ?Sized>(
 /// `OffchainCallback` (any allowed client, typically the oracle relay): the origin transaction
 /// is committed and valid, and its event `origin.event_index` is an `oracle_request` of
 /// `callback.contract` whose data is exactly `callback.request`; the result is for that
-/// request's invocation, by a registered deployment whose contract key signed it; and no result
-/// was accepted for the request yet. Reads the deployment and the result record; writes the
-/// result.
+/// request's invocation, by the latest registered deployment of the contract, whose contract key
+/// signed it (a rotation retires older keys); and no result was accepted for the request yet.
+/// Reads the deployment, the latest key version and the result record; writes the result.
 pub fn offchain_callback<V: StateView + ?Sized>(
     view: &V,
     blocks: &dyn LedgerStore,
@@ -366,6 +366,25 @@ pub fn offchain_callback<V: StateView + ?Sized>(
             "the result is not signed by the registered contract key",
         ));
     }
+    // A rotation retires the previous key (it may be why the key was rotated): only results
+    // under the latest version are accepted.
+    let latest_key = offchain_latest_key(&request.contract_id);
+    let latest = view.get(&latest_key)?.ok_or_else(|| {
+        err(
+            ErrorCode::Internal,
+            "a registered deployment has no latest key version",
+        )
+    })?;
+    let latest_version: u32 = decode_record(&latest.value, "latest key version")?;
+    if result.key_version != latest_version {
+        return Err(err(
+            ErrorCode::CallbackKeyRetired,
+            format!(
+                "the result is signed under key version {}, retired by version {latest_version}",
+                result.key_version
+            ),
+        ));
+    }
     let result_key = oracle_result_key(&result.request);
     if view.get(&result_key)?.is_some() {
         return Err(err(
@@ -377,6 +396,10 @@ pub fn offchain_callback<V: StateView + ?Sized>(
         KvRead {
             key: deployment_key,
             version: Some(deployment.version),
+        },
+        KvRead {
+            key: latest_key,
+            version: Some(latest.version),
         },
         KvRead {
             key: result_key.clone(),

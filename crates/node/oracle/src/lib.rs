@@ -229,11 +229,41 @@ impl Relay {
             Err(e) if e.code() == ErrorCode::NotFound => {}
             Err(e) => return Err(e.into()),
         }
-        let result = self.tee.invoke_request(keys, &invocation).await?;
+        // A key rotation between the invocation and the callback's commit retires the key the
+        // result is signed with: invoke again once, under the new key.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            match self.call_back(keys, &contract, origin, &request).await {
+                Err(e) if attempts < 2 && e.code() == ErrorCode::CallbackKeyRetired.as_str() => {
+                    tracing::info!(request = %invocation.hash(), "contract key rotated meanwhile; invoking again");
+                }
+                Err(e) => return Err(e),
+                Ok(tx_id) => {
+                    tracing::info!(tx = %tx_id, request = %invocation.hash(), "oracle callback committed");
+                    self.stats.lock().answered += 1;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// One invocation and its callback transaction; answers the committed transaction's id.
+    async fn call_back(
+        &self,
+        keys: &ClusterKeys,
+        contract: &str,
+        origin: OracleOrigin,
+        request: &OracleRequest,
+    ) -> Result<String, RelayError> {
+        let result = self
+            .tee
+            .invoke_request(keys, &request.invocation(origin))
+            .await?;
         let callback = OracleCallback {
-            contract,
+            contract: contract.to_owned(),
             origin,
-            request,
+            request: request.clone(),
             result,
         };
         let tx = self.signer.sign(TxAction::OffchainCallback {
@@ -246,9 +276,7 @@ impl Relay {
                 status: outcome.status,
             });
         }
-        tracing::info!(tx = %outcome.tx_id, request = %invocation.hash(), "oracle callback committed");
-        self.stats.lock().answered += 1;
-        Ok(())
+        Ok(outcome.tx_id)
     }
 }
 

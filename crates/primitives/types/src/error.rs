@@ -97,6 +97,7 @@ error_codes! {
     CallbackDuplicate = 96, "CALLBACK_DUPLICATE", 409, "The oracle request already has an accepted callback.";
     OracleRequestNotFound = 97, "ORACLE_REQUEST_NOT_FOUND", 404, "The callback names no oracle request on chain, or a different one.";
     ReceiptInvalid = 98, "RECEIPT_INVALID", 422, "The receipt is malformed or one link of its chain does not verify; the message names the link.";
+    CallbackKeyRetired = 99, "CALLBACK_KEY_RETIRED", 409, "The callback result is signed under a contract key version that a rotation has retired; invoke the contract again.";
 }
 
 /// The API's error body: `{"code": "...", "message": "..."}`.

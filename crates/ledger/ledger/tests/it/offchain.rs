@@ -15,9 +15,9 @@ use arcanum_ledger::{
 };
 use arcanum_storage::{LedgerStore, StateReader};
 use arcanum_types::ErrorCode::{
-    CallbackDuplicate, CallbackSignatureInvalid, ClusterKeyMismatch, ClusterNotRegistered,
-    ClusterSignatureInvalid, DeploymentInvalid, InvalidTx, MvccReadConflict, NotAdmin,
-    OffchainContractUnknown, OracleRequestNotFound, PolicyNotSatisfied,
+    CallbackDuplicate, CallbackKeyRetired, CallbackSignatureInvalid, ClusterKeyMismatch,
+    ClusterNotRegistered, ClusterSignatureInvalid, DeploymentInvalid, InvalidTx, MvccReadConflict,
+    NotAdmin, OffchainContractUnknown, OracleRequestNotFound, PolicyNotSatisfied,
 };
 use arcanum_types::offchain::{
     ClusterKeys, ClusterMember, ClusterRegistration, DeploymentStatement, MAX_CLUSTER_MEMBERS,
@@ -620,12 +620,17 @@ impl Oracle {
     fn unjudged_rwset(&self, callback: &OracleCallback) -> RwSet {
         let r = &callback.result.result;
         let deployment = offchain_deployment_key(&callback.request.contract_id, r.key_version);
+        let latest = offchain_latest_key(&callback.request.contract_id);
         let result = oracle_result_key(&r.request);
         sorted(RwSet {
             reads: vec![
                 KvRead {
                     version: version(&self.net, &deployment),
                     key: deployment,
+                },
+                KvRead {
+                    version: version(&self.net, &latest),
+                    key: latest,
                 },
                 KvRead {
                     version: None,
@@ -970,4 +975,33 @@ fn malformed_callbacks_are_invalid() {
         edit(&mut c);
         o.net.assert_rejected(o.tx(c), InvalidTx);
     }
+}
+
+/// A rotation retires the previous contract key: a result signed under it is refused with
+/// `CALLBACK_KEY_RETIRED` (whether endorsed after the rotation or before it), and the same request
+/// answered under the new key is accepted.
+#[test]
+fn a_rotation_retires_callbacks_under_the_old_key() {
+    let o = Oracle::new();
+    // Endorsed while version 1 is current, committed after the rotation: the peers re-run the
+    // rule on their state and refuse it with the precise code (before its stale read would).
+    let endorsed_before = o.judged_tx(o.callback(o.result(1, b"42")));
+    let v2 = o.cluster.deployment(o.id, code_hash("private"), 2);
+    assert_eq!(
+        o.net.commit_one(judged_deploy_tx(&o.net, v2)),
+        TxStatus::Valid
+    );
+    o.net.assert_rejected(endorsed_before, CallbackKeyRetired);
+    // Judged after the rotation: the rule itself refuses it, with the precise code.
+    let old = o.callback(o.result(1, b"42"));
+    let judged = offchain::offchain_callback(store(&o.net), store(&o.net), &old);
+    assert_eq!(judged.map_err(|e| e.code), Err(CallbackKeyRetired));
+    o.net.assert_rejected(o.tx(old), CallbackKeyRetired);
+    assert_eq!(o.accepted(), None);
+    let fresh = o.result(2, b"42");
+    assert_eq!(
+        o.net.commit_one(o.judged_tx(o.callback(fresh.clone()))),
+        TxStatus::Valid
+    );
+    assert_eq!(o.accepted(), Some(fresh));
 }
