@@ -19,6 +19,8 @@ mod config;
 mod keys;
 mod ledger;
 pub mod offchain;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use checks::{
     Signatures, check_client, check_client_with, check_shape, endorsement_signers,
