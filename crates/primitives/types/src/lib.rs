@@ -10,7 +10,8 @@
 //!   the API edge.
 //! - Identifiers are derived, never trusted: a transaction id is the tagged hash of its payload,
 //!   a block hash the tagged hash of its header.
-//! - This crate does no I/O, reads no clock and draws no randomness.
+//! - This crate does no I/O, reads no clock and draws no randomness of its own: sealing an
+//!   off-chain request ([`offchain::wire`]) takes the caller's RNG.
 
 mod block;
 mod error;

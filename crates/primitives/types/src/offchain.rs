@@ -6,13 +6,15 @@
 //! node key, a registration, join offer and deployment by the cluster key, a result by the
 //! contract key. The plaintexts clients encrypt to the cluster ([`DeployRequest`],
 //! [`InvokeRequest`]) and the reply they decrypt ([`InvokeReply`]) are defined here too, so the
-//! SDK and the enclave share one definition.
+//! SDK and the enclave share one definition, and so is their encryption ([`wire`]).
 
 use arcanum_crypto::hpke::HpkePublicKey;
 use arcanum_crypto::{Hash, PublicKey, Signature, domain, tagged_hash};
 use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::encode;
+
+pub mod wire;
 
 /// Largest WebAssembly module an off-chain deployment may carry.
 pub const MAX_OFFCHAIN_CODE: usize = 1024 * 1024;
