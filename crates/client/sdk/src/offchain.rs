@@ -14,24 +14,26 @@
 //! - The reply key is the HPKE export of the request's own context, so only the sender can read
 //!   the reply; a reply that does not authenticate is `DECRYPTION_FAILED`, never a partial result.
 
-use std::fmt;
 use std::sync::Arc;
 
 use arcanum_attestation::{
     AttestError, AttestationPolicy, AttestationReport, SignedReport, Verdict, verify_report,
 };
-use arcanum_crypto::hpke::{self, HpkeError};
+use arcanum_crypto::hpke::HpkeError;
 use arcanum_crypto::{Hash, PublicKey, domain, tagged_hash};
+use arcanum_types::offchain::wire::{self, ReplyError};
 use arcanum_types::offchain::{
     ClusterInfo, ClusterKeys, ClusterMember, DeployRequest, InvokeReply, InvokeRequest,
     MAX_CLUSTER_MEMBERS, MAX_FUNCTION_NAME, MAX_OFFCHAIN_CODE, MAX_OFFCHAIN_INPUT, SealedRequest,
     SignedDeployment, SignedResult, contract_id,
 };
 use arcanum_types::{ErrorCode, TxAction, decode, encode};
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use serde::{Deserialize, Serialize};
 
 use crate::{Client, SdkError, Signer};
+
+/// Largest reply ciphertext [`ReplyKey::open_reply`] accepts (the wire's bound).
+pub use arcanum_types::offchain::wire::MAX_REPLY_BYTES;
 
 /// The TEE node's HTTP routes (served by `arcanum node --role tee`).
 pub mod routes {
@@ -47,11 +49,6 @@ pub mod routes {
 
 /// Largest `ClusterInfo` a node may answer with.
 const MAX_CLUSTER_INFO: usize = 4 * 1024 * 1024;
-/// Largest reply ciphertext: a result carries at most [`MAX_OFFCHAIN_INPUT`] output bytes plus
-/// bounded fetch records and a signature.
-pub const MAX_REPLY_BYTES: usize = MAX_OFFCHAIN_INPUT + 64 * 1024;
-/// Length of the reply key (ChaCha20-Poly1305).
-const REPLY_KEY_LEN: usize = 32;
 
 /// Every way an off-chain client operation can fail. [`OffchainError::code`] is the stable code
 /// clients match on; `Display` never carries key material or plaintext.
@@ -445,7 +442,8 @@ pub fn code_hash(wasm: &[u8]) -> Hash {
     tagged_hash(domain::CODE_HASH, &[wasm])
 }
 
-/// Seals a deploy request to the cluster (HPKE info `OFFCHAIN_DEPLOY`, AAD = the cluster id).
+/// Seals a deploy request to the cluster ([`wire::seal_deploy`]: HPKE info `OFFCHAIN_DEPLOY`,
+/// AAD = the cluster id) once the code is within [`MAX_OFFCHAIN_CODE`].
 pub fn seal_deploy(
     keys: &ClusterKeys,
     request: &DeployRequest,
@@ -457,80 +455,53 @@ pub fn seal_deploy(
             max: MAX_OFFCHAIN_CODE,
         });
     }
-    let cluster = keys.id();
-    let sealed = hpke::seal(
-        &keys.hpke_key,
-        domain::OFFCHAIN_DEPLOY.as_bytes(),
-        &cluster.0,
-        &encode(request),
-        &mut rand::thread_rng(),
-    )
-    .map_err(OffchainError::Seal)?;
-    Ok(SealedRequest { cluster, sealed })
+    wire::seal_deploy(keys, request, &mut rand::thread_rng()).map_err(OffchainError::Seal)
 }
 
-/// The key that opens a reply: the sender's HPKE export. Zeroized on drop, never printed.
-pub struct ReplyKey(zeroize::Zeroizing<[u8; REPLY_KEY_LEN]>);
+/// The key that opens a reply: the sender's HPKE export ([`wire::ReplyKey`], with this
+/// module's error codes). Zeroized on drop, never printed.
+#[derive(Debug)]
+pub struct ReplyKey(wire::ReplyKey);
 
-impl fmt::Debug for ReplyKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ReplyKey(..)")
+impl From<wire::ReplyKey> for ReplyKey {
+    fn from(key: wire::ReplyKey) -> ReplyKey {
+        ReplyKey(key)
     }
 }
 
 impl ReplyKey {
     /// A reply key from exported bytes (must be 32).
     pub fn from_export(bytes: &[u8]) -> Option<ReplyKey> {
-        let arr: [u8; REPLY_KEY_LEN] = bytes.try_into().ok()?;
-        Some(ReplyKey(zeroize::Zeroizing::new(arr)))
+        wire::ReplyKey::from_export(bytes).map(ReplyKey)
     }
 
-    fn cipher(&self) -> chacha20poly1305::ChaCha20Poly1305 {
-        chacha20poly1305::ChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(&self.0[..]))
-    }
-
-    /// Encrypts a reply the way an enclave does (ChaCha20-Poly1305, zero nonce, AAD = the
-    /// request hash). For tests and alternative node implementations.
+    /// Encrypts a reply the way an enclave does ([`wire::ReplyKey::seal_reply`]). For tests and
+    /// alternative node implementations.
     pub fn seal_reply(&self, request: &Hash, reply: &InvokeReply) -> Vec<u8> {
-        self.cipher()
-            .encrypt(
-                chacha20poly1305::Nonce::from_slice(&[0u8; 12]),
-                Payload {
-                    msg: &encode(reply),
-                    aad: &request.0,
-                },
-            )
-            .unwrap_or_default()
+        self.0.seal_reply(request, reply)
     }
 
-    /// Opens reply bytes for `request` (its hash is the AAD).
+    /// Opens reply bytes for `request` (its hash is the AAD): `INPUT_TOO_LARGE` over
+    /// [`MAX_REPLY_BYTES`], `DECRYPTION_FAILED` if they do not authenticate, `MALFORMED_ENCODING`
+    /// if they do not decode.
     pub fn open_reply(&self, request: &Hash, bytes: &[u8]) -> Result<InvokeReply, OffchainError> {
-        if bytes.len() > MAX_REPLY_BYTES {
-            return Err(OffchainError::InputTooLarge {
+        self.0.open_reply(request, bytes).map_err(|e| match e {
+            ReplyError::TooLarge { len, max } => OffchainError::InputTooLarge {
                 what: "the reply",
-                len: bytes.len(),
-                max: MAX_REPLY_BYTES,
-            });
-        }
-        let plain = self
-            .cipher()
-            .decrypt(
-                chacha20poly1305::Nonce::from_slice(&[0u8; 12]),
-                Payload {
-                    msg: bytes,
-                    aad: &request.0,
-                },
-            )
-            .map_err(|_| OffchainError::DecryptionFailed)?;
-        let plain = zeroize::Zeroizing::new(plain);
-        decode(&plain, MAX_REPLY_BYTES).map_err(|e| OffchainError::MalformedReply {
-            reason: e.to_string(),
+                len,
+                max,
+            },
+            ReplyError::NotAuthentic => OffchainError::DecryptionFailed,
+            ReplyError::Malformed(e) => OffchainError::MalformedReply {
+                reason: e.to_string(),
+            },
         })
     }
 }
 
-/// Seals an invocation to the cluster (HPKE info `OFFCHAIN_INVOKE`, AAD = the cluster id) and
-/// returns the reply key exported from the same context (`OFFCHAIN_REPLY`, 32 bytes).
+/// Seals an invocation to the cluster ([`wire::seal_invoke`]: HPKE info `OFFCHAIN_INVOKE`,
+/// AAD = the cluster id) once the input and function name are within their limits, and returns
+/// the reply key exported from the same context (`OFFCHAIN_REPLY`, 32 bytes).
 pub fn seal_invoke(
     keys: &ClusterKeys,
     request: &InvokeRequest,
@@ -549,19 +520,9 @@ pub fn seal_invoke(
             max: MAX_FUNCTION_NAME,
         });
     }
-    let cluster = keys.id();
-    let (sealed, exported) = hpke::seal_with_export(
-        &keys.hpke_key,
-        domain::OFFCHAIN_INVOKE.as_bytes(),
-        &cluster.0,
-        &encode(request),
-        domain::OFFCHAIN_REPLY.as_bytes(),
-        REPLY_KEY_LEN,
-        &mut rand::thread_rng(),
-    )
-    .map_err(OffchainError::Seal)?;
-    let key = ReplyKey::from_export(&exported).ok_or(OffchainError::Seal(HpkeError::Backend))?;
-    Ok((SealedRequest { cluster, sealed }, key))
+    let (sealed, key) =
+        wire::seal_invoke(keys, request, &mut rand::thread_rng()).map_err(OffchainError::Seal)?;
+    Ok((sealed, ReplyKey(key)))
 }
 
 /// Opens an invocation's reply and checks that it answers `request`: `DECRYPTION_FAILED` for a
@@ -833,18 +794,10 @@ mod tests {
 
     /// The enclave's side: open the request, export the reply key.
     fn enclave_open(hpke: &HpkePrivateKey, sealed: &SealedRequest) -> (InvokeRequest, ReplyKey) {
-        let (plain, export) = hpke::open_with_export(
-            hpke,
-            domain::OFFCHAIN_INVOKE.as_bytes(),
-            &sealed.cluster.0,
-            &sealed.sealed,
-            domain::OFFCHAIN_REPLY.as_bytes(),
-            32,
-        )
-        .expect("the enclave opens the request");
+        let (plain, key) = wire::open_invoke(hpke, sealed).expect("the enclave opens it");
         (
             decode(&plain, 1 << 20).expect("request decodes"),
-            ReplyKey::from_export(&export).expect("32 bytes"),
+            key.into(),
         )
     }
 
@@ -918,18 +871,23 @@ mod tests {
         assert_eq!(e.code(), "RESULT_MISMATCH");
 
         // Authenticated garbage: MALFORMED_ENCODING.
-        let garbage = enclave_key
-            .cipher()
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let raw = [5u8; 32];
+        let garbage = chacha20poly1305::ChaCha20Poly1305::new(&raw.into())
             .encrypt(
-                chacha20poly1305::Nonce::from_slice(&[0u8; 12]),
+                &[0u8; 12].into(),
                 Payload {
                     msg: b"\x07not a reply",
                     aad: &req.hash().0,
                 },
             )
             .expect("encrypt");
-        let e = open_invoke_reply(&client_key, &req, &garbage).expect_err("garbage");
+        let key = ReplyKey::from_export(&raw).expect("32 bytes");
+        let e = open_invoke_reply(&key, &req, &garbage).expect_err("garbage");
         assert_eq!(e.code(), "MALFORMED_ENCODING");
+        // Over the reply bound: INPUT_TOO_LARGE, before decryption.
+        let e = open_invoke_reply(&key, &req, &vec![0; MAX_REPLY_BYTES + 1]).expect_err("big");
+        assert_eq!(e.code(), "INPUT_TOO_LARGE");
     }
 
     #[test]
@@ -965,27 +923,13 @@ mod tests {
             salt: [3; 16],
         };
         let sealed = seal_deploy(&keys, &req).expect("seal");
-        let plain = hpke::open(
-            &hpke,
-            domain::OFFCHAIN_DEPLOY.as_bytes(),
-            &sealed.cluster.0,
-            &sealed.sealed,
-        )
-        .expect("opens");
+        let plain = wire::open_deploy(&hpke, &sealed).expect("opens");
         assert_eq!(
             decode::<DeployRequest>(&plain, 1 << 20).expect("decodes"),
             req
         );
         // The wrong info (an invoke) does not open it.
-        assert!(
-            hpke::open(
-                &hpke,
-                domain::OFFCHAIN_INVOKE.as_bytes(),
-                &sealed.cluster.0,
-                &sealed.sealed
-            )
-            .is_err()
-        );
+        assert!(wire::open_invoke(&hpke, &sealed).is_err());
     }
 
     const POLICY: &str = r#"

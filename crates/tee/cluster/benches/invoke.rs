@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use arcanum_cluster::client::seal_invoke;
 use arcanum_cluster::{ClusterService, HostPort, Ocall, OcallReturn, PlatformSource, encode_args};
 use arcanum_crypto::Hash;
 use arcanum_enclave_protocol::cluster::{ClusterRequest, ClusterResponse, ClusterTrust};
 use arcanum_enclave_protocol::{PROTOCOL_VERSION, Secret};
+use arcanum_types::offchain::wire::{seal_deploy, seal_invoke};
 use arcanum_types::offchain::{ClusterKeys, DeployRequest, InvokeReply, InvokeRequest};
 use criterion::{Criterion, criterion_group, criterion_main};
 use parking_lot::Mutex;
@@ -70,7 +70,7 @@ fn setup() -> (ClusterService, Host, ClusterKeys, Hash) {
     else {
         panic!("genesis failed");
     };
-    let deploy = arcanum_cluster::client::seal_deploy(
+    let deploy = seal_deploy(
         &keys,
         &DeployRequest {
             wasm: arcanum_contracts::KV_WASM.to_vec(),
@@ -93,7 +93,7 @@ fn setup() -> (ClusterService, Host, ClusterKeys, Hash) {
 
 /// One full round: seal, invoke, store the writes, open.
 fn round(service: &ClusterService, host: &Host, keys: &ClusterKeys, request: &InvokeRequest) {
-    let (sealed, pending) = seal_invoke(keys, request, &mut rand::rngs::OsRng).expect("seal");
+    let (sealed, reply_key) = seal_invoke(keys, request, &mut rand::rngs::OsRng).expect("seal");
     let ClusterResponse::Invoked { reply, writes } =
         service.handle(ClusterRequest::Invoke { request: sealed }, host)
     else {
@@ -104,7 +104,10 @@ fn round(service: &ClusterService, host: &Host, keys: &ClusterKeys, request: &In
         state.insert((w.contract_id, w.key), w.record);
     }
     drop(state);
-    match pending.open(&reply).expect("reply") {
+    match reply_key
+        .open_reply(&request.hash(), &reply)
+        .expect("reply")
+    {
         InvokeReply::Ok(_) => {}
         InvokeReply::Failed { code, message } => panic!("{code}: {message}"),
     }

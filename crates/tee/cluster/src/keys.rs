@@ -1,5 +1,5 @@
-//! The cluster key schedule (C1, C3) and the symmetric formats built on it: storage-key records
-//! (code and state the hosts keep) and invocation replies.
+//! The cluster key schedule (C1, C3) and the symmetric format built on it: storage-key records
+//! (code and state the hosts keep). Requests and replies are `arcanum_types::offchain::wire`.
 //!
 //! From the 32-byte cluster secret `S`, HKDF-SHA256 (`ikm = S`, no salt,
 //! `info = CLUSTER_KEY_SCHEDULE + " " + purpose`) gives, per purpose:
@@ -16,7 +16,7 @@ use arcanum_crypto::hpke::HpkePrivateKey;
 use arcanum_crypto::{Hash, SigningKey, domain, tagged_hash};
 use arcanum_types::offchain::ClusterKeys;
 use chacha20poly1305::aead::{Aead, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, KeyInit, XChaCha20Poly1305, XNonce};
+use chacha20poly1305::{KeyInit, XChaCha20Poly1305, XNonce};
 use hkdf::Hkdf;
 use rand_core::CryptoRngCore;
 use sha2::Sha256;
@@ -270,35 +270,6 @@ pub fn record_aad(kind: RecordKind, contract_id: &Hash, key: &[u8], version: u64
     )
 }
 
-/// Encrypts an invocation reply: ChaCha20-Poly1305 under the HPKE-exported reply key, nonce of
-/// 12 zero bytes (each key is used once), AAD the request hash.
-pub fn seal_reply(reply_key: &[u8; 32], request: &Hash, plaintext: &[u8]) -> Vec<u8> {
-    let cipher = ChaCha20Poly1305::new(reply_key.into());
-    cipher
-        .encrypt(
-            &[0u8; 12].into(),
-            Payload {
-                msg: plaintext,
-                aad: &request.0,
-            },
-        )
-        .unwrap_or_default()
-}
-
-/// Opens a reply made by [`seal_reply`]; `None` if it does not authenticate.
-pub fn open_reply(reply_key: &[u8; 32], request: &Hash, reply: &[u8]) -> Option<Vec<u8>> {
-    let cipher = ChaCha20Poly1305::new(reply_key.into());
-    cipher
-        .decrypt(
-            &[0u8; 12].into(),
-            Payload {
-                msg: reply,
-                aad: &request.0,
-            },
-        )
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,16 +349,6 @@ mod tests {
             s.open_record(RecordKind::State, &id, b"k", 4, &rec[..10]),
             Err(RecordError::Truncated)
         );
-    }
-
-    #[test]
-    fn replies_bind_the_request() {
-        let key = [5u8; 32];
-        let req = Hash([1; 32]);
-        let ct = seal_reply(&key, &req, b"hello");
-        assert_eq!(open_reply(&key, &req, &ct), Some(b"hello".to_vec()));
-        assert_eq!(open_reply(&key, &Hash([2; 32]), &ct), None);
-        assert_eq!(open_reply(&[6; 32], &req, &ct), None);
     }
 
     #[test]

@@ -5,9 +5,9 @@
 //! Key types: [`ClusterService`], a request → response state machine over the
 //! `ClusterRequest`/`ClusterResponse` protocol of `arcanum-enclave-protocol`, testable
 //! in-process; [`HostPort`], through which it calls its host (ocalls: load code or state, relay
-//! TCP bytes); [`KeySchedule`], every key derived from the cluster secret; [`client`], the
-//! client's half of the encryption. The `arcanum-cluster-enclave` binary only connects the
-//! service to the rings.
+//! TCP bytes); [`KeySchedule`], every key derived from the cluster secret. The request and
+//! reply encryption, both ends, is `arcanum_types::offchain::wire` (shared with the SDK). The
+//! `arcanum-cluster-enclave` binary only connects the service to the rings.
 //!
 //! Invariants:
 //! - No secret leaves: the cluster secret goes out only HPKE-sealed (Auth mode, from this
@@ -46,7 +46,6 @@
 //!   invocations of the same contract (not of others).
 //! - Report time checks use the host's `now`.
 
-pub mod client;
 mod error;
 mod fifo;
 mod keys;

@@ -17,7 +17,7 @@ use arcanum_types::offchain::{
     ClusterMember, ClusterRegistration, DeployRequest, DeploymentStatement, InvokeReply,
     InvokeRequest, JoinOffer, MAX_CLUSTER_MEMBERS, MAX_FUNCTION_NAME, MAX_OFFCHAIN_CODE,
     MAX_OFFCHAIN_INPUT, NodeCard, OffchainResult, SealedRequest, SignedDeployment, SignedOffer,
-    SignedRegistration, SignedResult, contract_id,
+    SignedRegistration, SignedResult, contract_id, wire,
 };
 use arcanum_types::{decode, encode};
 use arcanum_vm::{Caller, Contract, Engine, EngineConfig, Limits, VmError};
@@ -29,7 +29,7 @@ use zeroize::Zeroizing;
 use crate::HostPort;
 use crate::error::{ClusterError, Refusal};
 use crate::fifo::Fifo;
-use crate::keys::{ClusterSecret, KeySchedule, RecordKind, SECRET_LEN, seal_reply};
+use crate::keys::{ClusterSecret, KeySchedule, RecordKind, SECRET_LEN};
 use crate::state::{ContractState, MAX_CACHED_BYTES, ReplaySet, Run, variant_name};
 use crate::verify::Trust;
 
@@ -759,13 +759,8 @@ impl Node {
             request.sealed.ciphertext.len(),
             MAX_DEPLOY_PLAINTEXT + hpke::TAG_LEN,
         )?;
-        let plain = hpke::open(
-            cluster.keys.hpke(),
-            domain::OFFCHAIN_DEPLOY.as_bytes(),
-            &request.cluster.0,
-            &request.sealed,
-        )
-        .map_err(|_| ClusterError::Decryption("the deploy request does not open"))?;
+        let plain = wire::open_deploy(cluster.keys.hpke(), request)
+            .map_err(|_| ClusterError::Decryption("the deploy request does not open"))?;
         let req: DeployRequest =
             decode(&plain, MAX_DEPLOY_PLAINTEXT).map_err(|e| ClusterError::Malformed {
                 what: "deploy request",
@@ -909,21 +904,8 @@ impl Node {
             request.sealed.ciphertext.len(),
             MAX_INVOKE_PLAINTEXT + hpke::TAG_LEN,
         )?;
-        let (plain, export) = hpke::open_with_export(
-            cluster.keys.hpke(),
-            domain::OFFCHAIN_INVOKE.as_bytes(),
-            &request.cluster.0,
-            &request.sealed,
-            domain::OFFCHAIN_REPLY.as_bytes(),
-            32,
-        )
-        .map_err(|_| ClusterError::Decryption("the invoke request does not open"))?;
-        let reply_key: Zeroizing<[u8; 32]> = Zeroizing::new(
-            export
-                .as_slice()
-                .try_into()
-                .map_err(|_| ClusterError::Internal("reply key length".into()))?,
-        );
+        let (plain, reply_key) = wire::open_invoke(cluster.keys.hpke(), request)
+            .map_err(|_| ClusterError::Decryption("the invoke request does not open"))?;
         // Equal to `InvokeRequest::hash` of the decoded request (strict borsh round-trips).
         let request_hash = tagged_hash(domain::OFFCHAIN_REQUEST, &[&plain]);
         let (reply, writes) = match self.serve(cluster, &plain, request_hash, host) {
@@ -937,7 +919,7 @@ impl Node {
             ),
         };
         Ok(ClusterResponse::Invoked {
-            reply: seal_reply(&reply_key, &request_hash, &encode(&reply)),
+            reply: reply_key.seal_reply(&request_hash, &reply),
             writes,
         })
     }

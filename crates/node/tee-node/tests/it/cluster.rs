@@ -4,13 +4,13 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use arcanum_cluster::client::{PendingInvoke, seal_deploy, seal_invoke};
 use arcanum_cluster::encode_args;
 use arcanum_crypto::Hash;
 use arcanum_enclave_protocol::cluster::StateRecord;
 use arcanum_tee_node::routes;
+use arcanum_types::offchain::wire::{seal_deploy, seal_invoke};
 use arcanum_types::offchain::{
-    ClusterKeys, DeployRequest, InvokeReply, InvokeRequest, SealedRequest, SignedDeployment,
+    ClusterKeys, DeployRequest, InvokeReply, InvokeRequest, SignedDeployment,
 };
 use arcanum_types::{decode, encode};
 
@@ -28,12 +28,13 @@ fn request(contract: Hash, function: &str, args: &[&[u8]]) -> InvokeRequest {
 
 /// Seals and sends an invocation to the TEE node at `url`; opens the reply.
 async fn invoke(url: &str, keys: &ClusterKeys, req: &InvokeRequest) -> InvokeReply {
-    let (sealed, pending): (SealedRequest, PendingInvoke) =
-        seal_invoke(keys, req, &mut rand::rngs::OsRng).expect("seal");
+    let (sealed, reply_key) = seal_invoke(keys, req, &mut rand::rngs::OsRng).expect("seal");
     let reply = post(url, routes::INVOKE, encode(&sealed))
         .await
         .unwrap_or_else(|e| panic!("invoke at {url}: {e:?}"));
-    pending.open(&reply).expect("the reply opens")
+    reply_key
+        .open_reply(&req.hash(), &reply)
+        .expect("the reply opens")
 }
 
 #[track_caller]

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use arcanum_cluster::client::{self, PendingInvoke};
 use arcanum_cluster::encode_args;
 use arcanum_crypto::Hash;
 use arcanum_enclave_protocol::cluster::{
@@ -15,6 +14,7 @@ use arcanum_enclave_protocol::{
     Envelope, MAX_FRAME, PROTOCOL_VERSION, Secret, decode_frame, encode_frame,
 };
 use arcanum_ring::{Duplex, Reader, RingOptions, Writer};
+use arcanum_types::offchain::wire::{self, ReplyKey};
 use arcanum_types::offchain::{
     ClusterKeys, DeployRequest, InvokeReply, InvokeRequest, SignedDeployment,
 };
@@ -111,12 +111,13 @@ impl Enclave {
     }
 }
 
+/// A sealed invocation, and what opens its reply: the request hash and the reply key.
 fn invocation(
     keys: &ClusterKeys,
     contract: Hash,
     function: &str,
     args: &[&[u8]],
-) -> (ClusterRequest, PendingInvoke) {
+) -> (ClusterRequest, (Hash, ReplyKey)) {
     let mut nonce = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
     let request = InvokeRequest {
@@ -126,9 +127,11 @@ fn invocation(
         nonce,
         origin: None,
     };
-    let (sealed, pending) =
-        client::seal_invoke(keys, &request, &mut rand::rngs::OsRng).expect("seal");
-    (ClusterRequest::Invoke { request: sealed }, pending)
+    let (sealed, key) = wire::seal_invoke(keys, &request, &mut rand::rngs::OsRng).expect("seal");
+    (
+        ClusterRequest::Invoke { request: sealed },
+        (request.hash(), key),
+    )
 }
 
 #[test]
@@ -180,7 +183,7 @@ fn the_enclave_process_serves_requests_and_ocalls_over_the_rings() {
         ClusterResponse::Formed { keys, .. } => keys,
         other => panic!("{other:?}"),
     };
-    let deploy = client::seal_deploy(
+    let deploy = wire::seal_deploy(
         &keys,
         &DeployRequest {
             wasm: arcanum_contracts::KV_WASM.to_vec(),
@@ -209,11 +212,11 @@ fn the_enclave_process_serves_requests_and_ocalls_over_the_rings() {
     }
     while !pending.is_empty() {
         let (rid, response) = enclave.next_response();
-        let opener = pending.remove(&rid).expect("an outstanding id");
+        let (hash, key) = pending.remove(&rid).expect("an outstanding id");
         let ClusterResponse::Invoked { reply, writes } = response else {
             panic!("{response:?}");
         };
-        match opener.open(&reply).expect("reply") {
+        match key.open_reply(&hash, &reply).expect("reply") {
             InvokeReply::Ok(signed) => assert!(signed.verify(&deployment.statement.contract_key)),
             InvokeReply::Failed { code, message } => panic!("{code}: {message}"),
         }
@@ -225,12 +228,14 @@ fn the_enclave_process_serves_requests_and_ocalls_over_the_rings() {
     assert_eq!(enclave.state.len(), 8);
 
     // An unknown contract: the enclave asks the host for its code, which has none.
-    let (request, opener) = invocation(&keys, Hash([9; 32]), "get", &[b"k"]);
+    let (request, (hash, key)) = invocation(&keys, Hash([9; 32]), "get", &[b"k"]);
     match enclave.call(200, &request) {
-        ClusterResponse::Invoked { reply, .. } => match opener.open(&reply).expect("reply") {
-            InvokeReply::Failed { code, .. } => assert_eq!(code, "OFFCHAIN_CONTRACT_UNKNOWN"),
-            other => panic!("{other:?}"),
-        },
+        ClusterResponse::Invoked { reply, .. } => {
+            match key.open_reply(&hash, &reply).expect("reply") {
+                InvokeReply::Failed { code, .. } => assert_eq!(code, "OFFCHAIN_CONTRACT_UNKNOWN"),
+                other => panic!("{other:?}"),
+            }
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(enclave.ocalls, 9);

@@ -4,9 +4,10 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use arcanum_cluster::{ClusterConfig, MAX_INVOKE_PLAINTEXT, client, encode_args};
+use arcanum_cluster::{ClusterConfig, MAX_INVOKE_PLAINTEXT, encode_args};
 use arcanum_crypto::Hash;
 use arcanum_enclave_protocol::cluster::ClusterRequest;
+use arcanum_types::offchain::wire;
 use arcanum_types::offchain::{
     DeployRequest, InvokeReply, MAX_FUNCTION_NAME, MAX_OFFCHAIN_CODE, MAX_OFFCHAIN_INPUT,
     OracleOrigin, OracleRequest, SealedRequest, SignedDeployment,
@@ -63,9 +64,8 @@ fn deploy_and_invoke_round_trip_with_state() {
     assert!(!code.windows(sample.len()).any(|w| w == sample));
 
     let put = request(id, "put", &[b"color", b"blue"]);
-    let (sealed, pending) = seal(&node, &put);
-    assert_eq!(pending.request_hash, put.hash());
-    let (reply, writes) = send(&node, &host, sealed, &pending);
+    let (sealed, key) = seal(&node, &put);
+    let (reply, writes) = send(&node, &host, sealed, &put, &key);
     let InvokeReply::Ok(signed) = reply.clone() else {
         panic!("{reply:?}");
     };
@@ -160,7 +160,7 @@ fn tampered_ciphertext_and_wrong_cluster_key_are_refused_before_decryption() {
     // Sealed to another cluster.
     let other = world.node(7);
     let other_keys = other.genesis();
-    let (sealed, _) = client::seal_invoke(&other_keys, &put, &mut rand::rngs::OsRng).expect("seal");
+    let (sealed, _) = wire::seal_invoke(&other_keys, &put, &mut rand::rngs::OsRng).expect("seal");
     expect_error(
         node.call_with(
             ClusterRequest::Invoke {
@@ -189,13 +189,12 @@ fn tampered_ciphertext_and_wrong_cluster_key_are_refused_before_decryption() {
         wasm: arcanum_contracts::KV_WASM.to_vec(),
         salt: [9; 16],
     };
-    let sealed = client::seal_deploy(&other_keys, &dreq, &mut rand::rngs::OsRng).expect("seal");
+    let sealed = wire::seal_deploy(&other_keys, &dreq, &mut rand::rngs::OsRng).expect("seal");
     expect_error(
         node.call(ClusterRequest::Deploy { request: sealed }),
         "WRONG_CLUSTER_KEY",
     );
-    let mut sealed =
-        client::seal_deploy(&node.keys(), &dreq, &mut rand::rngs::OsRng).expect("seal");
+    let mut sealed = wire::seal_deploy(&node.keys(), &dreq, &mut rand::rngs::OsRng).expect("seal");
     sealed.sealed.ciphertext[100] ^= 1;
     expect_error(
         node.call(ClusterRequest::Deploy { request: sealed }),
@@ -217,7 +216,7 @@ fn unknown_contract_and_invalid_code() {
     expect_failed(reply, "OFFCHAIN_CONTRACT_UNKNOWN");
     assert!(writes.is_empty());
 
-    let sealed = client::seal_deploy(
+    let sealed = wire::seal_deploy(
         &node.keys(),
         &DeployRequest {
             wasm: b"\0asm not really".to_vec(),
@@ -284,7 +283,7 @@ fn oversized_inputs_are_refused() {
         "INPUT_TOO_LARGE",
     );
     // Code over the deployment limit.
-    let sealed = client::seal_deploy(
+    let sealed = wire::seal_deploy(
         &node.keys(),
         &DeployRequest {
             wasm: vec![0; MAX_OFFCHAIN_CODE + 1],
@@ -309,11 +308,11 @@ fn replayed_requests_are_refused_and_failures_are_not_remembered() {
     let (_, node, host, dep) = cluster(ClusterConfig::default());
     let id = dep.statement.contract_id;
     let put = request(id, "put", &[b"k", b"v1"]);
-    let (sealed, pending) = seal(&node, &put);
-    expect_ok(send(&node, &host, sealed.clone(), &pending).0, &dep);
+    let (sealed, key) = seal(&node, &put);
+    expect_ok(send(&node, &host, sealed.clone(), &put, &key).0, &dep);
     let after_first = host.state_snapshot();
     // The same bytes again.
-    let (reply, writes) = send(&node, &host, sealed, &pending);
+    let (reply, writes) = send(&node, &host, sealed, &put, &key);
     expect_failed(reply, "REPLAYED_REQUEST");
     assert!(writes.is_empty());
     // The same request sealed afresh (other HPKE ephemeral key) is the same request.

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use arcanum_attestation::{VerifyInputs, issue, verify_evidence};
-use arcanum_cluster::client::{self, PendingInvoke};
 use arcanum_cluster::{
     ClusterConfig, ClusterService, HostPort, Ocall, OcallReturn, PlatformSource, encode_args,
 };
@@ -16,6 +15,7 @@ use arcanum_enclave_protocol::cluster::{
 use arcanum_enclave_protocol::{PROTOCOL_VERSION, Secret};
 use arcanum_enclave_tls::ByteRelay;
 use arcanum_enclave_tls::test_server::TcpRelay;
+use arcanum_types::offchain::wire::{self, ReplyKey};
 use arcanum_types::offchain::{
     ClusterKeys, ClusterMember, DeployRequest, InvokeReply, InvokeRequest, SignedDeployment,
     SignedOffer,
@@ -337,7 +337,7 @@ impl MemHost {
 
 /// Deploys `wasm` with `salt` at `node`; the host stores the code. Returns the deployment.
 pub fn deploy(node: &Node, host: &MemHost, wasm: &[u8], salt: u8) -> SignedDeployment {
-    let sealed = client::seal_deploy(
+    let sealed = wire::seal_deploy(
         &node.keys(),
         &DeployRequest {
             wasm: wasm.to_vec(),
@@ -371,12 +371,12 @@ pub fn request(contract: Hash, function: &str, args: &[&[u8]]) -> InvokeRequest 
     }
 }
 
-/// Seals `request` to the node's cluster.
+/// Seals `request` to the node's cluster (unchecked: tests send oversized requests too).
 pub fn seal(
     node: &Node,
     request: &InvokeRequest,
-) -> (arcanum_types::offchain::SealedRequest, PendingInvoke) {
-    client::seal_invoke(&node.keys(), request, &mut rand::rngs::OsRng).expect("seal")
+) -> (arcanum_types::offchain::SealedRequest, ReplyKey) {
+    wire::seal_invoke(&node.keys(), request, &mut rand::rngs::OsRng).expect("seal")
 }
 
 /// Sends a sealed invocation; the host stores the writes (as the real host does before it
@@ -385,12 +385,14 @@ pub fn send(
     node: &Node,
     host: &MemHost,
     sealed: arcanum_types::offchain::SealedRequest,
-    pending: &PendingInvoke,
+    request: &InvokeRequest,
+    key: &ReplyKey,
 ) -> (InvokeReply, Vec<StateRecord>) {
     match node.call_with(ClusterRequest::Invoke { request: sealed }, host) {
         ClusterResponse::Invoked { reply, writes } => {
             host.store(&writes);
-            (pending.open(&reply).expect("reply opens"), writes)
+            let opened = key.open_reply(&request.hash(), &reply);
+            (opened.expect("reply opens"), writes)
         }
         other => panic!("invoke: {other:?}"),
     }
@@ -402,8 +404,8 @@ pub fn invoke(
     host: &MemHost,
     request: &InvokeRequest,
 ) -> (InvokeReply, Vec<StateRecord>) {
-    let (sealed, pending) = seal(node, request);
-    send(node, host, sealed, &pending)
+    let (sealed, key) = seal(node, request);
+    send(node, host, sealed, request, &key)
 }
 
 /// Asserts a successful reply signed by `deployment`'s contract key; returns the output.
