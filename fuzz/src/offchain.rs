@@ -287,7 +287,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         (
             "sealed-request",
             encode(
-                &arcanum_cluster::client::seal_deploy(
+                &arcanum_types::offchain::wire::seal_deploy(
                     &FIXTURE.keys(),
                     &DeployRequest {
                         wasm: b"\0asm".to_vec(),
