@@ -105,7 +105,7 @@ impl ClusterSecret {
         ClusterSecret(Zeroizing::new(bytes))
     }
 
-    /// A secret from a slice of exactly [`SECRET_LEN`] bytes.
+    /// A secret from a slice of exactly `SECRET_LEN` (32) bytes.
     pub fn from_slice(bytes: &[u8]) -> Option<ClusterSecret> {
         <[u8; SECRET_LEN]>::try_from(bytes)
             .ok()
