@@ -16,7 +16,7 @@
 //!
 //! Invariants:
 //! - This is a trusted crate: no networking, storage, HTTP or clock in the verification path.
-//!   Time is always the caller's `now_unix`. (The [`bench`] module alone reads files and a
+//!   Time is always the caller's `now_unix`. (The [`mod@bench`] module alone reads files and a
 //!   monotonic timer; nothing else calls it.)
 //! - Untrusted input (evidence, collateral, certificates) is parsed with explicit bounds
 //!   ([`encoding::MAX_EVIDENCE_BYTES`]) and never panics; malformed input gives a precise error.

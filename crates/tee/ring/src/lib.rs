@@ -18,7 +18,7 @@
 //!   announced that it sleeps (and vice versa for space), so a busy pipe makes no syscalls.
 //! * [`Duplex`], [`HostEnd`], [`EnclaveEnd`], [`DuplexFds`]: one ring per direction and the six
 //!   fds to hand the enclave side to a child process.
-//! * [`bench`]: ring vs Unix socket vs memcpy throughput.
+//! * [`mod@bench`]: ring vs Unix socket vs memcpy throughput.
 //!
 //! Invariants, against a hostile peer (both sides treat the other as hostile):
 //! * Every peer-written offset is loaded once into a local and validated before use

@@ -1,7 +1,7 @@
 //! Intel SGX and TDX DCAP quote verification (Intel QVL's steps, in pure Rust).
 //!
 //! Steps, in order (each failure has its own [`AttestError`] variant):
-//! 1. parse the quote ([`quote::parse`]) and the collateral;
+//! 1. parse the quote (`quote::parse`) and the collateral;
 //! 2. collateral times: root CRL nextUpdate (`CRL_EXPIRED`), TCB info and QE identity
 //!    issue/next update (`COLLATERAL_NOT_YET_VALID` / `COLLATERAL_EXPIRED`), PCK CRL nextUpdate,
 //!    CRL thisUpdate (`COLLATERAL_NOT_YET_VALID`);
