@@ -65,7 +65,7 @@ fn start_node(
         other => bail!("hello: {other:?}"),
     }
     let init = ClusterRequest::Init {
-        platform_secret: Some(arcanum_tee_node::sim_fuse(dir)?),
+        platform_secret: Some(arcanum_enclave_host::sim_fuse(dir)?),
         sealed: None,
         trust: ClusterTrust {
             issuers: Vec::new(),

@@ -2,13 +2,13 @@
 //! process, initialise it with its sealed key set, import hosted keys it does not hold yet (first
 //! run), and keep a fresh remote attestation report from the attestation service.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use arcanum_api::{AttestRequest, routes};
-use arcanum_enclave_host::EnclaveProcess;
+use arcanum_enclave_host::{EnclaveProcess, sim_fuse, write_private};
 use arcanum_enclave_protocol::{
     EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
 };
@@ -19,8 +19,6 @@ use parking_lot::RwLock;
 
 /// File (in the data dir) of the sealed hosted key set.
 const SEALED_KEYS: &str = "hosted-keys.sealed";
-/// File (in the data dir) of the simulated platform's fuse secret.
-const SIM_FUSE: &str = "sim-fuse.key";
 
 /// A running enclave and what the host knows about it.
 pub struct EnclaveDevice {
@@ -112,37 +110,6 @@ fn enclave_binary(config: &NodeConfig) -> anyhow::Result<PathBuf> {
     }
     arcanum_enclave_host::beside_running_binary(arcanum_enclave_host::ENDORSEMENT_ENCLAVE_BINARY)
         .context("locating the endorsement enclave")
-}
-
-/// The simulation's fuse secret: created once per device, kept 0600 in the data dir.
-fn sim_fuse(data_dir: &Path) -> anyhow::Result<Secret> {
-    let path = data_dir.join(SIM_FUSE);
-    if let Ok(bytes) = std::fs::read(&path) {
-        if bytes.len() == 32 {
-            return Ok(Secret(bytes));
-        }
-        bail!("{} is corrupt", path.display());
-    }
-    let fuse: [u8; 32] = rand::random();
-    write_private(&path, &fuse)?;
-    Ok(Secret(fuse.to_vec()))
-}
-
-/// Writes a file readable only by its owner, atomically (temp file + rename).
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 fn unexpected(what: &str, r: EnclaveResponse) -> anyhow::Error {

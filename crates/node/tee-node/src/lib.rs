@@ -37,7 +37,7 @@ use anyhow::Context;
 use arcanum_msp::NodeConfig;
 use tokio::net::TcpListener;
 
-pub use enclave::{ClusterEnclave, enclave_error, sim_fuse};
+pub use enclave::{ClusterEnclave, enclave_error};
 pub use http::RemoteError;
 pub use node::{TeeNode, now_unix};
 pub use ocalls::HostOcalls;

@@ -85,7 +85,7 @@ impl TeeNode {
         let platform_secret = if is_secure {
             None
         } else {
-            Some(crate::enclave::sim_fuse(&settings.data_dir)?)
+            Some(arcanum_enclave_host::sim_fuse(&settings.data_dir)?)
         };
         let (card, keys, sealed) = match call(&ClusterRequest::Init {
             platform_secret,

@@ -12,6 +12,7 @@
 
 mod client;
 mod confine;
+mod files;
 mod launch;
 
 pub use client::{
@@ -19,6 +20,7 @@ pub use client::{
     OcallPool, Protocol,
 };
 pub use confine::{ConfineError, Confinement};
+pub use files::{SIM_FUSE, sim_fuse, write_private};
 pub use launch::{
     CLUSTER_ENCLAVE_BINARY, ENDORSEMENT_ENCLAVE_BINARY, EnclaveProcess, LaunchError,
     beside_running_binary,
