@@ -11,7 +11,7 @@ use arcanum_sdk::{Client, SdkError, Signer};
 use arcanum_types::{Block, TxAction, decode, encode, limits};
 use serde::Serialize;
 
-use crate::network::{Network, attested, free_port_range, generate, node_count};
+use crate::network::{Network, attested, eventually, free_port_range, generate, node_count};
 
 /// The asset contract's endorsement policy: both organisations must endorse.
 pub const ASSET_POLICY: &str = "AND('Org1.peer','Org2.peer')";
@@ -492,18 +492,15 @@ pub(crate) fn expect_valid(status: &str, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Polls a node's height until it reaches `target` (a convergence wait on real processes).
+/// Waits until a node's height reaches `target`.
 pub async fn wait_for_height(client: &Client, target: u64, within: Duration) -> anyhow::Result<()> {
-    let start = Instant::now();
-    loop {
-        if let Ok(h) = client.height().await
-            && h.height >= target
-        {
-            return Ok(());
-        }
-        if start.elapsed() > within {
-            bail!("height {target} not reached in {within:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(&format!("height {target}"), within, || async {
+        Ok(client
+            .height()
+            .await
+            .ok()
+            .filter(|h| h.height >= target)
+            .map(|_| ()))
+    })
+    .await
 }

@@ -5,7 +5,7 @@
 //! offline; a tampered receipt and a forged callback are rejected.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use arcanum_sdk::offchain::{ClientPolicy, OffchainClient, register_deployment};
@@ -15,7 +15,7 @@ use arcanum_types::offchain::{OracleCallback, OracleOrigin, OracleRequest, Signe
 use arcanum_types::{ApiError, ErrorCode, TxAction, encode};
 
 use crate::demo::{Story, expect_valid};
-use crate::network::Network;
+use crate::network::{Network, eventually};
 
 /// The path the local HTTPS data source serves.
 pub const PRICE_PATH: &str = "/v1/price";
@@ -33,24 +33,6 @@ pub fn data_source(
     let root = dir.join("data-source-ca.der");
     std::fs::write(&root, server.ca_der())?;
     Ok((server, root))
-}
-
-/// Polls until `f` answers `Some`, within `within` (a convergence wait on real processes).
-async fn eventually<T, F: Future<Output = Option<T>>>(
-    what: &str,
-    within: Duration,
-    mut f: impl FnMut() -> F,
-) -> anyhow::Result<T> {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f().await {
-            return Ok(v);
-        }
-        if start.elapsed() > within {
-            bail!("{what}: not within {within:?}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 pub async fn run(
@@ -82,10 +64,11 @@ pub async fn run(
         "the cluster registration with all three members",
         Duration::from_secs(60),
         || async {
-            peer.cluster_registration()
+            Ok(peer
+                .cluster_registration()
                 .await
                 .ok()
-                .filter(|r| r.registration.members.len() == 3)
+                .filter(|r| r.registration.members.len() == 3))
         },
     )
     .await?;
@@ -170,7 +153,7 @@ pub async fn run(
     let accepted: SignedResult = eventually(
         "the oracle callback on chain",
         Duration::from_secs(30),
-        || async { peer.oracle_result(&invocation.hash()).await.ok() },
+        || async { Ok(peer.oracle_result(&invocation.hash()).await.ok()) },
     )
     .await?;
     let price = String::from_utf8_lossy(&accepted.result.output).into_owned();

@@ -278,15 +278,11 @@ impl Network {
         let start = Instant::now();
         for name in endorsers {
             let client = arcanum_sdk::Client::new(self.url(&name)?);
-            while client.attestation_summary().await.is_err() {
-                if start.elapsed() > within {
-                    bail!(
-                        "{name} was not attested; see {}",
-                        self.log_path(&name).display()
-                    );
-                }
-                tokio::time::sleep(Duration::from_millis(25)).await;
-            }
+            let what = format!("{name} attested (see {})", self.log_path(&name).display());
+            eventually(&what, within.saturating_sub(start.elapsed()), || async {
+                Ok(client.attestation_summary().await.ok())
+            })
+            .await?;
         }
         Ok(())
     }
@@ -456,5 +452,24 @@ pub async fn devnet(cmd: DevnetCommand) -> anyhow::Result<()> {
             drop(net);
             Ok(())
         }
+    }
+}
+
+/// Polls `f` until it answers `Some`, within `within`: a convergence wait on real processes (a
+/// node's height, an attestation, a registration on chain). An error from `f` ends the wait.
+pub(crate) async fn eventually<T, F: Future<Output = anyhow::Result<Option<T>>>>(
+    what: &str,
+    within: Duration,
+    mut f: impl FnMut() -> F,
+) -> anyhow::Result<T> {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await? {
+            return Ok(v);
+        }
+        if start.elapsed() > within {
+            bail!("{what}: not within {within:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
