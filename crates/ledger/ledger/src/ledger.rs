@@ -296,8 +296,9 @@ impl Ledger {
             ledger: self,
             keys: RefCell::default(),
         };
+        let ids: Vec<Hash> = block.txs.iter().map(EndorsedTx::id).collect();
         let verified = match self.trust {
-            SignatureTrust::VerifyAll => self.verify_block_signatures(block, &tip_keys),
+            SignatureTrust::VerifyAll => self.verify_block_signatures(block, &ids, &tip_keys),
             SignatureTrust::TrustOrderer => VerifiedSet::default(),
         };
         let signatures = match self.trust {
@@ -311,8 +312,7 @@ impl Ledger {
         let mut receipts = Vec::with_capacity(block.txs.len());
         let mut events = Vec::new();
         let mut seen_ids = BTreeSet::new();
-        for (index, etx) in block.txs.iter().enumerate() {
-            let tx_id = etx.id();
+        for (index, (etx, &tx_id)) in block.txs.iter().zip(&ids).enumerate() {
             let version = Version {
                 block: block.header.height,
                 tx: index as u32,
@@ -356,21 +356,26 @@ impl Ledger {
     /// Every client and endorsement signature of `block`, verified together under the keys at
     /// the tip. A signature under a key rotated earlier in the same block is not in the batch
     /// and is verified on its own when its transaction is validated.
-    fn verify_block_signatures(&self, block: &Block, tip_keys: &TipKeys<'_>) -> VerifiedSet {
+    fn verify_block_signatures(
+        &self,
+        block: &Block,
+        ids: &[Hash],
+        tip_keys: &TipKeys<'_>,
+    ) -> VerifiedSet {
         let mut items: Vec<(PublicKey, &'static str, Vec<u8>, &Signature)> = Vec::new();
-        for etx in &block.txs {
+        for (etx, id) in block.txs.iter().zip(ids) {
             if let Ok(client) = client_of(&self.config, &etx.tx) {
                 items.push((
                     client.public_key.clone(),
                     domain::TX_SIGNATURE,
-                    etx.id().0.to_vec(),
+                    id.0.to_vec(),
                     &etx.tx.signature,
                 ));
             }
             if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
                 continue;
             }
-            let msg = etx.endorsement_message();
+            let msg = etx.response.endorsement_message(*id);
             for e in &etx.endorsements {
                 let key = self
                     .config

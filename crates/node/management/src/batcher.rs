@@ -21,7 +21,7 @@ use std::time::Duration;
 use arcanum_api::{EndorseBatch, EndorseItem, EndorseOutcome, EndorseResponse, MAX_ENDORSE_ITEMS};
 use arcanum_crypto::{PublicKey, Signature, VerifiedSet, domain};
 use arcanum_ledger::Ledger;
-use arcanum_types::{EndorsementPayload, IdentityId, encode};
+use arcanum_types::IdentityId;
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::{mpsc, oneshot};
@@ -197,11 +197,7 @@ fn verify(ledger: &Ledger, items: &[EndorseItem], outcomes: &[EndorseOutcome]) -
         let EndorseOutcome::Endorsed(r) = outcome else {
             continue;
         };
-        let msg = encode(&EndorsementPayload {
-            tx_id: item.tx.payload.id(),
-            response_hash: r.response.hash(),
-            vote: r.response.vote,
-        });
+        let msg = r.response.endorsement_message(item.tx.payload.id());
         for e in &r.endorsements {
             let key = keys.entry(e.endorser).or_insert_with(|| {
                 config

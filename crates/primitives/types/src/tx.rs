@@ -164,6 +164,15 @@ impl ProposalResponse {
     pub fn hash(&self) -> Hash {
         tagged_hash(domain::RESPONSE_HASH, &[&encode(self)])
     }
+
+    /// The bytes each endorsement of this response to transaction `tx_id` signs.
+    pub fn endorsement_message(&self, tx_id: Hash) -> Vec<u8> {
+        encode(&EndorsementPayload {
+            tx_id,
+            response_hash: self.hash(),
+            vote: self.vote,
+        })
+    }
 }
 
 /// What one endorsement signs: (tx hash, read/write-set hash, vote), as in SPEC L1.3.
@@ -196,10 +205,6 @@ impl EndorsedTx {
 
     /// The bytes each endorsement signs.
     pub fn endorsement_message(&self) -> Vec<u8> {
-        encode(&EndorsementPayload {
-            tx_id: self.id(),
-            response_hash: self.response.hash(),
-            vote: self.response.vote,
-        })
+        self.response.endorsement_message(self.id())
     }
 }
