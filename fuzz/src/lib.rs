@@ -19,7 +19,7 @@ use std::sync::{Arc, LazyLock};
 use arcanum_crypto::{Hash, SigningKey, domain, sha256};
 use arcanum_ledger::{ChainConfig, Ledger, Member, contract_key, definition_key, deploy_writes};
 use arcanum_policy::Policy;
-use arcanum_storage::RedbStore;
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::{
     Block, BlockHeader, EndorsedTx, Endorsement, IdentityId, KvRead, KvWrite, ProposalResponse,
     Role, RwSet, Signature, SignedTx, TxAction, TxPayload, Vote, encode,
@@ -230,6 +230,7 @@ pub fn seed_block() -> Block {
         prev_hash: Hash::ZERO,
         tx_root: Hash::ZERO,
         tx_count: 0,
+        state_root: Hash::ZERO,
         timestamp_ms: 0,
         orderer: f.orderer.id,
     };

@@ -6,8 +6,8 @@ use arcanum_crypto::{Hash, PublicKey, Signature, VerifiedSet, domain, tagged_has
 use arcanum_policy::Policy;
 use arcanum_storage::{BlockCommit, LedgerStore, StateReader, StorageError, VersionedValue};
 use arcanum_types::{
-    ApiError, Block, EndorsedTx, ErrorCode, Event, Role, TxAction, TxReceipt, TxStatus, Version,
-    Vote, decode, encode, limits,
+    ApiError, Block, BlockHeader, EndorsedTx, ErrorCode, Event, Role, TxAction, TxReceipt,
+    TxStatus, Version, Vote, decode, encode, limits, merkle_root,
 };
 use parking_lot::Mutex;
 
@@ -278,28 +278,100 @@ impl Ledger {
         self.commit(&block, bytes.to_vec())
     }
 
-    /// Validates and atomically commits a block whose encoding is `bytes`.
+    /// Validates and atomically commits a block whose encoding is `bytes`. The state root its
+    /// valid writes produce must be the header's, or nothing is committed
+    /// (`BLOCK_STATE_ROOT_MISMATCH`).
     pub fn commit(&self, block: &Block, bytes: Vec<u8>) -> Result<CommitSummary, ApiError> {
         let _guard = self.commit_lock.lock();
         let block_hash = block.header.hash();
-        let summary = |receipts, events, already| CommitSummary {
-            height: block.header.height,
-            block_hash,
-            receipts,
-            events,
-            already_committed: already,
-        };
         if self.check_header(block)? {
-            return Ok(summary(Vec::new(), Vec::new(), true));
+            return Ok(CommitSummary {
+                height: block.header.height,
+                block_hash,
+                receipts: Vec::new(),
+                events: Vec::new(),
+                already_committed: true,
+            });
         }
+        let validated = self.validate_block(block.header.height, &block.txs, Some(block));
+        self.store_block(validated, block.header.height, block_hash, bytes, block.header.state_root)
+    }
+
+    /// The management device's step (SPEC L1.4): validates `txs` on top of the tip exactly as a
+    /// peer will, computes the state root their valid writes produce, builds the header carrying
+    /// it, has `sign` sign the header hash, and commits the block atomically. Returns the signed
+    /// block, its encoding and the commit summary.
+    pub fn order(
+        &self,
+        txs: Vec<EndorsedTx>,
+        timestamp_ms: u64,
+        sign: impl FnOnce(&Hash) -> Signature,
+    ) -> Result<(Block, Vec<u8>, CommitSummary), ApiError> {
+        let _guard = self.commit_lock.lock();
+        let (tip, prev_hash) = self.tip()?;
+        let tx_count = u32::try_from(txs.len())
+            .map_err(|_| ApiError::new(ErrorCode::Internal, "block too large"))?;
+        let height = tip + 1;
+        let validated = self.validate_block(height, &txs, None);
+        let state_root = self
+            .store
+            .next_state_root(&validated.writes)
+            .map_err(storage_error)?;
+        let encoded: Vec<Vec<u8>> = txs.iter().map(encode).collect();
+        let header = BlockHeader {
+            height,
+            prev_hash,
+            tx_root: merkle_root(encoded.iter().map(Vec::as_slice)),
+            tx_count,
+            state_root,
+            timestamp_ms,
+            orderer: self.config.orderer,
+        };
+        let block_hash = header.hash();
+        let signature = sign(&block_hash);
+        let block = Block {
+            header,
+            txs,
+            signature,
+        };
+        let bytes = encode(&block);
+        let summary = self.store_block(validated, height, block_hash, bytes.clone(), state_root)?;
+        Ok((block, bytes, summary))
+    }
+
+    /// What a block of `txs` on top of the tip would produce, without committing anything: each
+    /// transaction's receipt and the resulting state root. For tools and tests that build
+    /// blocks; a block's signatures are checked one by one here.
+    pub fn preview(&self, txs: &[EndorsedTx]) -> Result<(Vec<TxReceipt>, Hash), ApiError> {
+        let _guard = self.commit_lock.lock();
+        let (tip, _) = self.tip()?;
+        let validated = self.validate_block(tip + 1, txs, None);
+        let root = self
+            .store
+            .next_state_root(&validated.writes)
+            .map_err(storage_error)?;
+        Ok((validated.receipts, root))
+    }
+
+    /// Validates each transaction of the block at `height` in order against the state left by
+    /// the earlier valid ones. `block` is the signed block when its signatures are to be
+    /// verified in one batch up front (a peer's commit).
+    fn validate_block(
+        &self,
+        height: u64,
+        txs: &[EndorsedTx],
+        block: Option<&Block>,
+    ) -> Validated {
         let tip_keys = TipKeys {
             ledger: self,
             keys: RefCell::default(),
         };
-        let ids: Vec<Hash> = block.txs.iter().map(EndorsedTx::id).collect();
-        let verified = match self.trust {
-            SignatureTrust::VerifyAll => self.verify_block_signatures(block, &ids, &tip_keys),
-            SignatureTrust::TrustOrderer => VerifiedSet::default(),
+        let ids: Vec<Hash> = txs.iter().map(EndorsedTx::id).collect();
+        let verified = match (self.trust, block) {
+            (SignatureTrust::VerifyAll, Some(block)) => {
+                self.verify_block_signatures(block, &ids, &tip_keys)
+            }
+            _ => VerifiedSet::default(),
         };
         let signatures = match self.trust {
             SignatureTrust::VerifyAll => Signatures::Verify(&verified),
@@ -309,12 +381,12 @@ impl Ledger {
             base: self.store.as_ref(),
             writes: BTreeMap::new(),
         };
-        let mut receipts = Vec::with_capacity(block.txs.len());
+        let mut receipts = Vec::with_capacity(txs.len());
         let mut events = Vec::new();
         let mut seen_ids = BTreeSet::new();
-        for (index, (etx, &tx_id)) in block.txs.iter().zip(&ids).enumerate() {
+        for (index, (etx, &tx_id)) in txs.iter().zip(&ids).enumerate() {
             let version = Version {
-                block: block.header.height,
+                block: height,
                 tx: index as u32,
             };
             let checked = Checked {
@@ -337,20 +409,54 @@ impl Ledger {
             };
             receipts.push(TxReceipt {
                 tx_id,
-                block: block.header.height,
+                block: height,
                 index: index as u32,
                 status,
             });
         }
+        Validated {
+            receipts,
+            events,
+            writes: overlay.writes.into_iter().collect(),
+        }
+    }
+
+    /// Commits a validated block durably; the store refuses it whole if its writes do not
+    /// produce `state_root`.
+    fn store_block(
+        &self,
+        validated: Validated,
+        height: u64,
+        block_hash: Hash,
+        bytes: Vec<u8>,
+        state_root: Hash,
+    ) -> Result<CommitSummary, ApiError> {
+        let Validated {
+            receipts,
+            events,
+            writes,
+        } = validated;
         let commit = BlockCommit {
-            height: block.header.height,
+            height,
             block_hash,
             block_bytes: bytes,
-            writes: overlay.writes.into_iter().collect(),
+            writes,
             receipts: receipts.clone(),
+            state_root,
         };
-        self.store.commit_block(commit).map_err(storage_error)?;
-        Ok(summary(receipts, events, false))
+        self.store.commit_block(commit).map_err(|e| match e {
+            StorageError::StateRootMismatch { .. } => {
+                ApiError::new(ErrorCode::BlockStateRootMismatch, e.to_string())
+            }
+            e => storage_error(e),
+        })?;
+        Ok(CommitSummary {
+            height,
+            block_hash,
+            receipts,
+            events,
+            already_committed: false,
+        })
     }
 
     /// Every client and endorsement signature of `block`, verified together under the keys at
@@ -508,6 +614,14 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// A block's validation outcome: receipts, the valid transactions' events and their final
+/// writes in key order.
+struct Validated {
+    receipts: Vec<TxReceipt>,
+    events: Vec<(Hash, Event)>,
+    writes: Vec<(Vec<u8>, Option<VersionedValue>)>,
 }
 
 /// How one block's transactions have their signatures checked.

@@ -18,6 +18,16 @@ pub enum StorageError {
     /// A block commit that breaks the rules of `BlockCommit` (a caller bug); nothing was written.
     #[error("invalid block commit: {reason}")]
     InvalidCommit { reason: InvalidCommit },
+    /// The root of the state a commit produces is not the one the commit names (for a peer:
+    /// the block header's); nothing was written.
+    #[error("state root mismatch: the block names {expected}, its writes produce {computed}")]
+    StateRootMismatch {
+        expected: arcanum_types::Hash,
+        computed: arcanum_types::Hash,
+    },
+    /// A state query at a height the store does not hold (above the tip).
+    #[error("no state at height {height} (the tip is {tip})")]
+    NoSuchHeight { height: u64, tip: u64 },
     /// A key, value or block larger than the protocol allows; nothing was written.
     #[error("{what} of {len} bytes exceeds the limit of {max}")]
     LimitExceeded {
@@ -49,6 +59,8 @@ impl StorageError {
                 ErrorCode::BlockHeightGap
             }
             StorageError::HeightMismatch { .. } => ErrorCode::BlockConflict,
+            StorageError::StateRootMismatch { .. } => ErrorCode::BlockStateRootMismatch,
+            StorageError::NoSuchHeight { .. } => ErrorCode::NotFound,
             StorageError::Backend(_)
             | StorageError::Corrupt { .. }
             | StorageError::UnsupportedFormat { .. }
@@ -57,7 +69,8 @@ impl StorageError {
         }
     }
 
-    pub(crate) fn corrupt(record: impl Into<String>, reason: impl ToString) -> StorageError {
+    /// A [`StorageError::Corrupt`] for `record`.
+    pub fn corrupt(record: impl Into<String>, reason: impl ToString) -> StorageError {
         StorageError::Corrupt {
             record: record.into(),
             reason: reason.to_string(),

@@ -1,10 +1,11 @@
-//! The ledger's storage seam (SPEC L1.5, §3 crash safety): the [`LedgerStore`] trait that the
-//! validation layer programs against, and [`RedbStore`], its implementation on `redb`.
+//! The ledger's storage seam (SPEC L1.5, L8, §3 crash safety): the [`LedgerStore`] trait that
+//! the validation layer programs against, with no backend. `arcanum-storage-redb` implements it
+//! on redb; only the node wiring names that implementation.
 //!
-//! Key types: [`LedgerStore`] (blocks, block hashes, world state, transaction index, tip),
-//! [`StateReader`] (a consistent read view; [`LedgerStore::snapshot`] returns a point-in-time
-//! one), [`BlockCommit`] (everything one block changes), [`VersionedValue`], [`StorageError`] and
-//! [`StateRootHasher`] (the definition of the world-state commitment).
+//! Key types: [`LedgerStore`] (blocks, block hashes, the authenticated world state and its
+//! roots, the transaction index, tip), [`StateReader`] (a consistent read view;
+//! [`LedgerStore::snapshot`] returns a point-in-time one), [`BlockCommit`] (everything one block
+//! changes), [`VersionedValue`] and [`StorageError`].
 //!
 //! Invariants:
 //! - [`LedgerStore::commit_block`] is atomic and durable: one backend write transaction per block,
@@ -13,37 +14,22 @@
 //!   block.
 //! - Heights are dense: a commit is accepted only at `tip + 1`, and a refused commit changes
 //!   nothing.
+//! - The world state is authenticated ([`arcanum_types::state`]): every committed height has a
+//!   state root, a commit whose writes do not produce the root it names is refused whole, and any
+//!   key at any committed height can be read with a proof against that height's root.
 //! - Every stored record is decoded strictly; a record that does not decode is reported as
 //!   [`StorageError::Corrupt`], never a panic.
 //! - The transaction index keeps the first receipt recorded for a transaction id; later
 //!   occurrences (replays, which validation marks invalid) stay visible in their block's receipt
 //!   list ([`LedgerStore::receipts_in_block`]) but never overwrite it.
-//! - The state root is a pure function of the world state (keys, values and versions), computed
-//!   in key order; it does not depend on history or on the backend.
-//!
-//! Only the node wiring names [`RedbStore`]; everything else takes `&dyn LedgerStore` or a generic.
-//! This crate's trait and types do not mention redb.
+//! - This crate depends on no storage backend.
 
 mod error;
-mod redb_store;
-mod root;
 
 pub use error::{InvalidCommit, StorageError};
-pub use redb_store::RedbStore;
-pub use root::StateRootHasher;
+pub use arcanum_types::VersionedValue;
 
-use arcanum_types::{Hash, TxReceipt, Version};
-use borsh::{BorshDeserialize, BorshSerialize};
-
-/// A state value together with the version of the transaction that wrote it.
-///
-/// Stored in the state table as its borsh encoding: `u32 LE len || value || u64 LE block ||
-/// u32 LE tx`.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct VersionedValue {
-    pub value: Vec<u8>,
-    pub version: Version,
-}
+use arcanum_types::{Hash, StateProof, TxReceipt};
 
 /// Everything one block changes, applied atomically by [`LedgerStore::commit_block`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,6 +46,9 @@ pub struct BlockCommit {
     /// One receipt per transaction of the block, valid or not, in block order: receipt `i` must
     /// have `block == height` and `index == i`.
     pub receipts: Vec<TxReceipt>,
+    /// The state root the writes must produce on top of the tip's state; otherwise the commit
+    /// is refused with [`StorageError::StateRootMismatch`].
+    pub state_root: Hash,
 }
 
 /// A consistent read view of the world state.
@@ -113,7 +102,27 @@ pub trait LedgerStore: StateReader + Send + Sync + 'static {
     /// A point-in-time view that later commits do not change.
     fn snapshot(&self) -> Result<Box<dyn StateReader + Send>, StorageError>;
 
-    /// The commitment to the whole world state, as defined by [`StateRootHasher`]. Equal states
-    /// have equal roots, and different states have different roots (up to SHA-256 collisions).
+    /// The state root at the tip (the empty state's before the first block). O(1): roots are
+    /// stored per height.
     fn state_root(&self) -> Result<Hash, StorageError>;
+
+    /// The state root after block `height` (`height == 0`: the empty state); `None` above the
+    /// tip.
+    fn state_root_at(&self, height: u64) -> Result<Option<Hash>, StorageError>;
+
+    /// The root the state would have if `writes` (as in [`BlockCommit::writes`]) were applied
+    /// on top of the tip. Writes nothing.
+    fn next_state_root(
+        &self,
+        writes: &[(Vec<u8>, Option<VersionedValue>)],
+    ) -> Result<Hash, StorageError>;
+
+    /// The value of `key` after block `height` and its proof against
+    /// [`LedgerStore::state_root_at`]`(height)`: inclusion, or exclusion when absent. Refused
+    /// with [`StorageError::NoSuchHeight`] above the tip.
+    fn get_with_proof(
+        &self,
+        key: &[u8],
+        height: u64,
+    ) -> Result<(Option<VersionedValue>, StateProof), StorageError>;
 }

@@ -9,7 +9,7 @@
 //!   (`arcanum-management`, `arcanum-endorser`, `arcanum-ledger`) know nothing of it.
 //! - Every request body is bounded and strictly decoded; every route sits behind a concurrency
 //!   limit that answers `BUSY` instead of queueing without bound.
-//! - Only this crate names the storage backend ([`arcanum_storage::RedbStore`]).
+//! - Only this crate names the storage backend ([`arcanum_storage_redb::RedbStore`]).
 
 mod attestation_node;
 mod enclave_setup;
@@ -33,7 +33,7 @@ use arcanum_ledger::{ChainConfig, Ledger, Member, SignatureTrust};
 use arcanum_management::{EndorserInfo, KeyMode, Management, Selection, Settings};
 use arcanum_msp::{Consortium, NodeConfig, NodeRole};
 use arcanum_policy::Policy;
-use arcanum_storage::RedbStore;
+use arcanum_storage_redb::RedbStore;
 use axum::Router;
 use axum::routing::get;
 use tokio::net::TcpListener;

@@ -49,16 +49,13 @@ pub async fn height(State(ledger): State<Arc<Ledger>>) -> HttpResult<axum::Json<
 
 async fn state_root(State(ledger): State<Arc<Ledger>>) -> HttpResult<axum::Json<StateRootInfo>> {
     blocking(move || {
-        let snapshot = ledger.store().snapshot().map_err(internal)?;
-        let height = snapshot.height().map_err(internal)?;
-        let root = ledger.store().state_root().map_err(internal)?;
-        // A commit between the two reads would pair a root with the wrong height: re-check.
-        if ledger.tip()?.0 != height {
-            return Err(ApiError::new(
-                ErrorCode::Busy,
-                "a block committed during the read; retry",
-            ));
-        }
+        // Roots are stored per height, so this pair is consistent whatever commits meanwhile.
+        let (height, _) = ledger.tip()?;
+        let root = ledger
+            .store()
+            .state_root_at(height)
+            .map_err(internal)?
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "no state root at the tip"))?;
         Ok(axum::Json(StateRootInfo {
             height,
             state_root: root.to_hex(),
@@ -309,7 +306,8 @@ mod tests {
         ChainConfig, Member, cluster_registration_key, offchain_deployment_key,
         offchain_latest_key, oracle_result_key,
     };
-    use arcanum_storage::{BlockCommit, RedbStore, VersionedValue};
+    use arcanum_storage::{BlockCommit, VersionedValue};
+    use arcanum_storage_redb::RedbStore;
     use arcanum_types::offchain::{
         ClusterKeys, ClusterRegistration, DeploymentStatement, OffchainResult, SignedDeployment,
         SignedRegistration, SignedResult,
@@ -434,6 +432,7 @@ mod tests {
                 prev_hash: Hash::ZERO,
                 tx_root: Hash::ZERO,
                 tx_count: 5,
+                state_root: Hash::ZERO,
                 timestamp_ms: 0,
                 orderer: ledger.config().orderer,
             },
@@ -478,6 +477,7 @@ mod tests {
                 },
             })
             .collect();
+        let state_root = ledger.store().next_state_root(&writes).expect("root");
         ledger
             .store()
             .commit_block(BlockCommit {
@@ -486,6 +486,7 @@ mod tests {
                 block_bytes: encode(&block),
                 writes,
                 receipts,
+                state_root,
             })
             .expect("block commits");
         block

@@ -19,8 +19,8 @@ pub const BLOCK_SIGNATURE: &str = "arcanum/ordering: block signature";
 pub const MERKLE_LEAF: &str = "arcanum/ledger: merkle leaf";
 /// Merkle tree interior node.
 pub const MERKLE_NODE: &str = "arcanum/ledger: merkle node";
-/// World-state commitment.
-pub const STATE_ROOT: &str = "arcanum/ledger: state root";
+/// Hash of a world-state key: its path in the state tree.
+pub const STATE_KEY: &str = "arcanum/ledger: state key";
 /// Hash of contract bytecode.
 pub const CODE_HASH: &str = "arcanum/contracts: code hash";
 /// Passphrase-derived key-file encryption key.
@@ -79,7 +79,7 @@ pub const ALL: &[&str] = &[
     BLOCK_SIGNATURE,
     MERKLE_LEAF,
     MERKLE_NODE,
-    STATE_ROOT,
+    STATE_KEY,
     CODE_HASH,
     KEYFILE,
     TEE_SIM_EVIDENCE,

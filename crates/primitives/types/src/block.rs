@@ -12,6 +12,10 @@ pub struct BlockHeader {
     /// [`merkle_root`] over the encoded transactions.
     pub tx_root: Hash,
     pub tx_count: u32,
+    /// The root of the world state after this block's valid transactions are applied
+    /// ([`crate::state`]): the management device computes it before it signs, and every peer
+    /// recomputes it and refuses the block if it differs (`BLOCK_STATE_ROOT_MISMATCH`).
+    pub state_root: Hash,
     /// Milliseconds since the Unix epoch, as read by the management device when it cut the block.
     pub timestamp_ms: u64,
     /// The management device that signed the block.

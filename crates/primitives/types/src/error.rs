@@ -74,6 +74,7 @@ error_codes! {
     BlockBadPrevHash = 52, "BLOCK_BAD_PREV_HASH", 400, "The block does not extend the local chain.";
     BlockHeightGap = 53, "BLOCK_HEIGHT_GAP", 409, "The block is ahead of the local chain; catch up first.";
     BlockConflict = 54, "BLOCK_CONFLICT", 409, "A different block is already committed at that height.";
+    BlockStateRootMismatch = 55, "BLOCK_STATE_ROOT_MISMATCH", 400, "The block's state root differs from the root of the state its valid transactions produce.";
     KeyFile = 60, "KEY_FILE", 500, "A key file cannot be read or decrypted.";
     EvidenceInvalid = 70, "EVIDENCE_INVALID", 422, "TEE evidence does not verify; the message starts with the precise attestation code.";
     AttestationPolicy = 71, "ATTESTATION_POLICY", 403, "Verified evidence breaks the attestation policy (measurement, TCB, debug, simulation).";
@@ -98,6 +99,10 @@ error_codes! {
     OracleRequestNotFound = 97, "ORACLE_REQUEST_NOT_FOUND", 404, "The callback names no oracle request on chain, or a different one.";
     ReceiptInvalid = 98, "RECEIPT_INVALID", 422, "The receipt is malformed or one link of its chain does not verify; the message names the link.";
     CallbackKeyRetired = 99, "CALLBACK_KEY_RETIRED", 409, "The callback result is signed under a contract key version that a rotation has retired; invoke the contract again.";
+    StateProofInvalid = 100, "STATE_PROOF_INVALID", 422, "The state proof does not connect the key and value (or absence) to the state root.";
+    StateRootMismatch = 101, "STATE_ROOT_MISMATCH", 422, "The state root does not match the signed block header that should carry it.";
+    StateHeightMismatch = 102, "STATE_HEIGHT_MISMATCH", 422, "The height does not match the signed block header's height.";
+    StateWitnessInvalid = 103, "STATE_WITNESS_INVALID", 502, "The endorsement enclave refused the host's state: a read without a valid proof against a verified root, a read it did not ask for, or a header that does not extend its verified chain; the message starts with the precise cause.";
 }
 
 /// The API's error body: `{"code": "...", "message": "..."}`.

@@ -2,7 +2,8 @@
 //!
 //! Key types: [`SignedTx`] (a client's transaction and its reference signature),
 //! [`ProposalResponse`] (a simulation's read/write set, result and vote), [`Endorsement`],
-//! [`EndorsedTx`], [`Block`], [`TxReceipt`] and the stable [`ErrorCode`] registry.
+//! [`EndorsedTx`], [`Block`], [`TxReceipt`], the authenticated state's [`StateProof`] and the
+//! stable [`ErrorCode`] registry.
 //!
 //! Invariants:
 //! - Everything that is hashed or signed is encoded with borsh, and decoded strictly with
@@ -20,6 +21,7 @@ pub mod limits;
 mod merkle;
 pub mod offchain;
 mod proof;
+pub mod state;
 mod tx;
 
 pub use block::{Block, BlockHeader, TxReceipt, TxStatus};
@@ -27,6 +29,7 @@ pub use error::{ApiError, ErrorCode};
 pub use identity::{IdentityId, Role};
 pub use merkle::{merkle_proof, merkle_root, verify_merkle_proof};
 pub use proof::{ProofError, TxProof};
+pub use state::{StateProof, StateProofError, VersionedValue};
 pub use tx::{
     EndorsedTx, Endorsement, EndorsementPayload, Event, KvRead, KvWrite, ProposalResponse, RwSet,
     SignedTx, TxAction, TxPayload, Version, Vote,

@@ -140,6 +140,7 @@ mod tests {
                 prev_hash: Hash::ZERO,
                 tx_root: Hash::ZERO,
                 tx_count: 5,
+                state_root: Hash::ZERO,
                 timestamp_ms: 1,
                 orderer: IdentityId(Hash::ZERO),
             },

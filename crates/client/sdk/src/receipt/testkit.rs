@@ -243,6 +243,7 @@ impl Fixture {
                 prev_hash: Hash([height as u8; 32]),
                 tx_root: Hash::ZERO,
                 tx_count: txs.len() as u32,
+                state_root: Hash::ZERO,
                 timestamp_ms,
                 orderer: IdentityId(Hash([2; 32])),
             },

@@ -2,8 +2,8 @@
 
 use arcanum_crypto::{Hash, domain};
 use arcanum_types::ErrorCode::{
-    self, BlockBadPrevHash, BlockBadSignature, BlockConflict, BlockHeightGap, BlockTxRootMismatch,
-    MalformedEncoding,
+    self, BlockBadPrevHash, BlockBadSignature, BlockConflict, BlockHeightGap, BlockStateRootMismatch,
+    BlockTxRootMismatch, MalformedEncoding,
 };
 use arcanum_types::{Block, Signature, TxStatus, encode, limits};
 
@@ -95,11 +95,12 @@ fn block_signed_with_the_wrong_key() {
 fn block_with_a_tampered_header() {
     let net = net();
     let good = candidate(&net, b"k");
-    let tampers: [fn(&mut Block); 4] = [
+    let tampers: [fn(&mut Block); 5] = [
         |b| b.header.timestamp_ms += 1,
         |b| b.header.tx_count += 1,
         |b| b.header.tx_root.0[0] ^= 1,
         |b| b.header.height += 1,
+        |b| b.header.state_root.0[0] ^= 1,
     ];
     for tamper in tampers {
         let mut block = good.clone();
@@ -108,6 +109,26 @@ fn block_with_a_tampered_header() {
     }
     // The untampered block still commits.
     assert!(!net.deliver(&good).expect("commits").already_committed);
+}
+
+#[test]
+fn a_signed_block_with_a_wrong_state_root_is_refused_whole() {
+    let net = net();
+    let good = candidate(&net, b"k");
+    // The orderer signed a root that is not the one its transactions produce: every peer
+    // recomputes the root and refuses the block.
+    let mut wrong = good.clone();
+    wrong.header.state_root = Hash([7; 32]);
+    wrong.signature = net.sign_header(&wrong.header);
+    assert_block_rejected(&net, &wrong, BlockStateRootMismatch);
+    // The root of an empty block is the previous block's.
+    let root = net.ledgers[0].store().state_root().expect("root");
+    let empty = net.next_block(vec![]);
+    assert_eq!(empty.header.state_root, root);
+    assert!(!net.deliver(&good).expect("commits").already_committed);
+    for l in &net.ledgers {
+        assert_eq!(l.store().state_root().expect("root"), good.header.state_root);
+    }
 }
 
 #[test]
@@ -249,7 +270,7 @@ fn malformed_bytes_are_rejected_without_panic() {
     inputs.push(trailing);
     // Lengths that claim far more data than there is.
     let mut huge = bytes.clone();
-    let txs_len_at = 8 + 32 + 32 + 4 + 8 + 32;
+    let txs_len_at = 8 + 32 + 32 + 4 + 32 + 8 + 32;
     huge[txs_len_at..txs_len_at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     inputs.push(huge);
     for input in &inputs {

@@ -12,7 +12,8 @@ use arcanum_ledger::{
     ChainConfig, CommitSummary, Ledger, Member, contract_key, definition_key, deploy_writes,
 };
 use arcanum_policy::Policy;
-use arcanum_storage::{RedbStore, StateReader, VersionedValue};
+use arcanum_storage::{StateReader, VersionedValue};
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::{
     ApiError, Block, BlockHeader, EndorsedTx, Endorsement, Event, IdentityId, KvRead, KvWrite,
     ProposalResponse, Role, RwSet, SignedTx, TxAction, TxPayload, TxStatus, Version, Vote, encode,
@@ -268,6 +269,7 @@ impl Net {
                 prev_hash,
                 tx_root: Hash::ZERO,
                 tx_count: 0,
+                state_root: Hash::ZERO,
                 timestamp_ms: 1_700_000_000_000 + height,
                 orderer: self.orderer.id,
             },
@@ -278,10 +280,12 @@ impl Net {
         block
     }
 
-    /// Recomputes the transaction root and count and re-signs (after a change to the block).
+    /// Recomputes the transaction root and count and the state root the transactions produce on
+    /// the ledgers' tip, and re-signs (after a change to the block).
     pub fn reseal(&self, block: &mut Block) {
         block.header.tx_root = block.compute_tx_root();
         block.header.tx_count = u32::try_from(block.txs.len()).expect("few transactions");
+        block.header.state_root = self.ledgers[0].preview(&block.txs).expect("preview").1;
         block.signature = self.sign_header(&block.header);
     }
 

@@ -1,5 +1,7 @@
 //! `SignatureTrust::TrustOrderer` (the management network's own replicas): per-transaction
-//! signatures are vouched for by the block signature, everything else is judged as at a peer.
+//! signatures are vouched for by the block signature, everything else is judged as at a peer —
+//! and the header's state root, computed by the orderer that verified them, makes a replica
+//! refuse any block it would judge differently from the peers.
 
 use std::sync::Arc;
 
@@ -7,7 +9,7 @@ use arcanum_crypto::domain;
 use arcanum_ledger::{Ledger, SignatureTrust};
 use arcanum_types::ErrorCode::{
     BadClientSignature, BadEndorsement, BlockBadSignature, ClientNotAllowed, DuplicateTx,
-    MvccReadConflict, PolicyNotSatisfied,
+    BlockStateRootMismatch, MvccReadConflict, PolicyNotSatisfied,
 };
 use arcanum_types::{Endorsement, Signature, TxStatus, encode};
 
@@ -21,13 +23,6 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
         net.config.clone(),
         SignatureTrust::TrustOrderer,
     );
-    let deliver = |block: &arcanum_types::Block| {
-        let peer = net.deliver(block).expect("peer commits");
-        let replica = trusting
-            .commit(block, encode(block))
-            .expect("replica commits");
-        (statuses(&peer), statuses(&replica))
-    };
     net.setup_contract("kv", BOTH_ORGS);
     let first = net.ledgers[0]
         .store()
@@ -72,7 +67,8 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
         good,
         net.invoke("kv", rwset("kv", &[(b"f", None)], &[]), ORG1_ORG2),
     ];
-    let (peer, replica) = deliver(&net.next_block(txs));
+    let block = net.next_block(txs);
+    let peer = statuses(&net.deliver(&block).expect("peer commits"));
     let invalid = TxStatus::Invalid;
     assert_eq!(
         peer,
@@ -88,11 +84,14 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
             invalid(MvccReadConflict),
         ]
     );
-    // Only the two signature checks differ.
-    let mut expected = peer.clone();
-    expected[0] = TxStatus::Valid;
-    expected[1] = TxStatus::Valid;
-    assert_eq!(replica, expected);
+    // The replica would accept the two forged signatures, so the writes it would apply differ
+    // from the peers': the signed state root refuses the block whole.
+    let before = fingerprint(&trusting);
+    assert_eq!(
+        trusting.commit(&block, encode(&block)).map_err(|e| e.code).err(),
+        Some(BlockStateRootMismatch)
+    );
+    assert_eq!(fingerprint(&trusting), before);
     // The block signature itself is still checked.
     let mut forged = net.next_block(vec![]);
     forged.signature = net.peers[0]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arcanum_crypto::{domain, sha256};
 use arcanum_endorser::{EndorseBatch, EndorseResponse, Endorser};
 use arcanum_ledger::{CommitSummary, Ledger, testkit};
-use arcanum_storage::RedbStore;
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::ApiError;
 use arcanum_types::{Block, BlockHeader, EndorsedTx, IdentityId, SignedTx, encode, merkle_root};
 
@@ -54,6 +54,7 @@ impl Net {
             prev_hash,
             tx_root: merkle_root(encoded.iter().map(Vec::as_slice)),
             tx_count: u32::try_from(txs.len()).unwrap(),
+            state_root: ledger.preview(&txs).unwrap().1,
             timestamp_ms: 0,
             orderer: self.orderer.id,
         };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arcanum_crypto::SigningKey;
 use arcanum_ledger::{Ledger, testkit};
-use arcanum_storage::RedbStore;
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::IdentityId;
 
 pub use arcanum_ledger::testkit::{AND_POLICY, Ident, account_record, deploy, invoke};

@@ -117,7 +117,7 @@ fn apply(p: &TxPayload, edit: &PayloadEdit) -> TxPayload {
 /// One change to one field of a response.
 fn edit_response(r: &ProposalResponse, which: u8, x: u8) -> ProposalResponse {
     let mut r = r.clone();
-    match which % 6 {
+    match which % 7 {
         0 => r.tx_id.0[usize::from(x % 32)] ^= 1,
         1 => r.rwset.writes.push(arcanum_types::KvWrite {
             key: vec![x],
@@ -147,12 +147,13 @@ fn edit_response(r: &ProposalResponse, which: u8, x: u8) -> ProposalResponse {
 fn edit_header(h: &BlockHeader, which: u8, x: u8) -> BlockHeader {
     let mut h = h.clone();
     let x = x.max(1);
-    match which % 6 {
+    match which % 7 {
         0 => h.height = h.height.wrapping_add(u64::from(x)),
         1 => h.prev_hash.0[usize::from(x % 32)] ^= x,
         2 => h.tx_root.0[usize::from(x % 32)] ^= x,
         3 => h.tx_count = h.tx_count.wrapping_add(u32::from(x)),
         4 => h.timestamp_ms = h.timestamp_ms.wrapping_add(u64::from(x)),
+        5 => h.state_root.0[usize::from(x % 32)] ^= x,
         _ => h.orderer.0.0[usize::from(x % 32)] ^= x,
     }
     h

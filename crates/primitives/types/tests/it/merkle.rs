@@ -115,6 +115,7 @@ fn fixed_shapes() {
             prev_hash: Hash::ZERO,
             tx_root: Hash::ZERO,
             tx_count: 0,
+            state_root: Hash::ZERO,
             timestamp_ms: 0,
             orderer: arcanum_types::IdentityId(Hash::ZERO),
         },

@@ -147,15 +147,17 @@ pub fn header() -> impl Strategy<Value = BlockHeader> {
         hash(),
         hash(),
         any::<u32>(),
+        hash(),
         any::<u64>(),
         identity(),
     )
         .prop_map(
-            |(height, prev_hash, tx_root, tx_count, timestamp_ms, orderer)| BlockHeader {
+            |(height, prev_hash, tx_root, tx_count, state_root, timestamp_ms, orderer)| BlockHeader {
                 height,
                 prev_hash,
                 tx_root,
                 tx_count,
+                state_root,
                 timestamp_ms,
                 orderer,
             },

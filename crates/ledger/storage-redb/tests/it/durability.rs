@@ -1,10 +1,11 @@
 //! Reopening, refused commits and exclusive access.
 
-use arcanum_storage::{BlockCommit, InvalidCommit, LedgerStore, RedbStore, StorageError};
+use arcanum_storage::{BlockCommit, InvalidCommit, LedgerStore, StorageError};
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::limits::{MAX_KEY_BYTES, MAX_VALUE_BYTES};
 use arcanum_types::{ErrorCode, Hash, TxReceipt, TxStatus};
 
-use crate::{Oracle, assert_store_matches, vv};
+use crate::{CommitRooted, Oracle, assert_store_matches, vv};
 
 fn receipt(id: u8, block: u64, index: u32, valid: bool) -> TxReceipt {
     let status = if valid {
@@ -40,6 +41,7 @@ fn block(h: u64) -> BlockCommit {
             receipt((h as u8).wrapping_mul(2), h, 0, true),
             receipt((h as u8).wrapping_mul(2).wrapping_add(1), h, 1, false),
         ],
+        state_root: Hash::ZERO,
     }
 }
 
@@ -59,7 +61,7 @@ fn reopen_after_commits_gives_the_same_ledger() {
         let store = RedbStore::open(&path).unwrap();
         assert_store_matches(&store, &oracle, &keys, &ids);
         for h in 1..=4 {
-            store.commit_block(block(h)).unwrap();
+            store.commit_rooted(block(h)).unwrap();
             oracle.apply(&block(h));
         }
         assert_store_matches(&store, &oracle, &keys, &ids);
@@ -68,7 +70,7 @@ fn reopen_after_commits_gives_the_same_ledger() {
     assert_store_matches(&store, &oracle, &keys, &ids);
     assert_eq!(store.tip().unwrap(), (4, Hash([4; 32])));
     // And it resumes at the next height.
-    store.commit_block(block(5)).unwrap();
+    store.commit_rooted(block(5)).unwrap();
     oracle.apply(&block(5));
     drop(store);
     assert_store_matches(&RedbStore::open(&path).unwrap(), &oracle, &keys, &ids);
@@ -80,7 +82,7 @@ fn refused_commits_change_nothing() {
     let (keys, ids) = probes();
     let mut oracle = Oracle::default();
     for h in 1..=2 {
-        store.commit_block(block(h)).unwrap();
+        store.commit_rooted(block(h)).unwrap();
         oracle.apply(&block(h));
     }
     let root = store.state_root().unwrap();
@@ -157,12 +159,12 @@ fn refused_commits_change_nothing() {
     ));
 
     for (commit, expected) in refused {
-        assert_eq!(store.commit_block(commit).unwrap_err(), expected);
+        assert_eq!(store.commit_rooted(commit).unwrap_err(), expected);
         assert_store_matches(&store, &oracle, &keys, &ids);
         assert_eq!(store.state_root().unwrap(), root);
     }
     // The right block is still accepted afterwards.
-    store.commit_block(block(3)).unwrap();
+    store.commit_rooted(block(3)).unwrap();
     oracle.apply(&block(3));
     assert_store_matches(&store, &oracle, &keys, &ids);
 }
@@ -170,7 +172,7 @@ fn refused_commits_change_nothing() {
 #[test]
 fn replayed_tx_id_keeps_its_first_receipt() {
     let store = RedbStore::in_memory().unwrap();
-    store.commit_block(block(1)).unwrap();
+    store.commit_rooted(block(1)).unwrap();
     let first = store.receipt(&Hash([2; 32])).unwrap().unwrap();
     assert_eq!(
         (first.block, first.index, first.status),
@@ -188,7 +190,7 @@ fn replayed_tx_id_keeps_its_first_receipt() {
         .iter_mut()
         .filter_map(|(_, v)| v.as_mut())
         .for_each(|v| v.version.tx = 2);
-    store.commit_block(c.clone()).unwrap();
+    store.commit_rooted(c.clone()).unwrap();
 
     assert_eq!(store.receipt(&Hash([2; 32])).unwrap(), Some(first));
     assert!(store.contains_tx(&Hash([2; 32])).unwrap());
@@ -200,7 +202,7 @@ fn a_second_open_of_the_same_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.redb");
     let store = RedbStore::open(&path).unwrap();
-    store.commit_block(block(1)).unwrap();
+    store.commit_rooted(block(1)).unwrap();
     let err = RedbStore::open(&path).unwrap_err();
     assert!(matches!(err, StorageError::Backend(_)), "{err:?}");
     assert_eq!(err.code(), ErrorCode::Internal);

@@ -1,9 +1,10 @@
 //! Snapshot isolation.
 
-use arcanum_storage::{BlockCommit, LedgerStore, RedbStore, StateReader};
+use arcanum_storage::{BlockCommit, LedgerStore, StateReader};
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::{Hash, TxReceipt, TxStatus};
 
-use crate::vv;
+use crate::{CommitRooted, vv};
 
 fn commit(height: u64, writes: Vec<(&[u8], Option<&[u8]>)>) -> BlockCommit {
     BlockCommit {
@@ -20,6 +21,7 @@ fn commit(height: u64, writes: Vec<(&[u8], Option<&[u8]>)>) -> BlockCommit {
             index: 0,
             status: TxStatus::Valid,
         }],
+        state_root: Hash::ZERO,
     }
 }
 
@@ -27,14 +29,14 @@ fn commit(height: u64, writes: Vec<(&[u8], Option<&[u8]>)>) -> BlockCommit {
 fn a_snapshot_does_not_see_later_commits() {
     let store = RedbStore::in_memory().unwrap();
     store
-        .commit_block(commit(1, vec![(b"a", Some(b"1")), (b"b", Some(b"1"))]))
+        .commit_rooted(commit(1, vec![(b"a", Some(b"1")), (b"b", Some(b"1"))]))
         .unwrap();
     let snap = store.snapshot().unwrap();
     let before = snap.range(b"", b"z", usize::MAX).unwrap();
     assert_eq!(before.len(), 2);
 
     store
-        .commit_block(commit(
+        .commit_rooted(commit(
             2,
             vec![(b"a", Some(b"2")), (b"b", None), (b"c", Some(b"2"))],
         ))
@@ -72,13 +74,13 @@ fn an_empty_store_has_a_zero_tip_and_the_empty_root() {
     assert_eq!(store.snapshot().unwrap().height().unwrap(), 0);
     assert_eq!(
         store.state_root().unwrap(),
-        arcanum_crypto::tagged_hash(arcanum_crypto::domain::STATE_ROOT, &[])
+        arcanum_types::state::EMPTY_STATE_ROOT
     );
     // Writing and then deleting a key returns to the empty root.
     store
-        .commit_block(commit(1, vec![(b"a", Some(b"1"))]))
+        .commit_rooted(commit(1, vec![(b"a", Some(b"1"))]))
         .unwrap();
     assert_ne!(store.state_root().unwrap(), crate::Oracle::default().root());
-    store.commit_block(commit(2, vec![(b"a", None)])).unwrap();
+    store.commit_rooted(commit(2, vec![(b"a", None)])).unwrap();
     assert_eq!(store.state_root().unwrap(), crate::Oracle::default().root());
 }

@@ -1,10 +1,11 @@
 //! Model-based test: random commit sequences against the [`Oracle`].
 
-use arcanum_storage::{BlockCommit, LedgerStore, RedbStore, StorageError};
+use arcanum_storage::{BlockCommit, LedgerStore, StorageError};
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::{ErrorCode, Hash, TxReceipt, TxStatus};
 use proptest::prelude::*;
 
-use crate::{Oracle, assert_store_matches, vv};
+use crate::{CommitRooted, Oracle, assert_store_matches, vv};
 
 const KEYS: u8 = 6;
 const TX_IDS: u8 = 8;
@@ -72,6 +73,7 @@ impl BlockSpec {
             block_bytes: vec![self.tag; usize::from(self.tag % 5)],
             writes,
             receipts,
+            state_root: Hash::ZERO,
         }
     }
 }
@@ -137,13 +139,13 @@ fn run(ops: Vec<Op>, path: Option<&std::path::Path>) {
         match op {
             Op::Commit(spec) => {
                 let commit = spec.at(oracle.height() + 1);
-                store.commit_block(commit.clone()).unwrap();
+                store.commit_rooted(commit.clone()).unwrap();
                 oracle.apply(&commit);
             }
             Op::WrongHeight(spec, ahead) => {
                 let tip = oracle.height();
                 let got = if ahead { tip + 2 } else { tip };
-                let err = store.commit_block(spec.at(got)).unwrap_err();
+                let err = store.commit_rooted(spec.at(got)).unwrap_err();
                 assert_eq!(
                     err,
                     StorageError::HeightMismatch {

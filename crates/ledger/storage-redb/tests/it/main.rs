@@ -1,18 +1,31 @@
 //! Integration tests of `arcanum-storage`: a model-based test against a `BTreeMap` oracle,
-//! durability across reopen, refused commits, snapshot isolation and a SIGKILL crash test.
+//! durability across reopen, refused commits, state proofs at every height, snapshot isolation and a SIGKILL crash test.
 
 #![allow(clippy::unwrap_used)]
 
 mod crash;
 mod durability;
 mod model;
+mod proofs;
 mod snapshot;
 
 use std::collections::BTreeMap;
 
-use arcanum_crypto::{domain, tagged_hash};
-use arcanum_storage::{BlockCommit, LedgerStore, VersionedValue};
+use arcanum_storage::{BlockCommit, LedgerStore, StorageError, VersionedValue};
+use arcanum_types::state::state_key_hash;
 use arcanum_types::{Hash, TxReceipt, Version, encode};
+
+/// Commits with the state root the writes produce (the store recomputes and checks it).
+pub trait CommitRooted {
+    fn commit_rooted(&self, commit: BlockCommit) -> Result<(), StorageError>;
+}
+
+impl<S: LedgerStore + ?Sized> CommitRooted for S {
+    fn commit_rooted(&self, mut commit: BlockCommit) -> Result<(), StorageError> {
+        commit.state_root = self.next_state_root(&commit.writes)?;
+        self.commit_block(commit)
+    }
+}
 
 /// What the store should contain, maintained by plain `BTreeMap`s.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -54,15 +67,19 @@ impl Oracle {
             .push((c.block_bytes.clone(), c.block_hash, c.receipts.clone()));
     }
 
-    /// The state root, computed independently of the crate's streaming hasher: one
-    /// `tagged_hash` over `borsh(key) || borsh(value)` for every entry in key order.
+    /// The state root, computed independently of the store: a fresh Jellyfish Merkle Tree over
+    /// jmt's own in-memory mock store, holding exactly the oracle's entries (the root depends
+    /// on the set of entries only, not on history).
     pub fn root(&self) -> Hash {
-        let mut bytes = Vec::new();
-        for (k, v) in &self.state {
-            bytes.extend(encode(k));
-            bytes.extend(encode(v));
-        }
-        tagged_hash(domain::STATE_ROOT, &[&bytes])
+        let tree_store = jmt::mock::MockTreeStore::default();
+        let tree = jmt::Sha256Jmt::new(&tree_store);
+        let set = self
+            .state
+            .iter()
+            .map(|(k, v)| (state_key_hash(k), Some(encode(v))));
+        let (root, batch) = tree.put_value_set(set, 0).unwrap();
+        tree_store.write_tree_update_batch(batch).unwrap();
+        Hash(root.0)
     }
 }
 

@@ -13,10 +13,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use arcanum_crypto::sha256;
-use arcanum_storage::{BlockCommit, LedgerStore, RedbStore};
+use arcanum_storage::{BlockCommit, LedgerStore};
+use arcanum_storage_redb::RedbStore;
 use arcanum_types::{ErrorCode, Hash, TxReceipt, TxStatus};
 
-use crate::{Oracle, assert_store_matches, vv};
+use crate::{CommitRooted, Oracle, assert_store_matches, vv};
 
 const CHILD_ENV: &str = "ARCANUM_STORAGE_CRASH_CHILD_DB";
 const TEST_NAME: &str = "sigkill_during_commits_leaves_a_consistent_store";
@@ -93,6 +94,7 @@ fn block(h: u64) -> BlockCommit {
         block_bytes,
         writes,
         receipts,
+        state_root: Hash::ZERO,
     }
 }
 
@@ -102,7 +104,7 @@ fn child(path: &Path) {
     let start = store.tip().unwrap().0 + 1;
     let mut out = std::io::stdout().lock();
     for h in start..start + CHILD_MAX_BLOCKS {
-        store.commit_block(block(h)).unwrap();
+        store.commit_rooted(block(h)).unwrap();
         // A write error means the parent is gone: stop.
         if writeln!(out, "COMMITTED {h}")
             .and_then(|()| out.flush())
