@@ -147,6 +147,11 @@ pub fn reseal_as_first_block(block: &mut Block) {
     block.header.orderer = f.orderer.id;
     block.header.tx_root = block.compute_tx_root();
     block.header.tx_count = u32::try_from(block.txs.len()).unwrap_or(u32::MAX);
+    // The root the block's valid writes produce on an empty ledger.
+    block.header.state_root = fresh_ledger()
+        .preview(&block.txs)
+        .unwrap_or_else(|e| panic!("preview: {e}"))
+        .1;
     block.signature = f
         .orderer
         .key

@@ -294,7 +294,13 @@ impl Ledger {
             });
         }
         let validated = self.validate_block(block.header.height, &block.txs, Some(block));
-        self.store_block(validated, block.header.height, block_hash, bytes, block.header.state_root)
+        self.store_block(
+            validated,
+            block.header.height,
+            block_hash,
+            bytes,
+            block.header.state_root,
+        )
     }
 
     /// The management device's step (SPEC L1.4): validates `txs` on top of the tip exactly as a
@@ -356,12 +362,7 @@ impl Ledger {
     /// Validates each transaction of the block at `height` in order against the state left by
     /// the earlier valid ones. `block` is the signed block when its signatures are to be
     /// verified in one batch up front (a peer's commit).
-    fn validate_block(
-        &self,
-        height: u64,
-        txs: &[EndorsedTx],
-        block: Option<&Block>,
-    ) -> Validated {
+    fn validate_block(&self, height: u64, txs: &[EndorsedTx], block: Option<&Block>) -> Validated {
         let tip_keys = TipKeys {
             ledger: self,
             keys: RefCell::default(),

@@ -63,7 +63,9 @@ fn bench_commit(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.iter(|| {
                 let next = store.tip().expect("tip").0 + 1;
-                store.commit_block(black_box(block(store, next))).expect("commit");
+                store
+                    .commit_block(black_box(block(store, next)))
+                    .expect("commit");
             })
         });
     }

@@ -142,10 +142,9 @@ impl RedbStore {
             tree::init(&txn)?;
             let mut meta = txn.open_table(META)?;
             let found = match meta.get(META_FORMAT)? {
-                Some(v) => Some(
-                    decode::<u32>(v.value(), 4)
-                        .map_err(|e| corrupt("meta format", e))?,
-                ),
+                Some(v) => {
+                    Some(decode::<u32>(v.value(), 4).map_err(|e| corrupt("meta format", e))?)
+                }
                 None => None,
             };
             match found {
@@ -184,13 +183,9 @@ fn finish(txn: WriteTransaction, result: Result<(), Db>) -> Result<(), Db> {
     }
 }
 
-fn read_tip(
-    meta: &impl ReadableTable<&'static str, &'static [u8]>,
-) -> Result<(u64, Hash), Db> {
+fn read_tip(meta: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<(u64, Hash), Db> {
     match meta.get(META_TIP)? {
-        Some(v) => {
-            decode::<(u64, Hash)>(v.value(), 40).map_err(|e| corrupt("meta tip", e))
-        }
+        Some(v) => decode::<(u64, Hash)>(v.value(), 40).map_err(|e| corrupt("meta tip", e)),
         None => Ok((0, Hash::ZERO)),
     }
 }
@@ -355,9 +350,7 @@ fn apply(txn: &WriteTransaction, c: &BlockCommit) -> Result<(), Db> {
 
 impl StateReader for RedbStore {
     fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, StorageError> {
-        db(|| {
-            get_state(&self.read_state()?, key)
-        })
+        db(|| get_state(&self.read_state()?, key))
     }
 
     fn range(
@@ -366,23 +359,17 @@ impl StateReader for RedbStore {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, VersionedValue)>, StorageError> {
-        db(|| {
-            range_state(&self.read_state()?, start, end, limit)
-        })
+        db(|| range_state(&self.read_state()?, start, end, limit))
     }
 
     fn height(&self) -> Result<u64, StorageError> {
-        db(|| {
-            Ok(self.tip()?.0)
-        })
+        db(|| Ok(self.tip()?.0))
     }
 }
 
 impl LedgerStore for RedbStore {
     fn tip(&self) -> Result<(u64, Hash), StorageError> {
-        db(|| {
-            read_tip(&self.db.begin_read()?.open_table(META)?)
-        })
+        db(|| read_tip(&self.db.begin_read()?.open_table(META)?))
     }
 
     fn block(&self, height: u64) -> Result<Option<Vec<u8>>, StorageError> {
@@ -463,9 +450,7 @@ impl LedgerStore for RedbStore {
     }
 
     fn state_root_at(&self, height: u64) -> Result<Option<Hash>, StorageError> {
-        db(|| {
-            tree::root_at(&self.db.begin_read()?.open_table(STATE_ROOTS)?, height)
-        })
+        db(|| tree::root_at(&self.db.begin_read()?.open_table(STATE_ROOTS)?, height))
     }
 
     fn next_state_root(
@@ -515,9 +500,7 @@ struct RedbSnapshot {
 
 impl StateReader for RedbSnapshot {
     fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, StorageError> {
-        db(|| {
-            get_state(&self.state, key)
-        })
+        db(|| get_state(&self.state, key))
     }
 
     fn range(
@@ -526,15 +509,11 @@ impl StateReader for RedbSnapshot {
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<(Vec<u8>, VersionedValue)>, StorageError> {
-        db(|| {
-            range_state(&self.state, start, end, limit)
-        })
+        db(|| range_state(&self.state, start, end, limit))
     }
 
     fn height(&self) -> Result<u64, StorageError> {
-        db(|| {
-            Ok(self.height)
-        })
+        db(|| Ok(self.height))
     }
 }
 

@@ -26,8 +26,8 @@
 
 mod error;
 
-pub use error::{InvalidCommit, StorageError};
 pub use arcanum_types::VersionedValue;
+pub use error::{InvalidCommit, StorageError};
 
 use arcanum_types::{Hash, StateProof, TxReceipt};
 

@@ -36,8 +36,7 @@ pub(crate) async fn run<T: EndorserTransport>(
                 let m = m.clone();
                 // Validation, the state root, signing and the durable commit are CPU and disk
                 // work.
-                if let Err(e) = tokio::task::spawn_blocking(move || m.commit_batch(batch)).await
-                {
+                if let Err(e) = tokio::task::spawn_blocking(move || m.commit_batch(batch)).await {
                     tracing::error!(error = %e, "block commit task failed");
                 }
             }

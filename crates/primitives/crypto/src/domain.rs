@@ -21,6 +21,8 @@ pub const MERKLE_LEAF: &str = "arcanum/ledger: merkle leaf";
 pub const MERKLE_NODE: &str = "arcanum/ledger: merkle node";
 /// Hash of a world-state key: its path in the state tree.
 pub const STATE_KEY: &str = "arcanum/ledger: state key";
+/// Hash of the consortium pinned in an endorsement enclave (bound into its evidence).
+pub const ENCLAVE_CHAIN_PIN: &str = "arcanum/endorsement: enclave chain pin";
 /// Hash of contract bytecode.
 pub const CODE_HASH: &str = "arcanum/contracts: code hash";
 /// Passphrase-derived key-file encryption key.
@@ -80,6 +82,7 @@ pub const ALL: &[&str] = &[
     MERKLE_LEAF,
     MERKLE_NODE,
     STATE_KEY,
+    ENCLAVE_CHAIN_PIN,
     CODE_HASH,
     KEYFILE,
     TEE_SIM_EVIDENCE,

@@ -72,5 +72,4 @@ impl StateProof {
             .verify(jmt::RootHash(root.0), state_key_hash(key), leaf.as_deref())
             .map_err(|_| StateProofError::Mismatch)
     }
-
 }

@@ -16,6 +16,8 @@
 //! - Every host input is hostile: bounded, strictly decoded, authenticated before use.
 //! - This crate does not depend on networking, storage backends, HTTP or the CLI.
 
+pub mod chain;
+
 use std::collections::BTreeMap;
 
 use arcanum_crypto::{Algorithm, Hash, PublicKey, Signature, SigningKey, VerifiedSet, domain};

@@ -166,8 +166,10 @@ async fn forged_endorsement_is_rejected_by_every_peer() {
         tx_root: merkle_root([encoded.as_slice()]),
         tx_count: 1,
         // The transaction is invalid at every peer, so the state (and its root) stays as it is.
-        state_root: arcanum_types::Hash::from_hex(&net.gateway().state_root().await.expect("root").state_root)
-            .expect("hash"),
+        state_root: arcanum_types::Hash::from_hex(
+            &net.gateway().state_root().await.expect("root").state_root,
+        )
+        .expect("hash"),
         timestamp_ms: 0,
         orderer: consortium.management().id,
     };

@@ -2,8 +2,8 @@
 
 use arcanum_crypto::{Hash, domain};
 use arcanum_types::ErrorCode::{
-    self, BlockBadPrevHash, BlockBadSignature, BlockConflict, BlockHeightGap, BlockStateRootMismatch,
-    BlockTxRootMismatch, MalformedEncoding,
+    self, BlockBadPrevHash, BlockBadSignature, BlockConflict, BlockHeightGap,
+    BlockStateRootMismatch, BlockTxRootMismatch, MalformedEncoding,
 };
 use arcanum_types::{Block, Signature, TxStatus, encode, limits};
 
@@ -127,7 +127,10 @@ fn a_signed_block_with_a_wrong_state_root_is_refused_whole() {
     assert_eq!(empty.header.state_root, root);
     assert!(!net.deliver(&good).expect("commits").already_committed);
     for l in &net.ledgers {
-        assert_eq!(l.store().state_root().expect("root"), good.header.state_root);
+        assert_eq!(
+            l.store().state_root().expect("root"),
+            good.header.state_root
+        );
     }
 }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use arcanum_crypto::domain;
 use arcanum_ledger::{Ledger, SignatureTrust};
 use arcanum_types::ErrorCode::{
-    BadClientSignature, BadEndorsement, BlockBadSignature, ClientNotAllowed, DuplicateTx,
-    BlockStateRootMismatch, MvccReadConflict, PolicyNotSatisfied,
+    BadClientSignature, BadEndorsement, BlockBadSignature, BlockStateRootMismatch,
+    ClientNotAllowed, DuplicateTx, MvccReadConflict, PolicyNotSatisfied,
 };
 use arcanum_types::{Endorsement, Signature, TxStatus, encode};
 
@@ -88,7 +88,10 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
     // from the peers': the signed state root refuses the block whole.
     let before = fingerprint(&trusting);
     assert_eq!(
-        trusting.commit(&block, encode(&block)).map_err(|e| e.code).err(),
+        trusting
+            .commit(&block, encode(&block))
+            .map_err(|e| e.code)
+            .err(),
         Some(BlockStateRootMismatch)
     );
     assert_eq!(fingerprint(&trusting), before);

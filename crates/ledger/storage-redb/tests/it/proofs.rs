@@ -46,7 +46,10 @@ fn proofs_at_every_height_verify_for_that_heights_value_only() {
     let store = history();
     assert_eq!(store.state_root_at(0).unwrap(), Some(EMPTY_STATE_ROOT));
     assert_eq!(store.state_root_at(4).unwrap(), None);
-    assert_eq!(store.state_root().unwrap(), store.state_root_at(3).unwrap().unwrap());
+    assert_eq!(
+        store.state_root().unwrap(),
+        store.state_root_at(3).unwrap().unwrap()
+    );
     let expected = |key: &[u8], height: u64| match (key, height) {
         (b"a", 1) => Some(vv(b"1", 1, 0)),
         (b"a", 2 | 3) => Some(vv(b"2", 2, 0)),

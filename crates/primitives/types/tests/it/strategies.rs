@@ -152,14 +152,16 @@ pub fn header() -> impl Strategy<Value = BlockHeader> {
         identity(),
     )
         .prop_map(
-            |(height, prev_hash, tx_root, tx_count, state_root, timestamp_ms, orderer)| BlockHeader {
-                height,
-                prev_hash,
-                tx_root,
-                tx_count,
-                state_root,
-                timestamp_ms,
-                orderer,
+            |(height, prev_hash, tx_root, tx_count, state_root, timestamp_ms, orderer)| {
+                BlockHeader {
+                    height,
+                    prev_hash,
+                    tx_root,
+                    tx_count,
+                    state_root,
+                    timestamp_ms,
+                    orderer,
+                }
             },
         )
 }

@@ -1,5 +1,8 @@
-//! The real `arcanum-enclave` process: launched confined by its host, reached only over the
-//! shared-memory rings.
+//! The real `arcanum-enclave` process (launched confined by its host, reached only over the
+//! shared-memory rings), and the trusted core's header chain and read checks against a hostile
+//! host (`chain`).
+
+mod chain;
 
 use std::path::Path;
 
