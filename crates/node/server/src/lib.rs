@@ -295,9 +295,13 @@ pub async fn run(
                     let _ = tokio::task::spawn_blocking(move || d.follow_rotations(&l)).await;
                 }
             });
-            arcanum_endorser::http::router(endorser.clone(), replica.subscribe_tip(), Some(device.clone()))
-                .merge(arcanum_endorser::http::device_router(device, endorser))
-                .merge(replica::router(replica))
+            arcanum_endorser::http::router(
+                endorser.clone(),
+                replica.subscribe_tip(),
+                Some(device.clone()),
+            )
+            .merge(arcanum_endorser::http::device_router(device, endorser))
+            .merge(replica::router(replica))
         }
         NodeRole::Attestation => {
             let a = consortium

@@ -213,7 +213,9 @@ fn the_enclave_binaries_link_no_networking_http_storage_or_cli_crate() {
         assert!(
             array_of(package, "targets").iter().any(|t| {
                 str_of(t, "name") == *enclave
-                    && array_of(t, "kind").iter().any(|k| k.as_str() == Some("bin"))
+                    && array_of(t, "kind")
+                        .iter()
+                        .any(|k| k.as_str() == Some("bin"))
             }),
             "{enclave} has no binary named {enclave}"
         );
