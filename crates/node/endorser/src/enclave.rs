@@ -1,7 +1,10 @@
 //! The endorsement device's side of its enclave (SPEC L7): the hosted keys sign inside it, and
 //! the enclave verifies the client's reference signature itself before it signs. Endorsement
-//! reaches the enclave in batches ([`EnclaveSigner::sign`]).
+//! reaches the enclave in batches ([`EnclaveSigner::sign`]). An [`EnclaveLink`] is the ring
+//! client of `arcanum-enclave-host` (a real enclave process) or the enclave's trusted code in this
+//! process (`in_process`).
 
+use arcanum_enclave_host::{EnclaveClient, EndorsementProtocol};
 use arcanum_enclave_protocol::{
     EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, MAX_ENDORSE_SIGNATURES,
     MAX_ENDORSE_TASKS, MAX_FRAME,
@@ -14,6 +17,14 @@ use parking_lot::RwLock;
 pub trait EnclaveLink: Send + Sync {
     /// The enclave's answer to one request; a link failure is `ENDORSER_UNAVAILABLE`.
     fn request(&self, request: &HostRequest) -> Result<EnclaveResponse, ApiError>;
+}
+
+/// The endorsement device reaches its `arcanum-enclave` process through the generic ring client.
+impl EnclaveLink for EnclaveClient<EndorsementProtocol> {
+    fn request(&self, request: &HostRequest) -> Result<EnclaveResponse, ApiError> {
+        self.call(request)
+            .map_err(|e| ApiError::new(ErrorCode::EndorserUnavailable, format!("enclave: {e}")))
+    }
 }
 
 /// Maps an enclave error to the API's stable codes.

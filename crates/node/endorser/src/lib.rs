@@ -1,10 +1,27 @@
-//! The endorsement device (SPEC L1.3, L2, L7): it holds the hosted signing keys of consortium
-//! peers, checks that a transaction request is executable, simulates it against a state snapshot,
-//! and signs the outcome once for every target peer whose key it hosts.
+//! The endorsement device's host side (SPEC L1.3, L2, L7). The device holds the hosted signing
+//! keys of consortium peers (in its enclave), checks that a transaction request is executable,
+//! simulates it against a state snapshot, and signs the outcome once for every target peer whose
+//! key it hosts. Its trusted core is `arcanum-enclave` (`crates/tee/enclave`); everything else
+//! of the device is here:
 //!
-//! Key types: [`Endorser`], [`EndorseBatch`] (items of `(tx, peers)`), [`EndorseResponse`].
-//! Endorsement is batched end to end: [`Endorser::endorse_batch`] simulates each item, then
-//! makes one enclave call for all items to sign.
+//! - [`Endorser`]: the endorsement logic, [`EndorseBatch`] (items of `(tx, peers)`) in,
+//!   [`EndorseResponse`] out. Endorsement is batched end to end: [`Endorser::endorse_batch`]
+//!   simulates each item, then makes one enclave call for all items to sign.
+//! - [`EnclaveSigner`] over an [`EnclaveLink`]: the ring client of `arcanum-enclave-host` to the
+//!   confined `arcanum-enclave` process, or the enclave's trusted code in this process
+//!   ([`Endorser::in_process`], for tests and the Fabric flow's peers).
+//! - [`enclave_setup`]: launching the enclave process, initialising it with its sealed key set,
+//!   first-run key import, key rotation, and keeping a fresh attestation report from the
+//!   attestation service (an HTTP client, `reqwest`).
+//! - [`http`]: the device's HTTP routes (`/v1/endorse`, its attestation report, key rotation) on
+//!   axum with `arcanum-http`. The server crate only wires them: it merges these routers into a
+//!   node's, next to the replica it feeds by block delivery.
+//!
+//! The seam to the server: the routes need from the replica only its committed height (to wait
+//! for a batch's `min_height`), so they take the replica's `tokio::sync::watch` of its tip
+//! height, not the server's `Replica`; block delivery, catch-up, metrics and the event stream
+//! stay in `arcanum-server`. A watch receiver is already the replica's own notification type,
+//! so no trait is needed.
 //!
 //! Invariants:
 //! - Hosted keys live in the endorsement enclave behind [`EnclaveSigner`]; this crate never
@@ -15,9 +32,14 @@
 //!   spoils the others.
 //! - Simulation is deterministic: it reads one consistent snapshot and records every read with
 //!   its version, so a peer's MVCC check catches any later change.
-//! - This crate does not depend on networking or HTTP; the server crate carries its messages.
+//! - HTTP and networking stay at the edge: only [`http`] (the routes) and
+//!   [`enclave_setup::keep_attested`] (the attestation client) know them; [`Endorser`] and
+//!   [`EnclaveSigner`] are called with decoded messages and know no transport.
+//! - The device names no storage backend: its ledger comes from the server, which opens it.
 
 mod enclave;
+pub mod enclave_setup;
+pub mod http;
 mod in_process;
 mod simulate;
 

@@ -4,16 +4,20 @@
 //! Entry point: [`run`] takes the node config, a bound listener and a shutdown future
 //! (mini-redis style), so tests can run many nodes in one process on `127.0.0.1:0`.
 //!
+//! The endorsement device is wired here but lives in `arcanum-endorser`: its enclave's launch,
+//! its attestation loop and its routes (`arcanum_endorser::http`) come from there; this crate
+//! opens its ledger, feeds its replica and merges its routers.
+//!
 //! Invariants:
-//! - This is the only crate that knows HTTP on the server side; the role crates it wires
-//!   (`arcanum-management`, `arcanum-endorser`, `arcanum-ledger`) know nothing of it.
+//! - The management device, the peers' replicas and the attestation service are served over
+//!   HTTP here; `arcanum-management` and `arcanum-ledger` know nothing of HTTP. The endorsement
+//!   device brings its own routes (`arcanum-endorser`), and the TEE node and oracle relay run
+//!   their own servers (`arcanum-tee-node`, `arcanum-oracle`).
 //! - Every request body is bounded and strictly decoded; every route sits behind a concurrency
 //!   limit that answers `BUSY` instead of queueing without bound.
 //! - Only this crate names the storage backend ([`arcanum_storage_redb::RedbStore`]).
 
 mod attestation_node;
-mod enclave_setup;
-mod endorser_node;
 mod links;
 mod management_node;
 mod metrics;
@@ -28,7 +32,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use arcanum_api::routes;
-use arcanum_endorser::Endorser;
+use arcanum_endorser::{Endorser, enclave_setup};
 use arcanum_ledger::{ChainConfig, Ledger, Member, SignatureTrust};
 use arcanum_management::{EndorserInfo, KeyMode, Management, Selection, Settings};
 use arcanum_msp::{Consortium, NodeConfig, NodeRole};
@@ -291,9 +295,13 @@ pub async fn run(
                     let _ = tokio::task::spawn_blocking(move || d.follow_rotations(&l)).await;
                 }
             });
-            endorser_node::router(endorser.clone(), replica.clone(), Some(device.clone()))
-                .merge(endorser_node::device_router(device, endorser))
-                .merge(replica::router(replica))
+            arcanum_endorser::http::router(
+                endorser.clone(),
+                replica.subscribe_tip(),
+                Some(device.clone()),
+            )
+            .merge(arcanum_endorser::http::device_router(device, endorser))
+            .merge(replica::router(replica))
         }
         NodeRole::Attestation => {
             let a = consortium
@@ -319,7 +327,7 @@ pub async fn run(
                     Endorser::in_process(ledger.clone(), vec![(me.id, key)])
                         .map_err(|e| anyhow::anyhow!("{e}"))?,
                 );
-                endorser_node::router(endorser, replica.clone(), None)
+                arcanum_endorser::http::router(endorser, replica.subscribe_tip(), None)
                     .merge(replica::router(replica))
             } else {
                 replica::router(replica)

@@ -309,18 +309,6 @@ fn dispatch<P: Protocol>(
     }
 }
 
-/// The endorsement device reaches its enclave process through this client.
-impl arcanum_endorser::EnclaveLink for EnclaveClient<EndorsementProtocol> {
-    fn request(&self, request: &HostRequest) -> Result<EnclaveResponse, arcanum_types::ApiError> {
-        self.call(request).map_err(|e| {
-            arcanum_types::ApiError::new(
-                arcanum_types::ErrorCode::EndorserUnavailable,
-                format!("enclave: {e}"),
-            )
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,6 @@
-//! End-to-end scenarios on an in-process network over real sockets.
+//! End-to-end scenarios on an in-process network over real sockets, and the workspace's tidy
+//! layering checks (from `cargo metadata`).
 
 mod api;
 mod flows;
+mod layering;

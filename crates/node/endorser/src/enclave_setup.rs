@@ -12,10 +12,11 @@ use arcanum_enclave_host::{EnclaveProcess, sim_fuse, write_private};
 use arcanum_enclave_protocol::{
     EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
 };
-use arcanum_endorser::EnclaveSigner;
 use arcanum_msp::{Consortium, NodeConfig};
 use arcanum_types::{IdentityId, decode};
 use parking_lot::RwLock;
+
+use crate::EnclaveSigner;
 
 /// File (in the data dir) of the sealed hosted key set.
 const SEALED_KEYS: &str = "hosted-keys.sealed";
@@ -60,10 +61,7 @@ impl EnclaveDevice {
                 })?;
                 Ok(public_key)
             }
-            other => Err(arcanum_types::ApiError::new(
-                arcanum_types::ErrorCode::Internal,
-                format!("unexpected enclave answer {other:?}"),
-            )),
+            other => Err(crate::enclave::unexpected(&other)),
         }
     }
 

@@ -1,24 +1,28 @@
 //! Endorsement routes: `/v1/endorse` (endorsement devices, and peers in the Fabric flow), and
 //! the enclave device's attestation and key-rotation routes.
+//!
+//! The routes need one thing from the replica that feeds the ledger: its committed height, to
+//! wait for a batch's `min_height`. They take it as the replica's `watch` of its tip height
+//! rather than the server's `Replica` itself, so the device knows nothing of block delivery.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use arcanum_api::routes;
-use arcanum_endorser::{EndorseBatch, EndorseOutcome, Endorser};
 use arcanum_types::{ApiError, ErrorCode};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tokio::sync::watch;
 
 use crate::enclave_setup::EnclaveDevice;
+use crate::{EndorseBatch, EndorseOutcome, Endorser};
 use arcanum_http::{Borsh, HttpResult, blocking, borsh_response};
 
 /// Largest endorsement request body: a batch (each item's transaction is also held to
 /// `MAX_TX_BYTES` on its own by the endorser).
 const ENDORSE_BODY_BYTES: usize = arcanum_api::MAX_ENDORSE_BATCH_BYTES;
-use crate::replica::Replica;
 
 /// Longest wait for the replica to reach a request's `min_height`.
 const REPLICA_WAIT: Duration = Duration::from_secs(2);
@@ -26,7 +30,8 @@ const REPLICA_WAIT: Duration = Duration::from_secs(2);
 #[derive(Clone)]
 struct EndorserState {
     endorser: Arc<Endorser>,
-    replica: Arc<Replica>,
+    /// The replica's committed height.
+    tip: watch::Receiver<u64>,
     /// The enclave, whose key rotations must be in effect before it signs at a height.
     device: Option<Arc<EnclaveDevice>>,
 }
@@ -37,17 +42,17 @@ struct DeviceState {
     endorser: Arc<Endorser>,
 }
 
-/// `/v1/endorse` over `endorser`, simulating against `replica`.
+/// `/v1/endorse` over `endorser`, whose ledger is a replica at height `tip`.
 pub fn router(
     endorser: Arc<Endorser>,
-    replica: Arc<Replica>,
+    tip: watch::Receiver<u64>,
     device: Option<Arc<EnclaveDevice>>,
 ) -> Router {
     Router::new()
         .route(routes::ENDORSE, post(endorse))
         .with_state(EndorserState {
             endorser,
-            replica,
+            tip,
             device,
         })
 }
@@ -144,7 +149,7 @@ async fn endorse(
 ) -> HttpResult<Response> {
     batch.check()?;
     // Simulate on at least the state the management device had: devices then agree on reads.
-    let mut tip = s.replica.subscribe_tip();
+    let mut tip = s.tip.clone();
     let reached = matches!(
         tokio::time::timeout(REPLICA_WAIT, tip.wait_for(|h| *h >= batch.min_height)).await,
         Ok(Ok(_))
