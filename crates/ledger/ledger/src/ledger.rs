@@ -11,7 +11,9 @@ use arcanum_types::{
 };
 use parking_lot::Mutex;
 
-use crate::checks::{Signatures, check_client_with, client_of, verify_endorsements_with};
+use crate::checks::{
+    Signatures, check_client_with, check_endorsements, client_of, verify_endorsements_with,
+};
 use crate::{
     ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key, peer_key_key,
 };
@@ -64,11 +66,37 @@ pub(crate) fn storage_error(e: StorageError) -> ApiError {
 pub enum SignatureTrust {
     /// Every client and endorsement signature is verified: peers.
     VerifyAll,
-    /// The block signature vouches for per-transaction signatures: the management device's own
-    /// chain and the endorsement devices' replicas, inside the management network, where every
-    /// ordered transaction's signatures were verified before ordering. Everything else (policy,
-    /// membership, replay, MVCC) is still checked, so validity is the same as at the peers.
+    /// The block signature vouches for exactly the per-transaction signatures that the
+    /// management device verified itself before ordering, under the keys a peer verifies them
+    /// under: the management device's own chain and the endorsement devices' replicas, inside
+    /// the management network. Those are
+    ///
+    /// - every client's reference signature: the management device verifies it on submission
+    ///   (batched), and a client's key is its certificate's, fixed by the config;
+    /// - every endorsement by a peer whose key was never rotated on chain: the management device
+    ///   verifies each endorsement under the peer's key at its tip, which for such a peer was and
+    ///   still is its certificate's key.
+    ///
+    /// An endorsement by a peer whose key has been rotated (before this block, or earlier in it)
+    /// is verified as at a peer: it may have been verified under a key that a rotation ordered
+    /// after it has replaced. Everything else (shape, channel, membership, replay, policy, MVCC)
+    /// is checked as at a peer. So for every block the management device orders, validity is the
+    /// same as at the peers; only a block signed with the management device's key that it did
+    /// not order itself could carry a forged signature these ledgers accept.
     TrustOrderer,
+}
+
+impl SignatureTrust {
+    /// Whether a client's reference signature is taken as verified.
+    pub fn trusts_client_signatures(self) -> bool {
+        self == SignatureTrust::TrustOrderer
+    }
+
+    /// Whether an endorsement is taken as verified; `rotated`: its peer's key has been rotated
+    /// on chain, as seen at the transaction's position in its block.
+    pub fn trusts_endorsement(self, rotated: bool) -> bool {
+        self == SignatureTrust::TrustOrderer && !rotated
+    }
 }
 
 /// A validating chain over a [`LedgerStore`]: the peer's (and management device's) ledger.
@@ -171,11 +199,7 @@ impl Ledger {
         view: &dyn StateView,
         peer: &crate::Member,
     ) -> Result<arcanum_crypto::PublicKey, ApiError> {
-        match view.get(&peer_key_key(&peer.id))? {
-            None => Ok(peer.public_key.clone()),
-            Some(v) => decode(&v.value, 4096)
-                .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
-        }
+        peer_key_entry(view, peer).map(|(key, _)| key)
     }
 
     /// A peer's current endorsement key at the tip.
@@ -297,14 +321,7 @@ impl Ledger {
             keys: RefCell::default(),
         };
         let ids: Vec<Hash> = block.txs.iter().map(EndorsedTx::id).collect();
-        let verified = match self.trust {
-            SignatureTrust::VerifyAll => self.verify_block_signatures(block, &ids, &tip_keys),
-            SignatureTrust::TrustOrderer => VerifiedSet::default(),
-        };
-        let signatures = match self.trust {
-            SignatureTrust::VerifyAll => Signatures::Verify(&verified),
-            SignatureTrust::TrustOrderer => Signatures::Trusted,
-        };
+        let verified = self.verify_block_signatures(block, &ids, &tip_keys);
         let mut overlay = Overlay {
             base: self.store.as_ref(),
             writes: BTreeMap::new(),
@@ -318,7 +335,7 @@ impl Ledger {
                 tx: index as u32,
             };
             let checked = Checked {
-                signatures,
+                verified: &verified,
                 tip_keys: &tip_keys,
             };
             let status = match self.validate_tx(&overlay, etx, &tx_id, &mut seen_ids, checked) {
@@ -353,9 +370,10 @@ impl Ledger {
         Ok(summary(receipts, events, false))
     }
 
-    /// Every client and endorsement signature of `block`, verified together under the keys at
-    /// the tip. A signature under a key rotated earlier in the same block is not in the batch
-    /// and is verified on its own when its transaction is validated.
+    /// Every client and endorsement signature of `block` that this ledger's trust does not take
+    /// as verified, verified together under the keys at the tip. A signature under a key rotated
+    /// earlier in the same block is not in the batch and is verified on its own when its
+    /// transaction is validated.
     fn verify_block_signatures(
         &self,
         block: &Block,
@@ -364,7 +382,9 @@ impl Ledger {
     ) -> VerifiedSet {
         let mut items: Vec<(PublicKey, &'static str, Vec<u8>, &Signature)> = Vec::new();
         for (etx, id) in block.txs.iter().zip(ids) {
-            if let Ok(client) = client_of(&self.config, &etx.tx) {
+            if !self.trust.trusts_client_signatures()
+                && let Ok(client) = client_of(&self.config, &etx.tx)
+            {
                 items.push((
                     client.public_key.clone(),
                     domain::TX_SIGNATURE,
@@ -375,14 +395,16 @@ impl Ledger {
             if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
                 continue;
             }
-            let msg = etx.response.endorsement_message(*id);
+            let mut msg = None;
             for e in &etx.endorsements {
                 let key = self
                     .config
                     .member(&e.endorser)
                     .filter(|m| m.role == Role::Peer)
-                    .and_then(|m| tip_keys.get(m).ok());
-                if let Some(key) = key {
+                    .and_then(|m| tip_keys.get(m).ok())
+                    .filter(|(_, rotated)| !self.trust.trusts_endorsement(*rotated));
+                if let Some((key, _)) = key {
+                    let msg = msg.get_or_insert_with(|| etx.response.endorsement_message(*id));
                     items.push((key, domain::ENDORSEMENT, msg.clone(), &e.signature));
                 }
             }
@@ -414,7 +436,12 @@ impl Ledger {
         if !seen_ids.insert(*tx_id) || self.contains_tx(tx_id).map_err(code)? {
             return Err(ErrorCode::DuplicateTx);
         }
-        let creator = check_client_with(&self.config, &etx.tx, checked.signatures).map_err(code)?;
+        let client_signature = if self.trust.trusts_client_signatures() {
+            Signatures::Trusted
+        } else {
+            Signatures::Verify(checked.verified)
+        };
+        let creator = check_client_with(&self.config, &etx.tx, client_signature).map_err(code)?;
         let response = &etx.response;
         if response.tx_id != *tx_id || !response.rwset.is_canonical() {
             return Err(ErrorCode::InvalidTx);
@@ -422,16 +449,18 @@ impl Ledger {
         if response.vote != Vote::Approve {
             return Err(ErrorCode::EndorsementRejected);
         }
-        // A key rotated earlier in this block is in the overlay; every other is the tip's.
+        // A key rotated earlier in this block is in the overlay; every other is the tip's. An
+        // endorsement this ledger's trust takes as verified gets no key.
         let key_of = |m: &crate::Member| {
-            if view.writes.contains_key(&peer_key_key(&m.id)) {
-                self.peer_key(view, m)
+            let (key, rotated) = if view.writes.contains_key(&peer_key_key(&m.id)) {
+                (self.peer_key(view, m)?, true)
             } else {
-                checked.tip_keys.get(m)
-            }
+                checked.tip_keys.get(m)?
+            };
+            Ok((!self.trust.trusts_endorsement(rotated)).then_some(key))
         };
-        let signers = verify_endorsements_with(&self.config, etx, checked.signatures, &key_of)
-            .map_err(code)?;
+        let signers =
+            check_endorsements(&self.config, etx, checked.verified, &key_of).map_err(code)?;
         match &etx.tx.payload.action {
             TxAction::Invoke { contract, .. } => {
                 let ns = contract_prefix(contract);
@@ -510,27 +539,43 @@ impl Ledger {
     }
 }
 
-/// How one block's transactions have their signatures checked.
+/// How one block's transactions have their signatures checked: the signatures verified
+/// together up front, and the peers' keys at the tip.
 #[derive(Clone, Copy)]
 struct Checked<'a> {
-    signatures: Signatures<'a>,
+    verified: &'a VerifiedSet,
     tip_keys: &'a TipKeys<'a>,
 }
 
-/// Peers' endorsement keys at the tip, each read from the store once per block.
+/// Peers' endorsement keys at the tip, and whether each was rotated on chain, each read from the
+/// store once per block.
 struct TipKeys<'a> {
     ledger: &'a Ledger,
-    keys: RefCell<BTreeMap<arcanum_types::IdentityId, PublicKey>>,
+    keys: RefCell<BTreeMap<arcanum_types::IdentityId, (PublicKey, bool)>>,
 }
 
 impl TipKeys<'_> {
-    fn get(&self, peer: &crate::Member) -> Result<PublicKey, ApiError> {
+    fn get(&self, peer: &crate::Member) -> Result<(PublicKey, bool), ApiError> {
         if let Some(k) = self.keys.borrow().get(&peer.id) {
             return Ok(k.clone());
         }
-        let key = self.ledger.peer_key_at_tip(peer)?;
-        self.keys.borrow_mut().insert(peer.id, key.clone());
-        Ok(key)
+        let entry = peer_key_entry(&Tip(self.ledger.store.as_ref()), peer)?;
+        self.keys.borrow_mut().insert(peer.id, entry.clone());
+        Ok(entry)
+    }
+}
+
+/// A peer's current endorsement key in `view`, and whether it was rotated on chain (else it is
+/// its certificate's). Only `RotateKey` writes a peer's key entry, and never deletes it.
+fn peer_key_entry(
+    view: &dyn StateView,
+    peer: &crate::Member,
+) -> Result<(PublicKey, bool), ApiError> {
+    match view.get(&peer_key_key(&peer.id))? {
+        None => Ok((peer.public_key.clone(), false)),
+        Some(v) => decode(&v.value, 4096)
+            .map(|key| (key, true))
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
     }
 }
 

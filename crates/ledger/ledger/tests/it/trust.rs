@@ -1,5 +1,10 @@
-//! `SignatureTrust::TrustOrderer` (the management network's own replicas): per-transaction
-//! signatures are vouched for by the block signature, everything else is judged as at a peer.
+//! `SignatureTrust::TrustOrderer` (the management network's own ledgers): the block signature
+//! vouches for exactly the signatures the management device verified itself before ordering
+//! (client signatures, endorsements by peers whose key was never rotated); everything else is
+//! judged as at a peer. The blocks of these tests are signed with the management device's key
+//! but not ordered by it, which is the only way to put a forged signature of those kinds in a
+//! block: the management device refuses such transactions before ordering (the management
+//! crate's `signatures` tests).
 
 use std::sync::Arc;
 
@@ -12,6 +17,7 @@ use arcanum_types::ErrorCode::{
 use arcanum_types::{Endorsement, Signature, TxStatus, encode};
 
 use crate::harness::{BOTH_ORGS, Net, ORG1_ORG2, fingerprint, fresh_store, rwset, statuses};
+use crate::rotation::{new_key, put_endorsed_with, rotation};
 
 #[test]
 fn a_trusting_ledger_skips_only_per_transaction_signatures() {
@@ -88,7 +94,8 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
             invalid(MvccReadConflict),
         ]
     );
-    // Only the two signature checks differ.
+    // Only the two signature checks differ: the client's, and an endorsement by a peer whose key
+    // was never rotated.
     let mut expected = peer.clone();
     expected[0] = TxStatus::Valid;
     expected[1] = TxStatus::Valid;
@@ -107,4 +114,59 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
         Some(BlockBadSignature)
     );
     assert_eq!(fingerprint(&trusting), before);
+}
+
+#[test]
+fn a_trusting_ledger_verifies_the_endorsements_of_rotated_peers() {
+    // Ledger 0 is a peer's, ledger 1 trusts the orderer.
+    let net = Net::with_trusts(&[SignatureTrust::VerifyAll, SignatureTrust::TrustOrderer]);
+    let statuses_of = |block: &arcanum_types::Block| -> Vec<Vec<TxStatus>> {
+        let bytes = encode(block);
+        net.ledgers
+            .iter()
+            .map(|l| statuses(&l.commit(block, bytes.clone()).expect("commits")))
+            .collect()
+    };
+    net.setup_contract("kv", BOTH_ORGS);
+    let old = &net.peers[0].key;
+    let fresh = new_key("peer0.org1 rotated");
+    // Endorsed under peer 0's certificate key, ordered after its rotation: in the same block,
+    // and in a later one.
+    let stale_same_block = put_endorsed_with(&net, b"stale-same-block", old);
+    let stale_later = put_endorsed_with(&net, b"stale-later", old);
+    let judged = statuses_of(&net.next_block(vec![
+        rotation(&net, &net.admin, 0, &fresh.public_key(), ORG1_ORG2),
+        stale_same_block,
+    ]));
+    assert_eq!(
+        judged[0],
+        [TxStatus::Valid, TxStatus::Invalid(BadEndorsement)]
+    );
+    assert_eq!(
+        judged[1], judged[0],
+        "the trusting ledger judges as the peer"
+    );
+
+    // A forged endorsement by a peer never rotated is the orderer's to vouch for; one by the
+    // rotated peer is verified.
+    let mut unrotated_forged = put_endorsed_with(&net, b"unrotated-forged", &fresh);
+    unrotated_forged.endorsements[1].signature = Signature(vec![7; 64]);
+    let judged = statuses_of(&net.next_block(vec![
+        stale_later,
+        put_endorsed_with(&net, b"fresh", &fresh),
+        unrotated_forged,
+    ]));
+    let invalid = TxStatus::Invalid;
+    assert_eq!(
+        judged[0],
+        [
+            invalid(BadEndorsement),
+            TxStatus::Valid,
+            invalid(BadEndorsement)
+        ]
+    );
+    assert_eq!(
+        judged[1],
+        [invalid(BadEndorsement), TxStatus::Valid, TxStatus::Valid]
+    );
 }
