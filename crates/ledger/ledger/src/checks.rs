@@ -67,9 +67,10 @@ pub fn check_shape(tx: &SignedTx) -> Result<(), ApiError> {
 pub enum Signatures<'a> {
     /// Verify every one; those verified in a batch beforehand are looked up in the set.
     Verify(&'a VerifiedSet),
-    /// Take them as verified, because a trust anchor vouches for them: the orderer's block
-    /// signature inside the management network, or the endorsement enclave, which verifies the
-    /// client signature itself before it signs. Everything else is still checked.
+    /// Take them as verified, because whoever vouches for them verified exactly these under the
+    /// same keys: the endorsement enclave, which verifies the client signature itself before it
+    /// signs, or the management device, for the signatures its own ledger and the replicas skip
+    /// ([`crate::SignatureTrust::TrustOrderer`]). Everything else is still checked.
     Trusted,
 }
 
@@ -159,14 +160,28 @@ pub fn verify_endorsements_with(
     signatures: Signatures<'_>,
     key_of: &dyn Fn(&Member) -> Result<PublicKey, ApiError>,
 ) -> Result<Vec<Signer>, ApiError> {
+    match signatures {
+        Signatures::Verify(set) => check_endorsements(config, etx, set, &|m| key_of(m).map(Some)),
+        Signatures::Trusted => {
+            check_endorsements(config, etx, &VerifiedSet::default(), &|_| Ok(None))
+        }
+    }
+}
+
+/// [`verify_endorsements_with`], deciding per endorser: `key_of` answers the key to verify its
+/// signature under (looked up in `verified` first), or `None` to take it as verified.
+pub(crate) fn check_endorsements(
+    config: &ChainConfig,
+    etx: &EndorsedTx,
+    verified: &VerifiedSet,
+    key_of: &dyn Fn(&Member) -> Result<Option<PublicKey>, ApiError>,
+) -> Result<Vec<Signer>, ApiError> {
     let bad = |m: String| Err(ApiError::new(ErrorCode::BadEndorsement, m));
     if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
         return bad("too many endorsements".into());
     }
-    let msg = match signatures {
-        Signatures::Verify(_) => etx.endorsement_message(),
-        Signatures::Trusted => Vec::new(),
-    };
+    // Computed on the first signature that is verified, if any.
+    let mut msg = None;
     let mut seen = BTreeSet::new();
     let mut signers = Vec::with_capacity(etx.endorsements.len());
     for e in &etx.endorsements {
@@ -176,10 +191,11 @@ pub fn verify_endorsements_with(
         if !seen.insert(e.endorser) {
             return bad(format!("peer {} endorsed twice", peer.name));
         }
-        if let Signatures::Verify(_) = signatures
-            && !signatures.check(&key_of(peer)?, domain::ENDORSEMENT, &msg, &e.signature)
-        {
-            return bad(format!("endorsement by {} does not verify", peer.name));
+        if let Some(key) = key_of(peer)? {
+            let msg = msg.get_or_insert_with(|| etx.endorsement_message());
+            if !Signatures::Verify(verified).check(&key, domain::ENDORSEMENT, msg, &e.signature) {
+                return bad(format!("endorsement by {} does not verify", peer.name));
+            }
         }
         signers.push(signer_of(peer));
     }

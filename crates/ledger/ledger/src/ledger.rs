@@ -11,7 +11,9 @@ use arcanum_types::{
 };
 use parking_lot::Mutex;
 
-use crate::checks::{Signatures, check_client_with, client_of, verify_endorsements_with};
+use crate::checks::{
+    Signatures, check_client_with, check_endorsements, client_of, verify_endorsements_with,
+};
 use crate::{
     ChainConfig, ContractDef, check_shape, code_key, contract_prefix, definition_key, peer_key_key,
 };
@@ -64,11 +66,37 @@ pub(crate) fn storage_error(e: StorageError) -> ApiError {
 pub enum SignatureTrust {
     /// Every client and endorsement signature is verified: peers.
     VerifyAll,
-    /// The block signature vouches for per-transaction signatures: the management device's own
-    /// chain and the endorsement devices' replicas, inside the management network, where every
-    /// ordered transaction's signatures were verified before ordering. Everything else (policy,
-    /// membership, replay, MVCC) is still checked, so validity is the same as at the peers.
+    /// The block signature vouches for exactly the per-transaction signatures that the
+    /// management device verified itself before ordering, under the keys a peer verifies them
+    /// under: the management device's own chain and the endorsement devices' replicas, inside
+    /// the management network. Those are
+    ///
+    /// - every client's reference signature: the management device verifies it on submission
+    ///   (batched), and a client's key is its certificate's, fixed by the config;
+    /// - every endorsement by a peer whose key was never rotated on chain: the management device
+    ///   verifies each endorsement under the peer's key at its tip, which for such a peer was and
+    ///   still is its certificate's key.
+    ///
+    /// An endorsement by a peer whose key has been rotated (before this block, or earlier in it)
+    /// is verified as at a peer: it may have been verified under a key that a rotation ordered
+    /// after it has replaced. Everything else (shape, channel, membership, replay, policy, MVCC)
+    /// is checked as at a peer. So for every block the management device orders, validity is the
+    /// same as at the peers; only a block signed with the management device's key that it did
+    /// not order itself could carry a forged signature these ledgers accept.
     TrustOrderer,
+}
+
+impl SignatureTrust {
+    /// Whether a client's reference signature is taken as verified.
+    pub fn trusts_client_signatures(self) -> bool {
+        self == SignatureTrust::TrustOrderer
+    }
+
+    /// Whether an endorsement is taken as verified; `rotated`: its peer's key has been rotated
+    /// on chain, as seen at the transaction's position in its block.
+    pub fn trusts_endorsement(self, rotated: bool) -> bool {
+        self == SignatureTrust::TrustOrderer && !rotated
+    }
 }
 
 /// A validating chain over a [`LedgerStore`]: the peer's (and management device's) ledger.
@@ -171,11 +199,7 @@ impl Ledger {
         view: &dyn StateView,
         peer: &crate::Member,
     ) -> Result<arcanum_crypto::PublicKey, ApiError> {
-        match view.get(&peer_key_key(&peer.id))? {
-            None => Ok(peer.public_key.clone()),
-            Some(v) => decode(&v.value, 4096)
-                .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
-        }
+        peer_key_entry(view, peer).map(|(key, _)| key)
     }
 
     /// A peer's current endorsement key at the tip.
@@ -293,7 +317,7 @@ impl Ledger {
                 already_committed: true,
             });
         }
-        let validated = self.validate_block(block.header.height, &block.txs, Some(block));
+        let validated = self.validate_block(block.header.height, &block.txs);
         self.store_block(
             validated,
             block.header.height,
@@ -318,7 +342,7 @@ impl Ledger {
         let tx_count = u32::try_from(txs.len())
             .map_err(|_| ApiError::new(ErrorCode::Internal, "block too large"))?;
         let height = tip + 1;
-        let validated = self.validate_block(height, &txs, None);
+        let validated = self.validate_block(height, &txs);
         let state_root = self
             .store
             .next_state_root(&validated.writes)
@@ -347,11 +371,11 @@ impl Ledger {
 
     /// What a block of `txs` on top of the tip would produce, without committing anything: each
     /// transaction's receipt and the resulting state root. For tools and tests that build
-    /// blocks; a block's signatures are checked one by one here.
+    /// blocks.
     pub fn preview(&self, txs: &[EndorsedTx]) -> Result<(Vec<TxReceipt>, Hash), ApiError> {
         let _guard = self.commit_lock.lock();
         let (tip, _) = self.tip()?;
-        let validated = self.validate_block(tip + 1, txs, None);
+        let validated = self.validate_block(tip + 1, txs);
         let root = self
             .store
             .next_state_root(&validated.writes)
@@ -360,24 +384,14 @@ impl Ledger {
     }
 
     /// Validates each transaction of the block at `height` in order against the state left by
-    /// the earlier valid ones. `block` is the signed block when its signatures are to be
-    /// verified in one batch up front (a peer's commit).
-    fn validate_block(&self, height: u64, txs: &[EndorsedTx], block: Option<&Block>) -> Validated {
+    /// the earlier valid ones, the signatures this ledger checks verified in one batch up front.
+    fn validate_block(&self, height: u64, txs: &[EndorsedTx]) -> Validated {
         let tip_keys = TipKeys {
             ledger: self,
             keys: RefCell::default(),
         };
         let ids: Vec<Hash> = txs.iter().map(EndorsedTx::id).collect();
-        let verified = match (self.trust, block) {
-            (SignatureTrust::VerifyAll, Some(block)) => {
-                self.verify_block_signatures(block, &ids, &tip_keys)
-            }
-            _ => VerifiedSet::default(),
-        };
-        let signatures = match self.trust {
-            SignatureTrust::VerifyAll => Signatures::Verify(&verified),
-            SignatureTrust::TrustOrderer => Signatures::Trusted,
-        };
+        let verified = self.verify_block_signatures(txs, &ids, &tip_keys);
         let mut overlay = Overlay {
             base: self.store.as_ref(),
             writes: BTreeMap::new(),
@@ -391,7 +405,7 @@ impl Ledger {
                 tx: index as u32,
             };
             let checked = Checked {
-                signatures,
+                verified: &verified,
                 tip_keys: &tip_keys,
             };
             let status = match self.validate_tx(&overlay, etx, &tx_id, &mut seen_ids, checked) {
@@ -460,18 +474,21 @@ impl Ledger {
         })
     }
 
-    /// Every client and endorsement signature of `block`, verified together under the keys at
-    /// the tip. A signature under a key rotated earlier in the same block is not in the batch
-    /// and is verified on its own when its transaction is validated.
+    /// Every client and endorsement signature of `block` that this ledger's trust does not take
+    /// as verified, verified together under the keys at the tip. A signature under a key rotated
+    /// earlier in the same block is not in the batch and is verified on its own when its
+    /// transaction is validated.
     fn verify_block_signatures(
         &self,
-        block: &Block,
+        txs: &[EndorsedTx],
         ids: &[Hash],
         tip_keys: &TipKeys<'_>,
     ) -> VerifiedSet {
         let mut items: Vec<(PublicKey, &'static str, Vec<u8>, &Signature)> = Vec::new();
-        for (etx, id) in block.txs.iter().zip(ids) {
-            if let Ok(client) = client_of(&self.config, &etx.tx) {
+        for (etx, id) in txs.iter().zip(ids) {
+            if !self.trust.trusts_client_signatures()
+                && let Ok(client) = client_of(&self.config, &etx.tx)
+            {
                 items.push((
                     client.public_key.clone(),
                     domain::TX_SIGNATURE,
@@ -482,14 +499,16 @@ impl Ledger {
             if etx.endorsements.len() > limits::MAX_ENDORSEMENTS {
                 continue;
             }
-            let msg = etx.response.endorsement_message(*id);
+            let mut msg = None;
             for e in &etx.endorsements {
                 let key = self
                     .config
                     .member(&e.endorser)
                     .filter(|m| m.role == Role::Peer)
-                    .and_then(|m| tip_keys.get(m).ok());
-                if let Some(key) = key {
+                    .and_then(|m| tip_keys.get(m).ok())
+                    .filter(|(_, rotated)| !self.trust.trusts_endorsement(*rotated));
+                if let Some((key, _)) = key {
+                    let msg = msg.get_or_insert_with(|| etx.response.endorsement_message(*id));
                     items.push((key, domain::ENDORSEMENT, msg.clone(), &e.signature));
                 }
             }
@@ -521,7 +540,12 @@ impl Ledger {
         if !seen_ids.insert(*tx_id) || self.contains_tx(tx_id).map_err(code)? {
             return Err(ErrorCode::DuplicateTx);
         }
-        let creator = check_client_with(&self.config, &etx.tx, checked.signatures).map_err(code)?;
+        let client_signature = if self.trust.trusts_client_signatures() {
+            Signatures::Trusted
+        } else {
+            Signatures::Verify(checked.verified)
+        };
+        let creator = check_client_with(&self.config, &etx.tx, client_signature).map_err(code)?;
         let response = &etx.response;
         if response.tx_id != *tx_id || !response.rwset.is_canonical() {
             return Err(ErrorCode::InvalidTx);
@@ -529,16 +553,18 @@ impl Ledger {
         if response.vote != Vote::Approve {
             return Err(ErrorCode::EndorsementRejected);
         }
-        // A key rotated earlier in this block is in the overlay; every other is the tip's.
+        // A key rotated earlier in this block is in the overlay; every other is the tip's. An
+        // endorsement this ledger's trust takes as verified gets no key.
         let key_of = |m: &crate::Member| {
-            if view.writes.contains_key(&peer_key_key(&m.id)) {
-                self.peer_key(view, m)
+            let (key, rotated) = if view.writes.contains_key(&peer_key_key(&m.id)) {
+                (self.peer_key(view, m)?, true)
             } else {
-                checked.tip_keys.get(m)
-            }
+                checked.tip_keys.get(m)?
+            };
+            Ok((!self.trust.trusts_endorsement(rotated)).then_some(key))
         };
-        let signers = verify_endorsements_with(&self.config, etx, checked.signatures, &key_of)
-            .map_err(code)?;
+        let signers =
+            check_endorsements(&self.config, etx, checked.verified, &key_of).map_err(code)?;
         match &etx.tx.payload.action {
             TxAction::Invoke { contract, .. } => {
                 let ns = contract_prefix(contract);
@@ -625,27 +651,43 @@ struct Validated {
     writes: Vec<(Vec<u8>, Option<VersionedValue>)>,
 }
 
-/// How one block's transactions have their signatures checked.
+/// How one block's transactions have their signatures checked: the signatures verified
+/// together up front, and the peers' keys at the tip.
 #[derive(Clone, Copy)]
 struct Checked<'a> {
-    signatures: Signatures<'a>,
+    verified: &'a VerifiedSet,
     tip_keys: &'a TipKeys<'a>,
 }
 
-/// Peers' endorsement keys at the tip, each read from the store once per block.
+/// Peers' endorsement keys at the tip, and whether each was rotated on chain, each read from the
+/// store once per block.
 struct TipKeys<'a> {
     ledger: &'a Ledger,
-    keys: RefCell<BTreeMap<arcanum_types::IdentityId, PublicKey>>,
+    keys: RefCell<BTreeMap<arcanum_types::IdentityId, (PublicKey, bool)>>,
 }
 
 impl TipKeys<'_> {
-    fn get(&self, peer: &crate::Member) -> Result<PublicKey, ApiError> {
+    fn get(&self, peer: &crate::Member) -> Result<(PublicKey, bool), ApiError> {
         if let Some(k) = self.keys.borrow().get(&peer.id) {
             return Ok(k.clone());
         }
-        let key = self.ledger.peer_key_at_tip(peer)?;
-        self.keys.borrow_mut().insert(peer.id, key.clone());
-        Ok(key)
+        let entry = peer_key_entry(&Tip(self.ledger.store.as_ref()), peer)?;
+        self.keys.borrow_mut().insert(peer.id, entry.clone());
+        Ok(entry)
+    }
+}
+
+/// A peer's current endorsement key in `view`, and whether it was rotated on chain (else it is
+/// its certificate's). Only `RotateKey` writes a peer's key entry, and never deletes it.
+fn peer_key_entry(
+    view: &dyn StateView,
+    peer: &crate::Member,
+) -> Result<(PublicKey, bool), ApiError> {
+    match view.get(&peer_key_key(&peer.id))? {
+        None => Ok((peer.public_key.clone(), false)),
+        Some(v) => decode(&v.value, 4096)
+            .map(|key| (key, true))
+            .map_err(|e| ApiError::new(ErrorCode::Internal, format!("corrupt peer key: {e}"))),
     }
 }
 

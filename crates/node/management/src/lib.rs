@@ -6,6 +6,10 @@
 //! Key types: [`Management`], [`EndorserTransport`] (the seam to the endorsement devices),
 //! [`Settings`], [`Selection`].
 //!
+//! The client's reference signature is verified here too, right after admission and before any
+//! endorsement work, batched the same way (`signatures.rs`): submissions that arrive together
+//! are verified in one batch verification, and each is judged on its own.
+//!
 //! Endorsement is batched per device, without adding latency: each transaction's task for a
 //! device goes to that device's batcher (`batcher.rs`), which sends whatever is queued as one
 //! batch as soon as fewer than [`Settings::endorse_batches_in_flight`] batches are in flight to
@@ -15,9 +19,13 @@
 //!
 //! Invariants:
 //! - Admission (L3) runs before any other work on a request.
-//! - Nothing is ordered unless every endorsement and the policy verify and the transaction id is
-//!   neither committed nor pending. Endorsed transactions handed in by clients are re-verified
-//!   whole, client signature included.
+//! - No endorsement device is asked about a transaction whose client signature did not verify
+//!   here (refused with the peers' code, `BAD_CLIENT_SIGNATURE`).
+//! - Nothing is ordered unless this device verified its client signature, every endorsement
+//!   and the policy itself, and the transaction id is neither committed nor pending. Endorsed
+//!   transactions handed in by clients are re-verified whole, client signature included. These
+//!   are exactly the signatures the ledgers inside the management network take as verified
+//!   ([`arcanum_ledger::SignatureTrust::TrustOrderer`]).
 //! - Every queue is bounded (the ordering queue and each device's batch queue hold at most
 //!   [`Settings::queue_depth`] items); a full queue answers [`ErrorCode::Busy`].
 //! - A batch's failure is each of its items' failure: one bad item (a forged endorsement, a
@@ -29,6 +37,7 @@
 mod batcher;
 mod orderer;
 mod selection;
+mod signatures;
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -38,7 +47,10 @@ use std::time::Duration;
 
 use arcanum_api::{EndorseBatch, EndorseItem, EndorseOutcome, EndorseResponse};
 use arcanum_crypto::{Hash, SigningKey, VerifiedSet};
-use arcanum_ledger::{CommitSummary, Ledger, check_client, check_shape, endorsement_signers};
+use arcanum_ledger::{
+    CommitSummary, Ledger, Signatures, check_client, check_client_with, check_shape,
+    endorsement_signers,
+};
 use arcanum_types::{
     ApiError, EndorsedTx, ErrorCode, IdentityId, SignedTx, TxReceipt, Vote, limits,
 };
@@ -219,6 +231,10 @@ pub struct Management<T> {
     settings: Settings,
     transport: Arc<T>,
     round_robin: AtomicUsize,
+    /// The client-signature batcher, started on first use.
+    client_signatures: Mutex<Option<mpsc::Sender<signatures::Job>>>,
+    /// Client-signature batches verified so far.
+    signature_batches: Arc<AtomicU64>,
     /// Ordered but not yet committed.
     pending: Mutex<BTreeSet<Hash>>,
     queue: mpsc::Sender<Queued>,
@@ -271,6 +287,8 @@ impl<T: EndorserTransport> Management<T> {
             settings,
             transport: Arc::new(transport),
             round_robin: AtomicUsize::new(0),
+            client_signatures: Mutex::new(None),
+            signature_batches: Arc::default(),
             pending: Mutex::new(BTreeSet::new()),
             queue,
             tip,
@@ -287,6 +305,12 @@ impl<T: EndorserTransport> Management<T> {
     /// Height notifications: the broadcaster pushes every new block to peers.
     pub fn subscribe_tip(&self) -> watch::Receiver<u64> {
         self.tip.subscribe()
+    }
+
+    /// How many batches of client signatures this device has verified (each of one or more
+    /// submissions' signatures), for metrics and tests.
+    pub fn client_signature_batches(&self) -> u64 {
+        self.signature_batches.load(Ordering::Relaxed)
     }
 
     /// Every committed block's summary, for event streams.
@@ -310,6 +334,48 @@ impl<T: EndorserTransport> Management<T> {
         Ok(tx_id)
     }
 
+    /// The peers' client check ([`check_client_with`]: channel, allow-list, reference
+    /// signature), with the signature verified in one batch with concurrent submissions. A full
+    /// batcher queue answers `BUSY`.
+    async fn check_client_batched(&self, tx: &SignedTx, tx_id: Hash) -> Result<(), ApiError> {
+        let config = self.ledger.config();
+        // Everything but the signature first: such a refusal needs no signature work.
+        let creator = check_client_with(config, tx, Signatures::Trusted)?;
+        let (reply, answer) = oneshot::channel();
+        let job = signatures::Job {
+            key: creator.public_key.clone(),
+            tx_id,
+            signature: tx.signature.clone(),
+            reply,
+        };
+        let sent = {
+            let mut slot = self.client_signatures.lock();
+            let queue = match slot.as_ref().filter(|q| !q.is_closed()) {
+                Some(q) => q.clone(),
+                None => {
+                    let (queue, jobs) = mpsc::channel(self.settings.queue_depth.max(1));
+                    tokio::spawn(signatures::run(jobs, self.signature_batches.clone()));
+                    *slot = Some(queue.clone());
+                    queue
+                }
+            };
+            queue.try_send(job)
+        };
+        let verified = match sent {
+            // A batcher that dropped the job leaves the signature to be verified alone.
+            Ok(()) => answer.await.unwrap_or_default(),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                return Err(ApiError::new(
+                    ErrorCode::Busy,
+                    "the client signature queue is full",
+                ));
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Arc::default(),
+        };
+        check_client_with(config, tx, Signatures::Verify(&verified))?;
+        Ok(())
+    }
+
     fn check_fresh(&self, tx_id: &Hash) -> Result<(), ApiError> {
         if self.pending.lock().contains(tx_id) || self.ledger.contains_tx(tx_id)? {
             return Err(ApiError::new(
@@ -320,10 +386,11 @@ impl<T: EndorserTransport> Management<T> {
         Ok(())
     }
 
-    /// Collects endorsements for `tx` from the endorsement devices (L1.2–L1.4), verifies them and
-    /// checks the policy. Nothing is ordered.
+    /// Verifies the client signature, collects endorsements for `tx` from the endorsement
+    /// devices (L1.2–L1.4), verifies them and checks the policy. Nothing is ordered.
     pub async fn endorse(&self, tx: SignedTx) -> Result<EndorsedTx, ApiError> {
         let tx_id = self.admit(&tx)?;
+        self.check_client_batched(&tx, tx_id).await?;
         let policy = self.ledger.policy_at_tip(&tx.payload.action)?;
         let targets = selection::target_peers(self.ledger.config(), &policy)?;
         let mut last_err = None;

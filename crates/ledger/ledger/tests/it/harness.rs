@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use arcanum_crypto::{Hash, SigningKey, domain, sha256};
 use arcanum_ledger::{
-    ChainConfig, CommitSummary, Ledger, Member, contract_key, definition_key, deploy_writes,
+    ChainConfig, CommitSummary, Ledger, Member, SignatureTrust, contract_key, definition_key,
+    deploy_writes,
 };
 use arcanum_policy::Policy;
 use arcanum_storage::{StateReader, VersionedValue};
@@ -81,6 +82,17 @@ impl Net {
     }
 
     pub fn with_ledgers(n: usize) -> Net {
+        Net::with_trusts(&vec![SignatureTrust::VerifyAll; n])
+    }
+
+    /// A peer's ledger and a ledger inside the management network (the management device's own
+    /// chain or an endorsement device's replica): [`Net::deliver`] checks that they agree.
+    pub fn peer_and_replica() -> Net {
+        Net::with_trusts(&[SignatureTrust::VerifyAll, SignatureTrust::TrustOrderer])
+    }
+
+    /// One ledger per entry, each with that signature trust.
+    pub fn with_trusts(trusts: &[SignatureTrust]) -> Net {
         let orderer = Actor::new("orderer");
         let peers: Vec<Actor> = ["peer0.org1", "peer1.org1", "peer0.org2", "peer1.org2"]
             .map(Actor::new)
@@ -108,8 +120,9 @@ impl Net {
             lifecycle_policy: Policy::parse("MAJORITY Endorsement")
                 .expect("lifecycle policy parses"),
         });
-        let ledgers = (0..n)
-            .map(|_| Ledger::new(Arc::new(fresh_store()), config.clone()))
+        let ledgers = trusts
+            .iter()
+            .map(|&trust| Ledger::with_trust(Arc::new(fresh_store()), config.clone(), trust))
             .collect();
         Net {
             config,

@@ -1,6 +1,8 @@
 //! L7 key rotation as the peers see it: an admin's `RotateKey` transaction, endorsed under the
 //! lifecycle policy, replaces a peer's endorsement key from the next transaction on (also within
-//! the same block); every malformed or unauthorised rotation is rejected with its code.
+//! the same block); every malformed or unauthorised rotation is rejected with its code. A ledger
+//! inside the management network (`SignatureTrust::TrustOrderer`) judges every one of these
+//! blocks as the peer does: an endorsement under a key rotated away is refused there too.
 
 use arcanum_crypto::{SigningKey, domain};
 use arcanum_ledger::{peer_key_key, rotation_writes};
@@ -12,12 +14,12 @@ use arcanum_types::{
 
 use crate::harness::{Actor, BOTH_ORGS, Net, ORG1_ORG2};
 
-fn new_key(tag: &str) -> SigningKey {
+pub(crate) fn new_key(tag: &str) -> SigningKey {
     Actor::new(tag).key
 }
 
 /// The rotation of peer `peer`'s key to `key`, by `creator`, endorsed by `endorsers`.
-fn rotation(
+pub(crate) fn rotation(
     net: &Net,
     creator: &Actor,
     peer: usize,
@@ -45,7 +47,7 @@ fn rotation(
 }
 
 /// A put of `key` endorsed by peer 0 with `peer0_key` and by peer 2 with its own key.
-fn put_endorsed_with(net: &Net, key: &[u8], peer0_key: &SigningKey) -> EndorsedTx {
+pub(crate) fn put_endorsed_with(net: &Net, key: &[u8], peer0_key: &SigningKey) -> EndorsedTx {
     let mut etx = net.put("kv", key, b"v", &[2]);
     let e = Endorsement {
         endorser: net.peers[0].id,
@@ -57,7 +59,8 @@ fn put_endorsed_with(net: &Net, key: &[u8], peer0_key: &SigningKey) -> EndorsedT
 
 #[test]
 fn a_rotated_key_replaces_the_old_one_from_the_next_transaction_on() {
-    let net = Net::new();
+    // Every delivery checks that the peer and the replica judge alike.
+    let net = Net::peer_and_replica();
     net.setup_contract("kv", BOTH_ORGS);
     let old = &net.peers[0].key;
     let fresh = new_key("peer0.org1 rotated");
@@ -123,7 +126,7 @@ fn a_rotated_key_replaces_the_old_one_from_the_next_transaction_on() {
 
 #[test]
 fn unauthorised_or_malformed_rotations_are_rejected() {
-    let net = Net::new();
+    let net = Net::peer_and_replica();
     let fresh = new_key("rotated").public_key();
     let (_, _, root) = net.fingerprint();
     // Only an admin of the peer's own organisation may rotate it (the admin is Org1's).

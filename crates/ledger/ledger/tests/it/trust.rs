@@ -1,7 +1,12 @@
-//! `SignatureTrust::TrustOrderer` (the management network's own replicas): per-transaction
-//! signatures are vouched for by the block signature, everything else is judged as at a peer —
-//! and the header's state root, computed by the orderer that verified them, makes a replica
-//! refuse any block it would judge differently from the peers.
+//! `SignatureTrust::TrustOrderer` (the management network's own ledgers): the block signature
+//! vouches for exactly the signatures the management device verified itself before ordering
+//! (client signatures, endorsements by peers whose key was never rotated); everything else is
+//! judged as at a peer. The blocks of these tests are signed with the management device's key
+//! but not ordered by it, which is the only way to put a forged signature of those kinds in a
+//! block: the management device refuses such transactions before ordering (the management
+//! crate's `signatures` tests).
+//! With the state root in every header, a replica that would judge a block differently from
+//! the peers refuses it whole instead (`BLOCK_STATE_ROOT_MISMATCH`).
 
 use std::sync::Arc;
 
@@ -14,6 +19,7 @@ use arcanum_types::ErrorCode::{
 use arcanum_types::{Endorsement, Signature, TxStatus, encode};
 
 use crate::harness::{BOTH_ORGS, Net, ORG1_ORG2, fingerprint, fresh_store, rwset, statuses};
+use crate::rotation::{new_key, put_endorsed_with, rotation};
 
 #[test]
 fn a_trusting_ledger_skips_only_per_transaction_signatures() {
@@ -109,4 +115,68 @@ fn a_trusting_ledger_skips_only_per_transaction_signatures() {
         Some(BlockBadSignature)
     );
     assert_eq!(fingerprint(&trusting), before);
+}
+
+#[test]
+fn a_trusting_ledger_verifies_the_endorsements_of_rotated_peers() {
+    // Ledger 0 is a peer's, ledger 1 trusts the orderer.
+    let net = Net::with_trusts(&[SignatureTrust::VerifyAll, SignatureTrust::TrustOrderer]);
+    let statuses_of = |block: &arcanum_types::Block| -> Vec<Vec<TxStatus>> {
+        let bytes = encode(block);
+        net.ledgers
+            .iter()
+            .map(|l| statuses(&l.commit(block, bytes.clone()).expect("commits")))
+            .collect()
+    };
+    net.setup_contract("kv", BOTH_ORGS);
+    let old = &net.peers[0].key;
+    let fresh = new_key("peer0.org1 rotated");
+    // Endorsed under peer 0's certificate key, ordered after its rotation: in the same block,
+    // and in a later one.
+    let stale_same_block = put_endorsed_with(&net, b"stale-same-block", old);
+    let stale_later = put_endorsed_with(&net, b"stale-later", old);
+    let judged = statuses_of(&net.next_block(vec![
+        rotation(&net, &net.admin, 0, &fresh.public_key(), ORG1_ORG2),
+        stale_same_block,
+    ]));
+    assert_eq!(
+        judged[0],
+        [TxStatus::Valid, TxStatus::Invalid(BadEndorsement)]
+    );
+    assert_eq!(
+        judged[1], judged[0],
+        "the trusting ledger judges as the peer"
+    );
+
+    // A forged endorsement by a peer never rotated is the orderer's to vouch for; one by the
+    // rotated peer is verified. The trusting ledger would accept the forged one, so its writes
+    // would differ from the peer's: the signed state root refuses the block there whole.
+    let mut unrotated_forged = put_endorsed_with(&net, b"unrotated-forged", &fresh);
+    unrotated_forged.endorsements[1].signature = Signature(vec![7; 64]);
+    let block = net.next_block(vec![
+        stale_later,
+        put_endorsed_with(&net, b"fresh", &fresh),
+        unrotated_forged,
+    ]);
+    let peer = statuses(
+        &net.ledgers[0]
+            .commit(&block, encode(&block))
+            .expect("commits"),
+    );
+    let invalid = TxStatus::Invalid;
+    assert_eq!(
+        peer,
+        [
+            invalid(BadEndorsement),
+            TxStatus::Valid,
+            invalid(BadEndorsement)
+        ]
+    );
+    assert_eq!(
+        net.ledgers[1]
+            .commit(&block, encode(&block))
+            .map_err(|e| e.code)
+            .err(),
+        Some(BlockStateRootMismatch)
+    );
 }

@@ -1,11 +1,12 @@
 //! The management-device tests' consortium: `arcanum_ledger::testkit`'s, with in-memory
-//! ledgers and the peers a policy naming both organisations targets.
+//! ledgers (inside the management network, trusting the orderer as the server's are, or a
+//! peer's) and the peers a policy naming both organisations targets.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
 use arcanum_crypto::SigningKey;
-use arcanum_ledger::{Ledger, testkit};
+use arcanum_ledger::{Ledger, SignatureTrust, testkit};
 use arcanum_storage_redb::RedbStore;
 use arcanum_types::IdentityId;
 
@@ -26,8 +27,19 @@ impl Net {
         Net(testkit::Net::new())
     }
 
-    /// A fresh, empty ledger replica (in-memory redb).
+    /// A fresh, empty ledger inside the management network (in-memory redb): the management
+    /// device's own chain or an endorsement device's replica, trusting the orderer as the
+    /// server's do ([`SignatureTrust::TrustOrderer`]).
     pub fn ledger(&self) -> Arc<Ledger> {
+        Arc::new(Ledger::with_trust(
+            Arc::new(RedbStore::in_memory().unwrap()),
+            self.config.clone(),
+            SignatureTrust::TrustOrderer,
+        ))
+    }
+
+    /// A fresh, empty peer's ledger, which verifies every signature.
+    pub fn peer_ledger(&self) -> Arc<Ledger> {
         self.ledger_on(Arc::new(RedbStore::in_memory().unwrap()))
     }
 
