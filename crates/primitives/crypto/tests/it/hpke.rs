@@ -1,8 +1,8 @@
 //! HPKE (RFC 9180): the shared BoringSSL-format vectors (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256,
-//! AES-128-GCM / AES-256-GCM / ChaCha20-Poly1305, Base and Auth modes) opened through the public
-//! recipient API, tamper rejection, encoding, bounds and a property round trip.
-//! (Sender-side reproduction of `enc` and every ciphertext is a unit test in `src/hpke.rs`,
-//! because the public API never accepts a caller-chosen ephemeral key.)
+//! AES-128-GCM / AES-256-GCM / ChaCha20-Poly1305, Base and Auth modes) through the public API on
+//! both sides (the sender reproduces `enc`, every ciphertext and every export from the vectors'
+//! ephemeral input keying material; the recipient opens every ciphertext), tamper rejection,
+//! encoding, bounds and a property round trip.
 
 use std::path::PathBuf;
 
@@ -11,8 +11,8 @@ use arcanum_crypto::hpke::{
     Sealed, TAG_LEN,
 };
 use proptest::prelude::*;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{CryptoRng, RngCore, SeedableRng};
 
 use crate::unhex;
 
@@ -35,6 +35,7 @@ struct Block {
     info: Vec<u8>,
     sk_r: [u8; 32],
     pk_r: [u8; 32],
+    sk_e: [u8; 32],
     enc: [u8; 32],
     sender: Option<([u8; 32], [u8; 32])>,
     /// (aad, ct, pt) in sequence order.
@@ -82,6 +83,7 @@ fn blocks() -> Vec<Block> {
             info: unhex(one("info")),
             sk_r: k32(one("skRm")),
             pk_r: k32(one("pkRm")),
+            sk_e: k32(one("skEm")),
             enc: k32(one("pkEm")),
             sender,
             encryptions: aads
@@ -99,6 +101,130 @@ fn blocks() -> Vec<Block> {
         });
     }
     out
+}
+
+/// The input keying material of the six blocks' keys, `(mode, aead id, ikmE, ikmR, ikmS)`: the
+/// BoringSSL file keeps only the derived keys. These are the same vectors' `ikm` fields in the
+/// CFRG `test-vectors.json` behind RFC 9180 Appendix A (commit `5f503c5`, as the `hpke` crate's
+/// package ships it; the first block is A.1.1 verbatim). Each one is checked to derive the file's
+/// private key, so a wrong value here fails the test rather than weakening it.
+const IKM: [(u8, u16, &str, &str, Option<&str>); 6] = [
+    (
+        0,
+        1,
+        "7268600d403fce431561aef583ee1613527cff655c1343f29812e66706df3234",
+        "6db9df30aa07dd42ee5e8181afdb977e538f5e1fec8a06223f33f7013e525037",
+        None,
+    ),
+    (
+        2,
+        1,
+        "6e6d8f200ea2fb20c30b003a8b4f433d2f4ed4c2658d5bc8ce2fef718059c9f7",
+        "f1d4a30a4cef8d6d4e3b016e6fd3799ea057db4f345472ed302a67ce1c20cdec",
+        Some("94b020ce91d73fca4649006c7e7329a67b40c55e9e93cc907d282bbbff386f58"),
+    ),
+    (
+        0,
+        2,
+        "2cd7c601cefb3d42a62b04b7a9041494c06c7843818e0ce28a8f704ae7ab20f9",
+        "dac33b0e9db1b59dbbea58d59a14e7b5896e9bdf98fad6891e99d1686492b9ee",
+        None,
+    ),
+    (
+        2,
+        2,
+        "734369ab3061f71ee85e090fae308553cac8e7b3fbd45b4ba83d05e0cd05b1c4",
+        "f59761a1e479c2a291b91a5af2b35dd2cace1b2042b570f88a16b226f6f30774",
+        Some("87137373fe6b28a72534f38048b9467a614d3566fb3a16a50fcaf11c76051392"),
+    ),
+    (
+        0,
+        3,
+        "909a9b35d3dc4713a5e72a4da274b55d3d3821a37e5d099e74a647db583a904b",
+        "1ac01f181fdf9f352797655161c58b75c656a6cc2716dcb66372da835542e1df",
+        None,
+    ),
+    (
+        2,
+        3,
+        "938d3daa5a8904540bc24f48ae90eed3f4f7f11839560597b55e7c9598c996c0",
+        "64835d5ee64aa7aad57c6f2e4f758f7696617f8829e70bc9ac7a5ef95d1c756c",
+        Some("9d8f94537d5a3ddef71234c0baedfad4ca6861634d0b94c3007fed557ad17df6"),
+    ),
+];
+
+/// A "random" source that hands out fixed bytes, once. `setup_sender` draws the ephemeral key as
+/// RFC 9180 `GenerateKeyPair` does, `DeriveKeyPair` of 32 random bytes, so a vector's `ikmE`
+/// makes it pick the vector's ephemeral key. Asking for more than it holds is a test failure.
+struct Replay(Vec<u8>);
+
+impl RngCore for Replay {
+    fn next_u32(&mut self) -> u32 {
+        let mut b = [0; 4];
+        self.fill_bytes(&mut b);
+        u32::from_le_bytes(b)
+    }
+    fn next_u64(&mut self) -> u64 {
+        let mut b = [0; 8];
+        self.fill_bytes(&mut b);
+        u64::from_le_bytes(b)
+    }
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        assert!(dest.len() <= self.0.len(), "the replay source ran dry");
+        let rest = self.0.split_off(dest.len());
+        dest.copy_from_slice(&self.0);
+        self.0 = rest;
+    }
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+impl CryptoRng for Replay {}
+
+#[test]
+fn vectors_derive_their_keys_and_reproduce_every_ciphertext() {
+    let blocks = blocks();
+    assert_eq!(blocks.len(), IKM.len());
+    let mut sealed = 0;
+    let mut exported = 0;
+    for (b, (mode, aead, ikm_e, ikm_r, ikm_s)) in blocks.iter().zip(IKM) {
+        assert_eq!((b.mode, b.aead.id()), (mode, aead));
+        // DeriveKeyPair, and the public keys.
+        assert_eq!(*HpkePrivateKey::derive(&unhex(ikm_r)).to_bytes(), b.sk_r);
+        assert_eq!(*HpkePrivateKey::derive(&unhex(ikm_e)).to_bytes(), b.sk_e);
+        assert_eq!(HpkePrivateKey::from_bytes(b.sk_e).public_key().0, b.enc);
+        let sender = match (b.sender, ikm_s) {
+            (None, None) => None,
+            (Some((sk_s, _)), Some(ikm_s)) => {
+                assert_eq!(*HpkePrivateKey::derive(&unhex(ikm_s)).to_bytes(), sk_s);
+                Some(HpkePrivateKey::from_bytes(sk_s))
+            }
+            _ => panic!("block ({mode}, {aead}): sender key and ikmS disagree"),
+        };
+        // The sender side through the public API: the vector's `enc`, then all 257 messages in
+        // sequence and the three exports, byte for byte.
+        let pk_r = HpkePublicKey(b.pk_r);
+        let mut rng = Replay(unhex(ikm_e));
+        let (enc, mut ctx) = match &sender {
+            None => hpke::setup_sender(b.aead, &pk_r, &b.info, &mut rng),
+            Some(sk_s) => hpke::setup_sender_auth(b.aead, &pk_r, sk_s, &b.info, &mut rng),
+        }
+        .expect("setup sender");
+        assert!(rng.0.is_empty(), "setup drew {} bytes too few", rng.0.len());
+        assert_eq!(enc, b.enc);
+        assert_eq!(ctx.aead(), b.aead);
+        for (aad, ct, pt) in &b.encryptions {
+            assert_eq!(ctx.seal(aad, pt).expect("seal"), *ct);
+            sealed += 1;
+        }
+        for (ectx, l, v) in &b.exports {
+            assert_eq!(*ctx.export(ectx, *l).expect("export"), *v);
+            exported += 1;
+        }
+    }
+    assert_eq!((sealed, exported), (1542, 18));
 }
 
 fn recipient(b: &Block, info: &[u8], enc: &[u8; 32]) -> Result<hpke::RecipientContext, HpkeError> {
