@@ -6,7 +6,8 @@
 //! Invariants: never panic; every error is `ClusterResponse::Error` with a stable code
 //! (`UPPER_SNAKE`); raw host requests get nothing but errors, evidence, a key rotation, or an
 //! install of a genuine stored deployment; a client request that opens always gets a reply
-//! that opens under the client's key; a result is never produced after a forged record or code
+//! that opens under the client's key, and a failure reply is a code alone (its sealed length is
+//! `wire::FAILED_REPLY_LEN`); a result is never produced after a forged record or code
 //! was served, never carries a fetch (no TLS server here), answers its request and verifies
 //! under a contract key the cluster registered; a failed invocation writes nothing; a genuine
 //! install succeeds and a tampered one is refused.
@@ -18,9 +19,9 @@ use arcanum_enclave_protocol::cluster::{ClusterRequest, ClusterResponse};
 use arcanum_fuzz::cluster::{FUNCTIONS, FuzzHost, Input, WORLD, World, request_hash};
 use arcanum_sdk::offchain::ReplyKey;
 use arcanum_types::offchain::{
-    DeployRequest, InvokeReply, InvokeRequest, OracleOrigin, contract_id,
+    DeployRequest, InvokeReply, InvokeRequest, OracleOrigin, contract_id, wire,
 };
-use arcanum_types::{decode, encode};
+use arcanum_types::{ErrorCode, decode, encode};
 use libfuzzer_sys::fuzz_target;
 
 /// A stable error code: non-empty `UPPER_SNAKE`.
@@ -98,7 +99,7 @@ fn invoke(world: &World, plain: &[u8], input: &mut Input<'_>) {
     let response = world
         .service
         .handle(ClusterRequest::Invoke { request }, &host);
-    let (reply, writes) = match response {
+    let (sealed_reply, writes) = match response {
         ClusterResponse::Invoked { reply, writes } => (reply, writes),
         ClusterResponse::Error { code, message } => {
             // The only refusal before decryption a client request can meet is its size.
@@ -109,15 +110,16 @@ fn invoke(world: &World, plain: &[u8], input: &mut Input<'_>) {
     };
     let hash = request_hash(plain);
     let reply = key
-        .open_reply(&hash, &reply)
+        .open_reply(&hash, &sealed_reply)
         .unwrap_or_else(|e| panic!("the reply does not open under the client's key: {e}"));
     let decoded = decode::<InvokeRequest>(plain, arcanum_cluster::MAX_INVOKE_PLAINTEXT);
     match reply {
-        InvokeReply::Failed { code, message } => {
-            check_code(&code, &message);
+        InvokeReply::Failed { code } => {
+            // A code and nothing else: whatever the host answered, the reply has one length.
+            assert_eq!(sealed_reply.len(), wire::FAILED_REPLY_LEN, "{code}");
             assert!(writes.is_empty(), "a failed invocation wrote {writes:?}");
             if decoded.is_err() {
-                assert_eq!(code, "MALFORMED_ENCODING", "{message}");
+                assert_eq!(code, ErrorCode::MalformedEncoding);
             }
         }
         InvokeReply::Ok(signed) => {

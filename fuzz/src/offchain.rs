@@ -167,8 +167,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let key = [0x33u8; 32];
     let reply_ok = InvokeReply::Ok(g.receipts[0].result.clone());
     let reply_failed = InvokeReply::Failed {
-        code: "OUT_OF_FUEL".into(),
-        message: "fuel exhausted".into(),
+        code: arcanum_types::ErrorCode::OutOfFuel,
     };
     for (name, mode, body) in [
         ("ok-plain", 1u8, encode(&reply_ok)),
@@ -358,8 +357,11 @@ pub fn reply_request() -> InvokeRequest {
 }
 
 fn sealed_reply(key: &[u8; 32], reply: &InvokeReply) -> Vec<u8> {
+    use rand::SeedableRng;
+    // A seeded nonce, so the seed file is the same on every run.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
     match ReplyKey::from_export(key) {
-        Some(k) => k.seal_reply(&reply_request().hash(), reply),
+        Some(k) => k.seal_reply(&reply_request().hash(), reply, &mut rng),
         None => Vec::new(),
     }
 }

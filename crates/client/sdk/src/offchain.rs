@@ -91,9 +91,11 @@ pub enum OffchainError {
     /// The reply decrypted but is not a borsh `InvokeReply`.
     #[error("malformed reply: {reason}")]
     MalformedReply { reason: String },
-    /// The enclave ran the request and reports a failure (`OUT_OF_FUEL`, `CONTRACT_ERROR`, …).
-    #[error("{code}: {message}")]
-    Failed { code: String, message: String },
+    /// The enclave ran the request and reports a failure (`OUT_OF_FUEL`, `CONTRACT_ERROR`, …):
+    /// its code only (the encrypted reply carries no message; `Display` adds the code's fixed
+    /// description).
+    #[error("{code}: {}", code.description())]
+    Failed { code: ErrorCode },
     /// Local input over a protocol limit.
     #[error("{what} is {len} bytes, more than {max}")]
     InputTooLarge {
@@ -110,8 +112,8 @@ pub enum OffchainError {
 }
 
 impl OffchainError {
-    /// The stable code: an [`ErrorCode`] name, the enclave's own code for
-    /// [`OffchainError::Failed`], or `RESULT_MISMATCH` for a reply to another request.
+    /// The stable code: an [`ErrorCode`] name (for [`OffchainError::Failed`], the enclave's),
+    /// or `RESULT_MISMATCH` for a reply to another request.
     pub fn code(&self) -> &str {
         match self {
             OffchainError::Sdk(e) => e.code().as_str(),
@@ -129,7 +131,7 @@ impl OffchainError {
             OffchainError::ResultMismatch { .. } => "RESULT_MISMATCH",
             OffchainError::DecryptionFailed => ErrorCode::DecryptionFailed.as_str(),
             OffchainError::MalformedReply { .. } => ErrorCode::MalformedEncoding.as_str(),
-            OffchainError::Failed { code, .. } => code,
+            OffchainError::Failed { code } => code.as_str(),
             OffchainError::InputTooLarge { .. } => ErrorCode::InputTooLarge.as_str(),
             OffchainError::Seal(_) => ErrorCode::Internal.as_str(),
             OffchainError::TxRejected { status, .. } => status,
@@ -475,10 +477,15 @@ impl ReplyKey {
         wire::ReplyKey::from_export(bytes).map(ReplyKey)
     }
 
-    /// Encrypts a reply the way an enclave does ([`wire::ReplyKey::seal_reply`]). For tests and
-    /// alternative node implementations.
-    pub fn seal_reply(&self, request: &Hash, reply: &InvokeReply) -> Vec<u8> {
-        self.0.seal_reply(request, reply)
+    /// Encrypts a reply the way an enclave does ([`wire::ReplyKey::seal_reply`]: a fresh nonce
+    /// from `rng` for every reply). For tests and alternative node implementations.
+    pub fn seal_reply(
+        &self,
+        request: &Hash,
+        reply: &InvokeReply,
+        rng: &mut (impl rand::RngCore + rand::CryptoRng),
+    ) -> Vec<u8> {
+        self.0.seal_reply(request, reply, rng)
     }
 
     /// Opens reply bytes for `request` (its hash is the AAD): `INPUT_TOO_LARGE` over
@@ -535,7 +542,7 @@ pub fn open_invoke_reply(
 ) -> Result<SignedResult, OffchainError> {
     let hash = request.hash();
     match key.open_reply(&hash, bytes)? {
-        InvokeReply::Failed { code, message } => Err(OffchainError::Failed { code, message }),
+        InvokeReply::Failed { code } => Err(OffchainError::Failed { code }),
         InvokeReply::Ok(result) => {
             if result.result.request != hash {
                 return Err(OffchainError::ResultMismatch {
@@ -822,7 +829,11 @@ mod tests {
         let (opened, enclave_key) = enclave_open(&hpke, &sealed);
         assert_eq!(opened, req);
         let result = signed_result(&req);
-        let reply = enclave_key.seal_reply(&req.hash(), &InvokeReply::Ok(result.clone()));
+        let reply = enclave_key.seal_reply(
+            &req.hash(),
+            &InvokeReply::Ok(result.clone()),
+            &mut rand::thread_rng(),
+        );
         let got = open_invoke_reply(&client_key, &req, &reply).expect("opens");
         assert_eq!(got, result);
         assert!(got.verify(&ed(2).public_key()));
@@ -857,31 +868,48 @@ mod tests {
         let failed = enclave_key.seal_reply(
             &req.hash(),
             &InvokeReply::Failed {
-                code: "OUT_OF_FUEL".into(),
-                message: "fuel exhausted".into(),
+                code: ErrorCode::OutOfFuel,
             },
+            &mut rand::thread_rng(),
         );
+        assert_eq!(failed.len(), wire::FAILED_REPLY_LEN);
         let e = open_invoke_reply(&client_key, &req, &failed).expect_err("failed");
         assert_eq!(e.code(), "OUT_OF_FUEL");
+        assert!(matches!(
+            e,
+            OffchainError::Failed {
+                code: ErrorCode::OutOfFuel
+            }
+        ));
+        assert_eq!(
+            e.to_string(),
+            format!("OUT_OF_FUEL: {}", ErrorCode::OutOfFuel.description())
+        );
 
         let mut wrong = signed_result(&req);
         wrong.result.request = Hash([0; 32]);
-        let bytes = enclave_key.seal_reply(&req.hash(), &InvokeReply::Ok(wrong));
+        let bytes = enclave_key.seal_reply(
+            &req.hash(),
+            &InvokeReply::Ok(wrong),
+            &mut rand::thread_rng(),
+        );
         let e = open_invoke_reply(&client_key, &req, &bytes).expect_err("other request");
         assert_eq!(e.code(), "RESULT_MISMATCH");
 
         // Authenticated garbage: MALFORMED_ENCODING.
         use chacha20poly1305::aead::{Aead, KeyInit, Payload};
         let raw = [5u8; 32];
-        let garbage = chacha20poly1305::ChaCha20Poly1305::new(&raw.into())
+        let nonce = [3u8; wire::REPLY_NONCE_LEN];
+        let sealed = chacha20poly1305::XChaCha20Poly1305::new(&raw.into())
             .encrypt(
-                &[0u8; 12].into(),
+                &nonce.into(),
                 Payload {
                     msg: b"\x07not a reply",
                     aad: &req.hash().0,
                 },
             )
             .expect("encrypt");
+        let garbage = [nonce.as_slice(), &sealed].concat();
         let key = ReplyKey::from_export(&raw).expect("32 bytes");
         let e = open_invoke_reply(&key, &req, &garbage).expect_err("garbage");
         assert_eq!(e.code(), "MALFORMED_ENCODING");

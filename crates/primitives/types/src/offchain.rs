@@ -12,7 +12,7 @@ use arcanum_crypto::hpke::HpkePublicKey;
 use arcanum_crypto::{Hash, PublicKey, Signature, domain, tagged_hash};
 use borsh::{BorshDeserialize, BorshSerialize};
 
-use crate::encode;
+use crate::{ErrorCode, encode};
 
 pub mod wire;
 
@@ -258,14 +258,16 @@ impl SignedResult {
     }
 }
 
-/// The plaintext of an invocation's reply: the signed result, or the contract's failure.
+/// The plaintext of an invocation's reply: the signed result, or why the invocation failed.
 #[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum InvokeReply {
     Ok(SignedResult),
-    /// A stable error code string (`OUT_OF_FUEL`, `CONTRACT_ERROR`, …) and a message.
+    /// The stable code of the failure (`OUT_OF_FUEL`, `CONTRACT_ERROR`, `STATE_ROLLBACK`, …) and
+    /// nothing else: no message, so no text the host, an HTTPS server or the contract chose is
+    /// ever encrypted under a reply key, and every failure reply has the same length
+    /// ([`wire::FAILED_REPLY_LEN`]). [`ErrorCode::description`] is its fixed explanation.
     Failed {
-        code: String,
-        message: String,
+        code: ErrorCode,
     },
 }
 

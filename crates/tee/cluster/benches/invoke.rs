@@ -109,7 +109,7 @@ fn round(service: &ClusterService, host: &Host, keys: &ClusterKeys, request: &In
         .expect("reply")
     {
         InvokeReply::Ok(_) => {}
-        InvokeReply::Failed { code, message } => panic!("{code}: {message}"),
+        InvokeReply::Failed { code } => panic!("{code}: {}", code.description()),
     }
 }
 

@@ -910,16 +910,16 @@ impl Node {
         let request_hash = tagged_hash(domain::OFFCHAIN_REQUEST, &[&plain]);
         let (reply, writes) = match self.serve(cluster, &plain, request_hash, host) {
             Ok((result, writes)) => (InvokeReply::Ok(result), writes),
-            Err(e) => (
-                InvokeReply::Failed {
-                    code: e.code().as_str().to_owned(),
-                    message: e.to_string(),
-                },
-                Vec::new(),
-            ),
+            // The code only: the error's text can hold what the host, an HTTPS server or the
+            // contract chose (ocall errors, response parse failures, contract messages), and
+            // none of it is encrypted under the client's key.
+            Err(e) => (InvokeReply::Failed { code: e.code() }, Vec::new()),
         };
+        // A fresh random nonce for every reply: the same request can be answered again under
+        // the same reply key (by another member, or retried after a failure released its
+        // replay slot).
         Ok(ClusterResponse::Invoked {
-            reply: reply_key.seal_reply(&request_hash, &reply),
+            reply: reply_key.seal_reply(&request_hash, &reply, &mut OsRng),
             writes,
         })
     }
@@ -945,6 +945,8 @@ impl Node {
         }
         let outcome = self.execute(cluster, &req, &args, request_hash, host);
         if outcome.is_err() {
+            // The client may retry. Its next reply comes under the same reply key, which is
+            // safe only because every reply has its own random nonce (`wire::ReplyKey`).
             cluster.replay.lock().remove(&request_hash);
         }
         outcome

@@ -47,7 +47,7 @@ fn output(reply: InvokeReply, deployment: &SignedDeployment) -> Vec<u8> {
             );
             signed.result.output
         }
-        InvokeReply::Failed { code, message } => panic!("{code}: {message}"),
+        InvokeReply::Failed { code } => panic!("{code}: {}", code.description()),
     }
 }
 
@@ -149,7 +149,7 @@ async fn three_nodes_form_register_deploy_and_invoke() {
         }])
         .expect("swap");
     match invoke(&net.url("tee1"), &keys, &request(id, "get", &[b"shape"])).await {
-        InvokeReply::Failed { code, .. } => assert_eq!(code, "STATE_ROLLBACK"),
+        InvokeReply::Failed { code } => assert_eq!(code.as_str(), "STATE_ROLLBACK"),
         InvokeReply::Ok(r) => panic!("swapped state accepted: {:?}", r.result),
     }
 

@@ -218,7 +218,7 @@ fn the_enclave_process_serves_requests_and_ocalls_over_the_rings() {
         };
         match key.open_reply(&hash, &reply).expect("reply") {
             InvokeReply::Ok(signed) => assert!(signed.verify(&deployment.statement.contract_key)),
-            InvokeReply::Failed { code, message } => panic!("{code}: {message}"),
+            InvokeReply::Failed { code } => panic!("{code}: {}", code.description()),
         }
         for w in writes {
             enclave.state.insert((w.contract_id, w.key), w.record);
@@ -232,7 +232,9 @@ fn the_enclave_process_serves_requests_and_ocalls_over_the_rings() {
     match enclave.call(200, &request) {
         ClusterResponse::Invoked { reply, .. } => {
             match key.open_reply(&hash, &reply).expect("reply") {
-                InvokeReply::Failed { code, .. } => assert_eq!(code, "OFFCHAIN_CONTRACT_UNKNOWN"),
+                InvokeReply::Failed { code } => {
+                    assert_eq!(code.as_str(), "OFFCHAIN_CONTRACT_UNKNOWN")
+                }
                 other => panic!("{other:?}"),
             }
         }

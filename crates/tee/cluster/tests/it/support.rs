@@ -418,18 +418,15 @@ pub fn expect_ok(reply: InvokeReply, deployment: &SignedDeployment) -> Vec<u8> {
             assert_eq!(signed.result.key_version, deployment.statement.key_version);
             signed.result.output
         }
-        InvokeReply::Failed { code, message } => panic!("failed {code}: {message}"),
+        InvokeReply::Failed { code } => panic!("failed {code}: {}", code.description()),
     }
 }
 
-/// Asserts a failed reply with `code`.
+/// Asserts a failed reply with `code` (a failure reply carries its code and nothing else).
 #[track_caller]
-pub fn expect_failed(reply: InvokeReply, code: &str) -> String {
+pub fn expect_failed(reply: InvokeReply, code: &str) {
     match reply {
-        InvokeReply::Failed { code: c, message } => {
-            assert_eq!(c, code, "{message}");
-            message
-        }
+        InvokeReply::Failed { code: c } => assert_eq!(c.as_str(), code),
         InvokeReply::Ok(r) => panic!("expected {code}, got a result {:?}", r.result),
     }
 }
