@@ -605,7 +605,8 @@ mod tests {
         let (bundle, _) = empty_state_bundle(b"k");
         let json = StateProofJson::from(&bundle);
         let code = |j: &StateProofJson| j.to_bundle().expect_err("refused").code;
-        let edits: [(&str, fn(&mut StateProofJson), ErrorCode); 9] = [
+        type Edit = fn(&mut StateProofJson);
+        let edits: [(&str, Edit, ErrorCode); 9] = [
             (
                 "both keys",
                 |j| j.key_hex = Some("6b".into()),

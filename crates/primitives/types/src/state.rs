@@ -438,7 +438,8 @@ mod tests {
         b.header.state_root = EMPTY_STATE_ROOT;
         assert_eq!(refused(&b), ErrorCode::BlockBadSignature);
 
-        let header_edits: [(&str, fn(&mut BlockHeader)); 7] = [
+        type Edit = fn(&mut BlockHeader);
+        let header_edits: [(&str, Edit); 7] = [
             ("height", |h| h.height += 1),
             ("prev_hash", |h| h.prev_hash.0[5] ^= 1),
             ("tx_root", |h| h.tx_root.0[5] ^= 1),
