@@ -8,10 +8,12 @@
 //!
 //! The off-chain targets have their own fixtures: [`cluster`] (a formed cluster enclave and the
 //! hostile host of `cluster_service`) and [`offchain`] (genuine receipt material, decoding
-//! bounds, and the seeds of the other off-chain targets).
+//! bounds, and the seeds of the other off-chain targets); `state_proof` has [`state`] (a real
+//! state tree with signed headers and its genuine proof bundles).
 
 pub mod cluster;
 pub mod offchain;
+pub mod state;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, LazyLock};
@@ -272,5 +274,6 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         out.push(("policy_parse", format!("policy-{i}"), input));
     }
     out.extend(offchain::seeds());
+    out.extend(state::seeds());
     out
 }

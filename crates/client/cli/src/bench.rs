@@ -3,7 +3,8 @@
 //! with the asset-transfer contract under an AND policy, in the hosted flow or the Fabric-style
 //! flow, with emulated cross-domain latency; it drives it with concurrent clients and reports
 //! committed throughput, submit-to-commit latency and the signature bound. `bench compare` runs
-//! both flows across latencies and writes a report.
+//! both flows across latencies and writes a report. `bench state-proof` measures verified state
+//! reads against a running devnet.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -64,6 +65,24 @@ pub enum BenchCommand {
         /// Concurrent client threads.
         #[arg(long, default_value_t = 4)]
         clients: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verified state reads (`state get --proof`) against a running devnet's first peer: latency
+    /// of the round trip with verification, the offline verification alone, and proof sizes.
+    StateProof {
+        #[arg(long, default_value = "arcanum-devnet")]
+        devnet: std::path::PathBuf,
+        #[arg(long)]
+        contract: String,
+        /// The key as UTF-8 text (present or absent: both are proven).
+        #[arg(long)]
+        key: String,
+        /// Node URL (default: the devnet's first peer).
+        #[arg(long)]
+        url: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        iterations: usize,
         #[arg(long)]
         json: bool,
     },
@@ -203,6 +222,20 @@ pub async fn run(cmd: BenchCommand) -> ExitCode {
             }
             Err(e) => crate::output::finish(Err(e.context("off-chain bench failed")), json),
         },
+        BenchCommand::StateProof {
+            devnet,
+            contract,
+            key,
+            url,
+            iterations,
+            json,
+        } => match state_proof(&devnet, url.as_deref(), &contract, &key, iterations.max(1)).await {
+            Ok(report) => {
+                crate::output::print_json(&report);
+                ExitCode::SUCCESS
+            }
+            Err(e) => crate::output::finish(Err(e), json),
+        },
         BenchCommand::Attest {
             testdata,
             iterations,
@@ -263,6 +296,86 @@ async fn compare(
         std::env::consts::ARCH
     );
     crate::perf_report::write_compare_report(out, &points, &command, &machine)
+}
+
+#[derive(Serialize)]
+struct StateProofReport {
+    node: String,
+    contract: String,
+    key: String,
+    present: bool,
+    height: u64,
+    iterations: usize,
+    /// `GET /v1/state/proof`, decoding and verification, per call (sequential, one client).
+    latency_p50_ms: f64,
+    latency_p99_ms: f64,
+    latency_min_ms: f64,
+    /// `StateProofBundle::verify` alone (signature, height, root, proof), median.
+    verify_us: f64,
+    /// The borsh `StateProof`.
+    proof_bytes: usize,
+    /// The borsh `StateProofBundle` (value, key, proof, header, signature).
+    bundle_bytes: usize,
+    /// The JSON answer / `state get --proof --json` file.
+    json_bytes: usize,
+}
+
+/// `bench state-proof`: `iterations` verified reads of one key, one after the other.
+async fn state_proof(
+    devnet: &std::path::Path,
+    url: Option<&str>,
+    contract: &str,
+    key: &str,
+    iterations: usize,
+) -> anyhow::Result<StateProofReport> {
+    let layout = arcanum_msp::DevnetLayout::load(devnet)?;
+    let node = match url {
+        Some(u) => u.to_owned(),
+        None => layout
+            .nodes
+            .iter()
+            .find(|n| n.role == arcanum_msp::NodeRole::Peer)
+            .context("the devnet has no peer")?
+            .url
+            .clone(),
+    };
+    let orderer = crate::state_cmd::management_key(devnet)?;
+    let client = Client::new(node.clone());
+    let mut bundle = client
+        .verified_state_proof(contract, key.as_bytes(), None, &orderer)
+        .await?;
+    let mut latencies = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        bundle = client
+            .verified_state_proof(contract, key.as_bytes(), None, &orderer)
+            .await?;
+        latencies.push(t.elapsed());
+    }
+    let mut verify = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        let t = Instant::now();
+        std::hint::black_box(bundle.verify(&orderer))?;
+        verify.push(t.elapsed());
+    }
+    latencies.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let json = serde_json::to_string(&arcanum_api::StateProofJson::from(&bundle))?;
+    Ok(StateProofReport {
+        node,
+        contract: contract.to_owned(),
+        key: key.to_owned(),
+        present: bundle.value.is_some(),
+        height: bundle.height,
+        iterations,
+        latency_p50_ms: ms(latencies[latencies.len() / 2]),
+        latency_p99_ms: ms(latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)]),
+        latency_min_ms: ms(latencies[0]),
+        verify_us: median_us(verify),
+        proof_bytes: arcanum_types::encode(&bundle.proof).len(),
+        bundle_bytes: arcanum_types::encode(&bundle).len(),
+        json_bytes: json.len(),
+    })
 }
 
 /// Median time of one operation, in microseconds.

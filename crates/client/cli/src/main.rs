@@ -1,6 +1,6 @@
 //! The `arcanum` command-line interface: the composition root of the project. `arcanum node` runs
 //! one role from a config file (through `arcanum-server`); `demo`, `devnet` and `bench` orchestrate
-//! whole networks of separate node processes; every client verb (contract, tx, block) goes through
+//! whole networks of separate node processes; every client verb (contract, tx, block, state) goes through
 //! the Rust SDK. Every command takes `--json`.
 
 mod attest;
@@ -14,6 +14,7 @@ mod offchain_cmds;
 mod output;
 mod perf_report;
 mod receipt_cmd;
+mod state_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -86,6 +87,11 @@ enum Command {
         #[command(subcommand)]
         action: offchain_cmds::OffchainCommand,
     },
+    /// World state: a contract key's value, with a verified state proof (and its offline check).
+    State {
+        #[command(subcommand)]
+        action: state_cmd::StateCommand,
+    },
     /// Receipts of off-chain results: offline verification.
     Receipt {
         #[command(subcommand)]
@@ -128,6 +134,7 @@ fn main() -> ExitCode {
             Command::Block { action } => client_cmds::block(action).await,
             Command::Attest { action } => attest::run(action),
             Command::Offchain { action } => offchain_cmds::run(action).await,
+            Command::State { action } => state_cmd::run(action).await,
             Command::Receipt { action } => receipt_cmd::run(action),
             Command::Bench { action } => bench::run(action).await,
         }

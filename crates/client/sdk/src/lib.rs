@@ -3,7 +3,8 @@
 //!
 //! Key types: [`Signer`] (a client identity that signs transactions), [`Client`] (one node's HTTP
 //! API), [`SdkError`]; off-chain cluster clients in [`offchain`] and verifiable receipts in
-//! [`receipt`].
+//! [`receipt`]. [`Client::verified_state_proof`] reads a contract key with its state proof and
+//! checks it against the management device's key.
 //!
 //! Invariants: transactions are signed over their canonical borsh encoding, never over JSON; every
 //! error the server reports keeps its stable [`arcanum_types::ErrorCode`].
@@ -12,7 +13,7 @@ mod chain_offchain;
 pub mod offchain;
 pub mod receipt;
 
-pub use arcanum_types::{ProofError, TxProof};
+pub use arcanum_types::{ProofError, StateBundleError, StateProofBundle, TxProof};
 
 use std::time::Duration;
 
@@ -376,14 +377,81 @@ impl Client {
         .await
     }
 
-    pub async fn state(&self, contract: &str, key: &str) -> Result<StateEntry, SdkError> {
+    /// A contract key's current value (`NOT_FOUND` when absent), unproven; see
+    /// [`Client::verified_state_proof`] for a proven one.
+    pub async fn state(
+        &self,
+        contract: &str,
+        key: impl AsRef<[u8]>,
+    ) -> Result<StateEntry, SdkError> {
         let path = format!(
             "{}?contract={}&key_hex={}",
             routes::STATE,
             contract,
-            hex::encode(key)
+            hex::encode(key.as_ref())
         );
         Self::json(self.get(&path).await?).await
+    }
+
+    /// A contract key's value (or absence) with its state proof and the signed header of
+    /// `height` (default: the node's tip), decoded but not verified: see
+    /// [`Client::verified_state_proof`]. Bytes that do not decode are refused with the code of
+    /// the part they were meant to be (`STATE_PROOF_INVALID`, `BLOCK_BAD_SIGNATURE`).
+    pub async fn state_proof(
+        &self,
+        contract: &str,
+        key: &[u8],
+        height: Option<u64>,
+    ) -> Result<StateProofBundle, SdkError> {
+        if !arcanum_types::state::valid_name(contract) {
+            return Err(SdkError::Api(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("{contract:?} is not a contract name"),
+            )));
+        }
+        let mut path = format!(
+            "{}?contract={contract}&key_hex={}",
+            routes::STATE_PROOF,
+            hex::encode(key)
+        );
+        if let Some(h) = height {
+            path.push_str(&format!("&height={h}"));
+        }
+        let json: arcanum_api::StateProofJson = Self::json(self.get(&path).await?).await?;
+        let bundle = json.to_bundle().map_err(|e| match e.code {
+            ErrorCode::MalformedEncoding => SdkError::Protocol(e.message),
+            _ => SdkError::Api(e),
+        })?;
+        if bundle.contract != contract || bundle.key != key {
+            return Err(SdkError::Protocol(
+                "the node answered with the proof of another key".into(),
+            ));
+        }
+        if height.is_some_and(|h| h != bundle.height) {
+            return Err(SdkError::Protocol(
+                "the node answered with the proof of another height".into(),
+            ));
+        }
+        Ok(bundle)
+    }
+
+    /// [`Client::state_proof`], verified ([`StateProofBundle::verify`]) against the management
+    /// device's key `orderer_key`: the header's signature, its height and root, and the proof of
+    /// the value or absence. A bundle that does not verify is an [`SdkError::Api`] with its code
+    /// (`BLOCK_BAD_SIGNATURE`, `STATE_HEIGHT_MISMATCH`, `STATE_ROOT_MISMATCH`,
+    /// `STATE_PROOF_INVALID`).
+    pub async fn verified_state_proof(
+        &self,
+        contract: &str,
+        key: &[u8],
+        height: Option<u64>,
+        orderer_key: &arcanum_crypto::PublicKey,
+    ) -> Result<StateProofBundle, SdkError> {
+        let bundle = self.state_proof(contract, key, height).await?;
+        bundle
+            .verify(orderer_key)
+            .map_err(|e| SdkError::Api(e.into()))?;
+        Ok(bundle)
     }
 
     /// Delivers a raw block to a peer.

@@ -2,9 +2,15 @@
 //! live under the `_lifecycle` prefix, which no contract name can produce (names are
 //! `[a-z0-9_-]`, starting with a letter or digit). The off-chain cluster's records (registration,
 //! deployments, accepted oracle results) are system records too.
+//!
+//! The contract layout ([`contract_key`], [`contract_prefix`], [`valid_name`]) is defined in
+//! [`arcanum_types::state`], so that a state proof's verifier needs no ledger; it is re-exported
+//! here.
 
 use arcanum_crypto::Hash;
 use borsh::{BorshDeserialize, BorshSerialize};
+
+pub use arcanum_types::state::{contract_key, contract_prefix, valid_name};
 
 /// Prefix of system records (contract definitions and code).
 pub const LIFECYCLE_PREFIX: &[u8] = b"_lifecycle\0";
@@ -16,31 +22,6 @@ pub struct ContractDef {
     pub code_hash: Hash,
     /// Endorsement policy text (L4 DSL or implicit meta).
     pub policy: String,
-}
-
-/// Whether `name` is a valid contract or function name: 1–64 of `[a-z0-9_-]`, not starting with `_` or `-`.
-pub fn valid_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b.len() <= arcanum_types::limits::MAX_CONTRACT_NAME
-        && b[0].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_' || *c == b'-')
-}
-
-/// The namespace prefix of a contract's keys.
-pub fn contract_prefix(contract: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(contract.len() + 1);
-    k.extend_from_slice(contract.as_bytes());
-    k.push(0);
-    k
-}
-
-/// The full state key of a contract's key.
-pub fn contract_key(contract: &str, key: &[u8]) -> Vec<u8> {
-    let mut k = contract_prefix(contract);
-    k.extend_from_slice(key);
-    k
 }
 
 /// Where a contract's definition lives.

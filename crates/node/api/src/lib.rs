@@ -10,8 +10,11 @@
 
 pub mod link;
 
+use arcanum_types::state::MAX_STATE_PROOF_BYTES;
 use arcanum_types::{
-    ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse, SignedTx, TxReceipt,
+    ApiError, BlockHeader, Endorsement, ErrorCode, Hash, IdentityId, ProposalResponse, Signature,
+    SignedTx, StateProof, StateProofBundle, TxReceipt, Version, VersionedValue, decode, encode,
+    limits,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -35,6 +38,10 @@ pub mod routes {
     pub const STATE_ROOT: &str = "/v1/state-root";
     /// `GET /v1/state?contract=..&key=..` (or `key_hex=..`).
     pub const STATE: &str = "/v1/state";
+    /// All ledger roles: `GET /v1/state/proof?contract=..&key=..` (or `key_hex=..`)
+    /// `[&height=H]` (default: the tip): a [`crate::StateProofJson`], the value or its absence
+    /// with its proof and the signed header of that height.
+    pub const STATE_PROOF: &str = "/v1/state/proof";
     /// `GET` a block as borsh, or JSON with `?format=json`.
     pub const BLOCK_BY_HEIGHT: &str = "/v1/blocks/{height}";
     /// Peers and endorsement devices: deliver a borsh `Block`.
@@ -334,6 +341,189 @@ pub struct StateQuery {
     pub key_hex: Option<String>,
 }
 
+impl StateQuery {
+    /// The key's bytes: see [`key_bytes`].
+    pub fn key_bytes(&self) -> Result<Vec<u8>, ApiError> {
+        key_bytes(self.key.as_deref(), self.key_hex.as_deref())
+    }
+}
+
+/// Query parameters of [`routes::STATE_PROOF`]: those of [`StateQuery`] and the height (default:
+/// the tip).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StateProofQuery {
+    pub contract: String,
+    pub key: Option<String>,
+    pub key_hex: Option<String>,
+    pub height: Option<u64>,
+}
+
+impl StateProofQuery {
+    /// The key's bytes: see [`key_bytes`].
+    pub fn key_bytes(&self) -> Result<Vec<u8>, ApiError> {
+        key_bytes(self.key.as_deref(), self.key_hex.as_deref())
+    }
+}
+
+/// A contract key given as exactly one of UTF-8 text (`key`) and hex (`key_hex`), at most
+/// [`limits::MAX_KEY_BYTES`] (`BAD_REQUEST` otherwise).
+pub fn key_bytes(key: Option<&str>, key_hex: Option<&str>) -> Result<Vec<u8>, ApiError> {
+    let bytes = match (key, key_hex) {
+        (Some(k), None) => k.as_bytes().to_vec(),
+        (None, Some(h)) => hex::decode(h)
+            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "key_hex is not hex"))?,
+        _ => {
+            return Err(ApiError::new(
+                ErrorCode::BadRequest,
+                "give exactly one of key and key_hex",
+            ));
+        }
+    };
+    if bytes.len() > limits::MAX_KEY_BYTES {
+        return Err(ApiError::new(ErrorCode::BadRequest, "key too long"));
+    }
+    Ok(bytes)
+}
+
+/// Largest encoded block header accepted in a [`StateProofJson`] (a header is 148 bytes).
+pub const MAX_HEADER_BYTES: usize = 1024;
+
+/// A [`StateProofBundle`] as JSON: the answer of [`routes::STATE_PROOF`] and the file that
+/// `arcanum state get --proof` writes and `arcanum state verify` checks offline.
+///
+/// Every field is part of what is proven; nothing is for display only. The key is `key` (UTF-8)
+/// when it is UTF-8, else `key_hex`; a reader takes exactly one of them. `value_hex`,
+/// `version_block` and `version_tx` are all `null` when the key is absent. `proof` is the hex
+/// of the borsh `StateProof`, `header` of the borsh `BlockHeader` of block `height`, and
+/// `signature` the hex of the management device's signature bytes over the header's hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct StateProofJson {
+    pub contract: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_hex: Option<String>,
+    /// The value's hex; `null` when the key is absent.
+    #[serde(deserialize_with = "required_nullable")]
+    pub value_hex: Option<String>,
+    #[serde(deserialize_with = "required_nullable")]
+    pub version_block: Option<u64>,
+    #[serde(deserialize_with = "required_nullable")]
+    pub version_tx: Option<u32>,
+    pub height: u64,
+    /// 64 hex characters.
+    pub state_root: String,
+    /// Hex of the borsh `StateProof`.
+    pub proof: String,
+    /// Hex of the borsh `BlockHeader`.
+    pub header: String,
+    /// Hex of the signature bytes.
+    pub signature: String,
+}
+
+/// A field that must be present but may be `null` (serde treats a missing `Option` as `None`
+/// unless told otherwise).
+fn required_nullable<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
+}
+
+impl From<&StateProofBundle> for StateProofJson {
+    fn from(b: &StateProofBundle) -> Self {
+        let (key, key_hex) = match std::str::from_utf8(&b.key) {
+            Ok(text) => (Some(text.to_owned()), None),
+            Err(_) => (None, Some(hex::encode(&b.key))),
+        };
+        StateProofJson {
+            contract: b.contract.clone(),
+            key,
+            key_hex,
+            value_hex: b.value.as_ref().map(|v| hex::encode(&v.value)),
+            version_block: b.value.as_ref().map(|v| v.version.block),
+            version_tx: b.value.as_ref().map(|v| v.version.tx),
+            height: b.height,
+            state_root: b.state_root.to_hex(),
+            proof: hex::encode(encode(&b.proof)),
+            header: hex::encode(encode(&b.header)),
+            signature: hex::encode(&b.signature.0),
+        }
+    }
+}
+
+impl StateProofJson {
+    /// Parses a JSON document (`MALFORMED_ENCODING` if it is not one of this shape).
+    pub fn parse(bytes: &[u8]) -> Result<StateProofJson, ApiError> {
+        serde_json::from_slice(bytes).map_err(|e| {
+            ApiError::new(
+                ErrorCode::MalformedEncoding,
+                format!("not a state proof: {e}"),
+            )
+        })
+    }
+
+    /// The typed bundle, not yet verified.
+    ///
+    /// `MALFORMED_ENCODING` when the document is not a bundle: a key given neither or both ways,
+    /// hex that is not hex, a root that is not 32 bytes, a value without its version (or the
+    /// reverse). Bytes that are hex but do not decode are a refused bundle, with the code its
+    /// verification would give: `STATE_PROOF_INVALID` for the proof, `BLOCK_BAD_SIGNATURE` for
+    /// the header (no signed header decodes to them).
+    pub fn to_bundle(&self) -> Result<StateProofBundle, ApiError> {
+        let malformed = |what: &str| ApiError::new(ErrorCode::MalformedEncoding, what.to_owned());
+        let unhex = |field: &str, text: &str| {
+            hex::decode(text).map_err(|_| malformed(&format!("{field} is not hex")))
+        };
+        let key = match (&self.key, &self.key_hex) {
+            (Some(k), None) => k.as_bytes().to_vec(),
+            (None, Some(h)) => unhex("key_hex", h)?,
+            _ => return Err(malformed("give exactly one of key and key_hex")),
+        };
+        let value = match (&self.value_hex, self.version_block, self.version_tx) {
+            (None, None, None) => None,
+            (Some(v), Some(block), Some(tx)) => Some(VersionedValue {
+                value: unhex("value_hex", v)?,
+                version: Version { block, tx },
+            }),
+            _ => {
+                return Err(malformed(
+                    "value_hex, version_block and version_tx are all null or all given",
+                ));
+            }
+        };
+        let state_root = Hash::from_hex(&self.state_root)
+            .ok_or_else(|| malformed("state_root is not 64 hex characters"))?;
+        let proof = unhex("proof", &self.proof)?;
+        let header = unhex("header", &self.header)?;
+        let signature = Signature(unhex("signature", &self.signature)?);
+        // In the order `StateProofBundle::verify` checks: the header, then the proof.
+        let header: BlockHeader = decode(&header, MAX_HEADER_BYTES).map_err(|e| {
+            ApiError::new(
+                ErrorCode::BlockBadSignature,
+                format!("the header does not decode: {e}"),
+            )
+        })?;
+        let proof: StateProof = decode(&proof, MAX_STATE_PROOF_BYTES).map_err(|e| {
+            ApiError::new(
+                ErrorCode::StateProofInvalid,
+                format!("the proof does not decode: {e}"),
+            )
+        })?;
+        Ok(StateProofBundle {
+            contract: self.contract.clone(),
+            key,
+            value,
+            height: self.height,
+            state_root,
+            proof,
+            header,
+            signature,
+        })
+    }
+}
+
 /// `?wait=true` on submissions.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct WaitQuery {
@@ -359,6 +549,134 @@ mod tests {
         assert_eq!(
             newer.into_result().expect_err("failed").code,
             ErrorCode::Internal
+        );
+    }
+
+    /// A bundle of the empty state (the empty proof), signed by a known key.
+    fn empty_state_bundle(key: &[u8]) -> (StateProofBundle, arcanum_crypto::PublicKey) {
+        let orderer = arcanum_crypto::SigningKey::from_ed25519_seed(&[7; 32]);
+        let header = BlockHeader {
+            height: 1,
+            prev_hash: Hash::ZERO,
+            tx_root: Hash::ZERO,
+            tx_count: 0,
+            state_root: arcanum_types::state::EMPTY_STATE_ROOT,
+            timestamp_ms: 1,
+            orderer: IdentityId(Hash([3; 32])),
+        };
+        let bundle = StateProofBundle {
+            contract: "kv".into(),
+            key: key.to_vec(),
+            value: None,
+            height: 1,
+            state_root: header.state_root,
+            proof: decode(&[0, 0, 0, 0, 0], 16).expect("the empty proof"),
+            signature: orderer.sign(arcanum_crypto::domain::BLOCK_SIGNATURE, &header.hash().0),
+            header,
+        };
+        (bundle, orderer.public_key())
+    }
+
+    #[test]
+    fn state_proof_json_round_trips_and_verifies() {
+        let (bundle, orderer) = empty_state_bundle(b"k");
+        assert_eq!(bundle.verify(&orderer), Ok(()));
+        let json = StateProofJson::from(&bundle);
+        assert_eq!(json.key.as_deref(), Some("k"));
+        assert_eq!(json.key_hex, None);
+        let text = serde_json::to_string(&json).expect("serialises");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        assert!(v["value_hex"].is_null() && v.get("key_hex").is_none());
+        let back = StateProofJson::parse(text.as_bytes()).expect("parses");
+        assert_eq!(back, json);
+        assert_eq!(back.to_bundle(), Ok(bundle));
+
+        let (binary, _) = empty_state_bundle(&[0xff, 0]);
+        let json = StateProofJson::from(&binary);
+        assert_eq!(
+            (json.key.as_deref(), json.key_hex.as_deref()),
+            (None, Some("ff00"))
+        );
+        assert_eq!(json.to_bundle(), Ok(binary));
+    }
+
+    #[test]
+    fn malformed_documents_and_undecodable_bytes_have_their_codes() {
+        let (bundle, _) = empty_state_bundle(b"k");
+        let json = StateProofJson::from(&bundle);
+        let code = |j: &StateProofJson| j.to_bundle().expect_err("refused").code;
+        type Edit = fn(&mut StateProofJson);
+        let edits: [(&str, Edit, ErrorCode); 9] = [
+            (
+                "both keys",
+                |j| j.key_hex = Some("6b".into()),
+                ErrorCode::MalformedEncoding,
+            ),
+            ("no key", |j| j.key = None, ErrorCode::MalformedEncoding),
+            (
+                "value without version",
+                |j| j.value_hex = Some("00".into()),
+                ErrorCode::MalformedEncoding,
+            ),
+            (
+                "version without value",
+                |j| j.version_tx = Some(0),
+                ErrorCode::MalformedEncoding,
+            ),
+            (
+                "root not hex",
+                |j| j.state_root = "zz".into(),
+                ErrorCode::MalformedEncoding,
+            ),
+            (
+                "proof not hex",
+                |j| j.proof = "0".into(),
+                ErrorCode::MalformedEncoding,
+            ),
+            (
+                "signature not hex",
+                |j| j.signature = "xy".into(),
+                ErrorCode::MalformedEncoding,
+            ),
+            (
+                "truncated header",
+                |j| {
+                    j.header.truncate(20);
+                },
+                ErrorCode::BlockBadSignature,
+            ),
+            (
+                "truncated proof",
+                |j| {
+                    j.proof.truncate(4);
+                },
+                ErrorCode::StateProofInvalid,
+            ),
+        ];
+        for (what, edit, expected) in edits {
+            let mut j = json.clone();
+            edit(&mut j);
+            assert_eq!(code(&j), expected, "{what}");
+        }
+        let text = serde_json::to_value(&json).expect("JSON");
+        for field in [
+            "value_hex",
+            "version_block",
+            "version_tx",
+            "height",
+            "proof",
+            "header",
+        ] {
+            let mut v = text.clone();
+            v.as_object_mut().expect("an object").remove(field);
+            let err = StateProofJson::parse(v.to_string().as_bytes()).expect_err("missing field");
+            assert_eq!(err.code, ErrorCode::MalformedEncoding, "{field}");
+        }
+        assert_eq!(
+            StateProofJson::parse(b"not json")
+                .expect_err("garbage")
+                .code,
+            ErrorCode::MalformedEncoding
         );
     }
 

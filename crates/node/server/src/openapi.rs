@@ -124,6 +124,17 @@ pub fn openapi_json() -> OpenApi {
             ),
         ),
         (
+            routes::STATE_PROOF,
+            HttpMethod::Get,
+            op(
+                "A contract key's value or absence with its state proof and the signed header of \
+                 that height (`contract`, `key` or `key_hex`, optional `height`, default the tip). \
+                 Check it with `StateProofBundle::verify` against the management device's key.",
+                None,
+                ok_json("StateProofJson"),
+            ),
+        ),
+        (
             routes::BLOCK_BY_HEIGHT,
             HttpMethod::Get,
             op(
@@ -279,6 +290,7 @@ pub fn openapi_json() -> OpenApi {
         .schema_from::<arcanum_api::HeightInfo>()
         .schema_from::<arcanum_api::StateRootInfo>()
         .schema_from::<arcanum_api::StateEntry>()
+        .schema_from::<arcanum_api::StateProofJson>()
         .schema_from::<arcanum_api::BlockAccepted>()
         .schema_from::<arcanum_api::CommitEvent>()
         .schema_from::<arcanum_api::AttestationVerdict>()
@@ -293,4 +305,26 @@ pub fn openapi_json() -> OpenApi {
         .paths(builder.build())
         .components(Some(components))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_state_proof_route_and_its_schema_are_declared() {
+        let doc = serde_json::to_value(super::openapi_json()).expect("serialises");
+        let op = &doc["paths"][arcanum_api::routes::STATE_PROOF]["get"];
+        assert!(op.is_object(), "{doc}");
+        let schema = &doc["components"]["schemas"]["StateProofJson"];
+        for field in [
+            "contract",
+            "value_hex",
+            "height",
+            "state_root",
+            "proof",
+            "header",
+            "signature",
+        ] {
+            assert!(schema["properties"][field].is_object(), "{field}: {schema}");
+        }
+    }
 }

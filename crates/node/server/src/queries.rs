@@ -1,16 +1,18 @@
 //! Read-only routes every ledger-holding role serves: height, blocks, transactions, state,
-//! transaction inclusion proofs, and the off-chain cluster's records on chain (registration,
-//! deployments, accepted oracle results; borsh bodies).
+//! state proofs, transaction inclusion proofs, and the off-chain cluster's records on chain
+//! (registration, deployments, accepted oracle results; borsh bodies).
 
 use std::sync::Arc;
 
 use arcanum_api::{
-    BlockJson, BlockTxJson, HeightInfo, StateEntry, StateQuery, StateRootInfo, TxOutcome, routes,
+    BlockJson, BlockTxJson, HeightInfo, StateEntry, StateProofJson, StateProofQuery, StateQuery,
+    StateRootInfo, TxOutcome, routes,
 };
 use arcanum_crypto::Hash;
 use arcanum_ledger::{Ledger, StateView, contract_key, offchain, valid_name};
 use arcanum_types::{
-    ApiError, Block, ErrorCode, TxAction, TxProof, decode, encode, limits, merkle_proof,
+    ApiError, Block, ErrorCode, StateProofBundle, TxAction, TxProof, decode, encode, limits,
+    merkle_proof,
 };
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -27,6 +29,7 @@ pub fn router(ledger: Arc<Ledger>) -> Router {
         .route(routes::BLOCK_BY_HEIGHT, get(block))
         .route(routes::TX_BY_ID, get(transaction))
         .route(routes::STATE, get(state))
+        .route(routes::STATE_PROOF, get(state_proof))
         .route(routes::TX_PROOF, get(tx_proof))
         .route(routes::OFFCHAIN_CLUSTER, get(offchain_cluster))
         .route(routes::OFFCHAIN_DEPLOYMENT, get(offchain_deployment))
@@ -167,21 +170,7 @@ async fn state(
     if !valid_name(&q.contract) {
         return Err(ApiError::new(ErrorCode::BadRequest, "invalid contract name").into());
     }
-    let key = match (&q.key, &q.key_hex) {
-        (Some(k), None) => k.as_bytes().to_vec(),
-        (None, Some(h)) => hex::decode(h)
-            .map_err(|_| ApiError::new(ErrorCode::BadRequest, "key_hex is not hex"))?,
-        _ => {
-            return Err(ApiError::new(
-                ErrorCode::BadRequest,
-                "give exactly one of key and key_hex",
-            )
-            .into());
-        }
-    };
-    if key.len() > limits::MAX_KEY_BYTES {
-        return Err(ApiError::new(ErrorCode::BadRequest, "key too long").into());
-    }
+    let key = q.key_bytes()?;
     let entry = StateView::get(ledger.store().as_ref(), &contract_key(&q.contract, &key))?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no value under that key"))?;
     Ok(axum::Json(StateEntry {
@@ -192,6 +181,67 @@ async fn state(
         version_block: entry.version.block,
         version_tx: entry.version.tx,
     }))
+}
+
+/// A contract key's value (or absence) at `height` (default: the tip) with its proof against
+/// that height's state root and the signed header of that block. Every read is at one fixed
+/// height (roots, tree versions and blocks are kept per height), so the answer is consistent
+/// whatever commits meanwhile.
+async fn state_proof(
+    State(ledger): State<Arc<Ledger>>,
+    Query(q): Query<StateProofQuery>,
+) -> HttpResult<axum::Json<StateProofJson>> {
+    if !valid_name(&q.contract) {
+        return Err(ApiError::new(ErrorCode::BadRequest, "invalid contract name").into());
+    }
+    let key = q.key_bytes()?;
+    if q.height == Some(0) {
+        return Err(ApiError::new(
+            ErrorCode::BadRequest,
+            "heights start at 1 (no block signs the empty state)",
+        )
+        .into());
+    }
+    let bundle = blocking(move || {
+        let store = ledger.store();
+        let (tip, _) = ledger.tip()?;
+        let height = q.height.unwrap_or(tip);
+        if height == 0 || height > tip {
+            return Err(ApiError::new(
+                ErrorCode::NotFound,
+                format!("no block at height {height} (tip {tip})"),
+            ));
+        }
+        let (value, proof) = store
+            .get_with_proof(&contract_key(&q.contract, &key), height)
+            .map_err(internal)?;
+        let state_root = store
+            .state_root_at(height)
+            .map_err(internal)?
+            .ok_or_else(|| internal("no state root at a committed height"))?;
+        let bytes = store
+            .block(height)
+            .map_err(internal)?
+            .ok_or_else(|| internal("no block at a committed height"))?;
+        let Block {
+            header, signature, ..
+        } = decode(&bytes, limits::MAX_BLOCK_BYTES).map_err(internal)?;
+        if header.height != height || header.state_root != state_root {
+            return Err(internal("a stored header disagrees with its height's root"));
+        }
+        Ok(StateProofBundle {
+            contract: q.contract,
+            key,
+            value,
+            height,
+            state_root,
+            proof,
+            header,
+            signature,
+        })
+    })
+    .await?;
+    Ok(axum::Json(StateProofJson::from(&bundle)))
 }
 
 /// A 64-hex-character hash from a path segment.
@@ -295,8 +345,9 @@ async fn oracle_result(
 
 #[cfg(test)]
 mod tests {
-    //! The chain-side off-chain routes and the transaction-proof route, served over a real
-    //! socket from a store holding one block with the records the off-chain rules write.
+    //! The chain-side off-chain routes, the transaction-proof route and the state-proof route,
+    //! served over a real socket from a store holding blocks with the records the off-chain
+    //! rules write, or with contract state under real state roots.
 
     use std::collections::BTreeMap;
 
@@ -597,5 +648,139 @@ mod tests {
         let bad = routes::TX_PROOF.replace("{tx_id}", "00");
         let (status, body) = get(&base, &bad).await;
         assert_eq!((status, code(&body).as_str()), (400, "BAD_REQUEST"));
+    }
+
+    /// Commits block `height` (one valid transaction) applying `writes` (`None`: delete), with
+    /// the real state root in its signed header.
+    fn commit_rooted(ledger: &Ledger, height: u64, writes: &[(&[u8], Option<&[u8]>)]) -> Block {
+        let store = ledger.store();
+        let writes: Vec<(Vec<u8>, Option<VersionedValue>)> = writes
+            .iter()
+            .map(|(k, v)| {
+                let value = v.map(|v| VersionedValue {
+                    value: v.to_vec(),
+                    version: Version {
+                        block: height,
+                        tx: 0,
+                    },
+                });
+                (contract_key("kv", k), value)
+            })
+            .collect();
+        let state_root = store.next_state_root(&writes).expect("root");
+        let mut block = Block {
+            header: BlockHeader {
+                height,
+                prev_hash: ledger.tip().expect("tip").1,
+                tx_root: Hash::ZERO,
+                tx_count: 1,
+                state_root,
+                timestamp_ms: height,
+                orderer: ledger.config().orderer,
+            },
+            txs: vec![tx(100 + height)],
+            signature: Signature(vec![]),
+        };
+        block.header.tx_root = block.compute_tx_root();
+        block.signature = orderer_key().sign(domain::BLOCK_SIGNATURE, &block.header.hash().0);
+        store
+            .commit_block(BlockCommit {
+                height,
+                block_hash: block.header.hash(),
+                block_bytes: encode(&block),
+                writes,
+                receipts: vec![TxReceipt {
+                    tx_id: block.txs[0].id(),
+                    block: height,
+                    index: 0,
+                    status: TxStatus::Valid,
+                }],
+                state_root,
+            })
+            .expect("block commits");
+        block
+    }
+
+    #[tokio::test]
+    async fn state_proofs_of_present_and_absent_keys_verify_through_the_sdk() {
+        let ledger = ledger();
+        let empty = serve(ledger.clone()).await;
+        let (status, body) = get(
+            &empty,
+            &format!("{}?contract=kv&key=a", routes::STATE_PROOF),
+        )
+        .await;
+        assert_eq!(
+            (status, code(&body).as_str()),
+            (404, "NOT_FOUND"),
+            "no block yet"
+        );
+
+        commit_rooted(&ledger, 1, &[(b"a", Some(b"1")), (b"b", Some(b"1"))]);
+        let tip = commit_rooted(&ledger, 2, &[(b"a", Some(b"2")), (b"b", None)]);
+        let base = serve(ledger).await;
+        let client = arcanum_sdk::Client::new(base.clone());
+        let key = orderer_key().public_key();
+        let vv = |value: &[u8], block| VersionedValue {
+            value: value.to_vec(),
+            version: Version { block, tx: 0 },
+        };
+
+        let a = client
+            .verified_state_proof("kv", b"a", None, &key)
+            .await
+            .expect("inclusion verifies");
+        assert_eq!((a.height, a.value), (2, Some(vv(b"2", 2))));
+        assert_eq!((a.header, a.signature), (tip.header.clone(), tip.signature));
+        // Absent keys: deleted at the tip, never written, another contract's namespace.
+        for (contract, k) in [("kv", b"b".as_slice()), ("kv", b"never"), ("other", b"a")] {
+            let absent = client
+                .verified_state_proof(contract, k, None, &key)
+                .await
+                .expect("exclusion verifies");
+            assert_eq!((absent.height, absent.value), (2, None), "{contract} {k:?}");
+            assert_eq!(absent.state_root, tip.header.state_root);
+        }
+        // An older height proves that height's state.
+        let b1 = client
+            .verified_state_proof("kv", b"b", Some(1), &key)
+            .await
+            .expect("verifies at height 1");
+        assert_eq!((b1.height, b1.value), (1, Some(vv(b"1", 1))));
+        // A binary key travels as key_hex both ways.
+        let binary = client
+            .verified_state_proof("kv", &[0xff, 0x00], None, &key)
+            .await
+            .expect("exclusion verifies");
+        assert_eq!(binary.value, None);
+
+        // Under another management key nothing verifies.
+        let other = SigningKey::from_ed25519_seed(&[9; 32]).public_key();
+        let err = client
+            .verified_state_proof("kv", b"a", None, &other)
+            .await
+            .expect_err("wrong key");
+        assert_eq!(err.code(), ErrorCode::BlockBadSignature);
+
+        // The route takes keys as /v1/state does; the JSON is the bundle's.
+        let (status, body) =
+            get(&base, &format!("{}?contract=kv&key=a", routes::STATE_PROOF)).await;
+        assert_eq!(status, 200);
+        let json: StateProofJson = serde_json::from_slice(&body).expect("a bundle");
+        assert_eq!(json.key.as_deref(), Some("a"));
+        assert_eq!(json.value_hex.as_deref(), Some("32"));
+        assert_eq!(json.to_bundle().expect("decodes").verify(&key), Ok(()));
+        let bad = [
+            ("?contract=kv&key=a&height=0", 400, "BAD_REQUEST"),
+            ("?contract=kv&key=a&height=3", 404, "NOT_FOUND"),
+            ("?contract=_lifecycle&key=a", 400, "BAD_REQUEST"),
+            ("?contract=kv", 400, "BAD_REQUEST"),
+            ("?contract=kv&key=a&key_hex=61", 400, "BAD_REQUEST"),
+            ("?contract=kv&key_hex=zz", 400, "BAD_REQUEST"),
+        ];
+        for (query, status, expected) in bad {
+            let (got, body) = get(&base, &format!("{}{query}", routes::STATE_PROOF)).await;
+            assert_eq!((got, code(&body).as_str()), (status, expected), "{query}");
+        }
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Key types: [`SignedTx`] (a client's transaction and its reference signature),
 //! [`ProposalResponse`] (a simulation's read/write set, result and vote), [`Endorsement`],
-//! [`EndorsedTx`], [`Block`], [`TxReceipt`], the authenticated state's [`StateProof`] and the
-//! stable [`ErrorCode`] registry.
+//! [`EndorsedTx`], [`Block`], [`TxReceipt`], the authenticated state's [`StateProof`] and
+//! [`StateProofBundle`], and the stable [`ErrorCode`] registry.
 //!
 //! Invariants:
 //! - Everything that is hashed or signed is encoded with borsh, and decoded strictly with
@@ -29,7 +29,7 @@ pub use error::{ApiError, ErrorCode};
 pub use identity::{IdentityId, Role};
 pub use merkle::{merkle_proof, merkle_root, verify_merkle_proof};
 pub use proof::{ProofError, TxProof};
-pub use state::{StateProof, StateProofError, VersionedValue};
+pub use state::{StateBundleError, StateProof, StateProofBundle, StateProofError, VersionedValue};
 pub use tx::{
     EndorsedTx, Endorsement, EndorsementPayload, Event, KvRead, KvWrite, ProposalResponse, RwSet,
     SignedTx, TxAction, TxPayload, Version, Vote,

@@ -1,7 +1,9 @@
 //! End-to-end tests of the `arcanum` binary: the multi-process demo (every rejection path, a peer
-//! crash and restart, state agreement), the devnet with the client verbs, and `policy check`.
+//! crash and restart, state agreement), the devnet with the client verbs (and verified state
+//! proofs), and `policy check`.
 
 mod receipt;
+mod state;
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -214,6 +216,8 @@ fn devnet_and_client_verbs() {
     let (_, tx) = run(&["tx", "get", &tx_id, "--devnet", d, "--json"]);
     assert_eq!(tx["status"], "VALID");
     assert_eq!(tx["block"], created["block"]);
+
+    state::state_proofs_verify_offline(dir.path(), d, created["block"].as_u64().expect("block"));
 
     let (_, block) = run(&["block", "get", "1", "--devnet", d, "--json"]);
     assert_eq!(block["height"], 1);
