@@ -26,7 +26,7 @@ pub use checks::{
     Signatures, check_client, check_client_with, check_shape, endorsement_signers,
     verify_endorsements, verify_endorsements_with,
 };
-pub use config::{ChainConfig, Member};
+pub use config::{ChainConfig, ChainPin, MAX_PINNED_MEMBERS, Member};
 pub use keys::{
     ContractDef, LIFECYCLE_PREFIX, cluster_registration_key, code_key, contract_key,
     contract_prefix, definition_key, offchain_deployment_key, offchain_latest_key,

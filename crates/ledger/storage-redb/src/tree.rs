@@ -49,6 +49,12 @@ where
     fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
         match self.nodes.get(encode(node_key).as_slice())? {
             Some(v) => Ok(Some(decode::<Node>(v.value(), MAX_NODE_RECORD)?)),
+            // Version 0 is the state before block 1: the empty tree, whose root is never
+            // written. Answering it lets a proof of absence be served at height 0 (the
+            // first endorsement of a new chain).
+            None if node_key.version() == 0 && node_key.nibble_path().num_nibbles() == 0 => {
+                Ok(Some(Node::Null))
+            }
             None => Ok(None),
         }
     }

@@ -1,15 +1,17 @@
-//! The endorsement device's side of its enclave (SPEC L7): the hosted keys sign inside it, and
-//! the enclave verifies the client's reference signature itself before it signs. Endorsement
-//! reaches the enclave in batches ([`EnclaveSigner::sign`]). An [`EnclaveLink`] is the ring
-//! client of `arcanum-enclave-host` (a real enclave process) or the enclave's trusted code in this
-//! process (`in_process`).
+//! The endorsement device's side of its enclave (SPEC L1.3, L7): the hosted keys sign inside it,
+//! and the enclave decides what it signs: it verifies the client's reference signature under
+//! the pinned key, the host's state reads against the headers it verified, and runs the
+//! simulation itself. Endorsement reaches the enclave in batches ([`EnclaveSigner::endorse`]),
+//! headers in order ([`EnclaveSigner::feed_headers`]). An [`EnclaveLink`] is the ring client of
+//! `arcanum-enclave-host` (a real enclave process) or the enclave's trusted code in this process
+//! (`in_process`).
 
 use arcanum_enclave_host::{EnclaveClient, EndorsementProtocol};
 use arcanum_enclave_protocol::{
     EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, MAX_ENDORSE_SIGNATURES,
-    MAX_ENDORSE_TASKS, MAX_FRAME,
+    MAX_ENDORSE_TASKS, MAX_FRAME, MAX_HEADERS, SignedHeader,
 };
-use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId};
+use arcanum_types::{ApiError, Endorsement, ErrorCode, IdentityId, ProposalResponse};
 use parking_lot::RwLock;
 
 /// How requests reach the enclave: over the shared-memory rings to the `arcanum-enclave`
@@ -27,17 +29,38 @@ impl EnclaveLink for EnclaveClient<EndorsementProtocol> {
     }
 }
 
-/// Maps an enclave error to the API's stable codes.
+/// Maps an enclave error to the API's stable codes. The enclave's refusals of the host's own
+/// state (a read or header it could not verify) are `STATE_WITNESS_INVALID` with the precise
+/// cause first; the ledger's and the simulation's own codes pass through.
 pub fn enclave_error(code: &str, message: &str) -> ApiError {
-    let code = match code {
-        "BAD_CLIENT_SIGNATURE" => ErrorCode::BadClientSignature,
-        "BAD_REQUEST" => ErrorCode::BadRequest,
-        "PEER_NOT_HOSTED" | "PEER_NOT_ALLOWED" => ErrorCode::EndorserUnavailable,
+    let witness = matches!(
+        code,
+        "HEADER_BAD_SIGNATURE"
+            | "HEADER_OUT_OF_ORDER"
+            | "HEADER_BAD_PREV_HASH"
+            | "STATE_ROOT_UNKNOWN"
+            | "STATE_PROOF_INVALID"
+            | "STATE_PROOF_MISSING"
+            | "READ_WITNESSED_TWICE"
+            | "READ_NOT_WITNESSED"
+    );
+    if witness {
+        return ApiError::new(
+            ErrorCode::StateWitnessInvalid,
+            format!("{code}: enclave: {message}"),
+        );
+    }
+    let mapped = match code {
+        "PEER_NOT_HOSTED" | "PEER_NOT_ALLOWED" | "ANSWER_FULL" => ErrorCode::EndorserUnavailable,
         "KEY_FILE" | "KEY_CERT_MISMATCH" => ErrorCode::KeyFile,
-        _ => ErrorCode::Internal,
+        other => ErrorCode::parse(other).unwrap_or(ErrorCode::Internal),
     };
-    ApiError::new(code, format!("enclave: {message}"))
+    ApiError::new(mapped, format!("enclave: {message}"))
 }
+
+/// What the enclave made of one task: the response it computed and its endorsements, or its
+/// refusal (the enclave's stable code, and why).
+pub type TaskOutcome = Result<(ProposalResponse, Vec<Endorsement>), (String, String)>;
 
 /// An enclave and the peers whose keys it hosts.
 pub struct EnclaveSigner {
@@ -71,31 +94,48 @@ impl EnclaveSigner {
         *self.hosted.write() = hosted;
     }
 
-    /// Endorses a batch of tasks: one result per task, in task order. The tasks go to the
+    /// Endorses a batch of tasks: one outcome per task, in task order. The tasks go to the
     /// enclave in as few requests as its bounds allow (one, unless the batch is over
     /// [`MAX_ENDORSE_TASKS`] tasks, [`MAX_ENDORSE_SIGNATURES`] peers or a frame's bytes); a
-    /// failed request fails each of its tasks with its error.
-    pub fn sign(&self, tasks: Vec<EndorseTask>) -> Vec<Result<Vec<Endorsement>, ApiError>> {
+    /// failed request refuses each of its tasks with its error.
+    pub fn endorse(&self, tasks: Vec<EndorseTask>) -> Vec<TaskOutcome> {
         let mut results = Vec::with_capacity(tasks.len());
         for chunk in chunks(tasks) {
             let n = chunk.len();
+            let failed = |e: &ApiError| (e.code.as_str().to_owned(), e.message.clone());
             match self.call(&HostRequest::Endorse { tasks: chunk }) {
                 Ok(EnclaveResponse::Endorsements(outcomes)) if outcomes.len() == n => {
                     results.extend(outcomes.into_iter().map(|o| match o {
-                        EndorseOutcome::Signed(e) => Ok(e),
-                        EndorseOutcome::Refused { code, message } => {
-                            Err(enclave_error(&code, &message))
-                        }
+                        EndorseOutcome::Signed {
+                            response,
+                            endorsements,
+                        } => Ok((response, endorsements)),
+                        EndorseOutcome::Refused { code, message } => Err((code, message)),
                     }));
                 }
                 Ok(other) => {
                     let e = unexpected(&other);
-                    results.extend((0..n).map(|_| Err(e.clone())));
+                    results.extend((0..n).map(|_| Err(failed(&e))));
                 }
-                Err(e) => results.extend((0..n).map(|_| Err(e.clone()))),
+                Err(e) => results.extend((0..n).map(|_| Err(failed(&e)))),
             }
         }
         results
+    }
+
+    /// Feeds signed headers, in height order, [`MAX_HEADERS`] per request; returns the
+    /// enclave's verified height.
+    pub fn feed_headers(&self, headers: &[SignedHeader]) -> Result<u64, ApiError> {
+        let mut height = None;
+        for chunk in headers.chunks(MAX_HEADERS) {
+            match self.call(&HostRequest::Headers {
+                headers: chunk.to_vec(),
+            })? {
+                EnclaveResponse::Chain { height: h } => height = Some(h),
+                other => return Err(unexpected(&other)),
+            }
+        }
+        height.ok_or_else(|| ApiError::new(ErrorCode::Internal, "no headers to feed"))
     }
 }
 
@@ -137,7 +177,7 @@ pub(crate) fn unexpected(answer: &EnclaveResponse) -> ApiError {
 mod tests {
     use super::*;
     use arcanum_crypto::{Signature, sha256};
-    use arcanum_types::{SignedTx, TxAction, TxPayload, Vote};
+    use arcanum_types::{SignedTx, TxAction, TxPayload};
 
     fn task(arg_bytes: usize, peers: usize) -> EndorseTask {
         let payload = TxPayload {
@@ -155,10 +195,11 @@ mod tests {
                 payload,
                 signature: Signature(vec![0; 64]),
             },
-            client_key: arcanum_crypto::SigningKey::from_ed25519_seed(&[1; 32]).public_key(),
-            response_hash: sha256(b"r"),
-            vote: Vote::Approve,
             peers: vec![IdentityId(sha256(b"p")); peers],
+            height: 1,
+            witnesses: Vec::new(),
+            code: None,
+            lifecycle_rwset: None,
         }
     }
 

@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use arcanum_api::{AttestRequest, routes};
 use arcanum_enclave_host::{EnclaveProcess, sim_fuse, write_private};
 use arcanum_enclave_protocol::{
-    EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
+    ChainPin, EnclaveResponse, HostRequest, HostedPeer, PROTOCOL_VERSION, Secret,
 };
 use arcanum_msp::{Consortium, NodeConfig};
 use arcanum_types::{IdentityId, decode};
@@ -114,8 +114,12 @@ fn unexpected(what: &str, r: EnclaveResponse) -> anyhow::Error {
     anyhow::anyhow!("enclave answered {what} with {r:?}")
 }
 
-/// Launches and initialises the device's enclave.
-pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<EnclaveDevice> {
+/// Launches and initialises the device's enclave, pinned to the chain `pin` names.
+pub fn start(
+    config: &NodeConfig,
+    consortium: &Consortium,
+    pin: ChainPin,
+) -> anyhow::Result<EnclaveDevice> {
     let me = consortium
         .endorser_by_name(&config.name)
         .context("this endorser is not in the consortium")?;
@@ -156,6 +160,7 @@ pub fn start(config: &NodeConfig, consortium: &Consortium) -> anyhow::Result<Enc
         platform_secret,
         sealed_keys: sealed,
         peers: peers.clone(),
+        pin,
     })? {
         EnclaveResponse::Ready { hosted, .. } => hosted,
         other => return Err(unexpected("Init", other)),

@@ -44,6 +44,7 @@ pub(crate) fn start(
         platform_secret: Some(fuse),
         sealed_keys: None,
         peers,
+        pin: ledger.config().pin(),
     })?;
     for (peer, key) in keys {
         if ledger

@@ -131,6 +131,9 @@ pub struct AttestationRequirement {
     pub issuer: arcanum_crypto::PublicKey,
     /// Allowed enclave measurements.
     pub measurements: Vec<Vec<u8>>,
+    /// The hash of this chain's configuration (`ChainConfig::pin`), which an enclave's report
+    /// must carry as its context: an enclave pinned to another consortium is refused.
+    pub chain_pin: arcanum_crypto::Hash,
 }
 
 /// A device's verified attestation: the keys its enclave report binds, until when.
@@ -666,6 +669,13 @@ impl<T: EndorserTransport> Management<T> {
             return Err(format!(
                 "measurement {} is not on the consortium's allow-list",
                 hex::encode(&report.measurement)
+            ));
+        }
+        if report.context() != req.chain_pin.0 {
+            return Err(format!(
+                "the enclave is pinned to chain configuration {}, not this chain's {}",
+                hex::encode(report.context()),
+                req.chain_pin
             ));
         }
         let attested = Attested {

@@ -105,7 +105,9 @@ pub fn chain_config(consortium: &Consortium) -> anyhow::Result<ChainConfig> {
     })
 }
 
-fn management_settings(consortium: &Consortium) -> Settings {
+/// The management device's settings; `chain_pin` is the hash of the chain configuration every
+/// attested endorsement enclave must be pinned to.
+fn management_settings(consortium: &Consortium, chain_pin: arcanum_crypto::Hash) -> Settings {
     let e = &consortium.endorsement;
     let b = &consortium.block;
     Settings {
@@ -141,6 +143,7 @@ fn management_settings(consortium: &Consortium) -> Settings {
             .attestation()
             .map(|a| arcanum_management::AttestationRequirement {
                 issuer: a.member.public_key.clone(),
+                chain_pin,
                 measurements: a
                     .settings
                     .endorser_measurements
@@ -243,7 +246,7 @@ pub async fn run(
             let (mgmt, ordering) = Management::new(
                 ledger.clone(),
                 key,
-                management_settings(&consortium),
+                management_settings(&consortium, ledger.config().pin().hash()),
                 transport.clone(),
             )
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -272,9 +275,9 @@ pub async fn run(
             management_node::router(mgmt, transport)
         }
         NodeRole::Endorser => {
-            let (c, cfg) = (consortium.clone(), config.clone());
+            let (c, cfg, pin) = (consortium.clone(), config.clone(), ledger.config().pin());
             let device = Arc::new(
-                tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c)).await??,
+                tokio::task::spawn_blocking(move || enclave_setup::start(&cfg, &c, pin)).await??,
             );
             let endorser = Arc::new(Endorser::new(ledger.clone(), device.signer.clone()));
             if let Some(a) = consortium.attestation() {

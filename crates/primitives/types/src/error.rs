@@ -82,6 +82,8 @@ error_codes! {
     ClusterNotFormed = 80, "CLUSTER_NOT_FORMED", 503, "This TEE node has no cluster key yet (not formed or not joined).";
     ClusterExists = 81, "CLUSTER_EXISTS", 409, "This TEE node already holds a cluster key.";
     JoinRefused = 82, "JOIN_REFUSED", 403, "Mutual attestation failed: the other node's report, node card or trust configuration is not acceptable; the message starts with the precise cause.";
+    BadChainPin = 104, "BAD_CHAIN_PIN", 400, "The consortium configuration pinned in an endorsement enclave is malformed: members not sorted or unique, the orderer not a member, or a lifecycle policy not in canonical form.";
+    ContractCodeRequired = 105, "CONTRACT_CODE_REQUIRED", 502, "The endorsement enclave has not compiled the contract's code yet and the host did not send it, or sent code whose hash is not the witnessed definition's.";
     ClusterKeyMismatch = 83, "CLUSTER_KEY_MISMATCH", 409, "The cluster keys do not match the registered or offered ones.";
     WrongClusterKey = 84, "WRONG_CLUSTER_KEY", 400, "The request is encrypted to another cluster key.";
     DecryptionFailed = 85, "DECRYPTION_FAILED", 400, "The ciphertext does not authenticate (tampered or for another key).";

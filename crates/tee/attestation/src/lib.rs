@@ -43,7 +43,9 @@ use serde::{Deserialize, Serialize};
 pub use encoding::{EvidenceKind, MAX_EVIDENCE_BYTES};
 pub use error::{ALL_CODES, AttestError};
 pub use policy::AttestationPolicy;
-pub use report::{AttestationReport, SignedReport, issue, key_binding, verify_report};
+pub use report::{
+    AttestationReport, SignedReport, issue, key_binding, key_binding_with_context, verify_report,
+};
 
 /// The TEE platform that produced evidence.
 #[derive(

@@ -87,10 +87,33 @@ fn encode_keys(keys: &[PublicKey]) -> Vec<u8> {
 /// (`domain::ATTESTATION_KEY_BINDING`) of `borsh(keys)` in the first 32 bytes, zeros after.
 /// Order matters.
 pub fn key_binding(keys: &[PublicKey]) -> [u8; 64] {
+    key_binding_with_context(keys, &[0; 32])
+}
+
+/// [`key_binding`] with a 32-byte context of the node's own in the last 32 bytes (an
+/// endorsement enclave's chain pin hash). A report carries the whole report data, so whoever
+/// verifies it reads the context back from [`AttestationReport::context`]; [`issue`] and
+/// [`verify_report`] check the key half only.
+pub fn key_binding_with_context(keys: &[PublicKey], context: &[u8; 32]) -> [u8; 64] {
     let h = tagged_hash(domain::ATTESTATION_KEY_BINDING, &[&encode_keys(keys)]);
     let mut out = [0u8; 64];
     out[..32].copy_from_slice(&h.0);
+    out[32..].copy_from_slice(context);
     out
+}
+
+/// Whether report data binds exactly `keys` in its first half.
+fn binds_keys(report_data: &[u8], keys: &[PublicKey]) -> bool {
+    report_data.len() == 64 && report_data[..32] == key_binding(keys)[..32]
+}
+
+impl AttestationReport {
+    /// The last 32 bytes of the report data: the context the node bound beside its keys.
+    pub fn context(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&self.report_data[32..]);
+        out
+    }
 }
 
 fn report_bytes(report: &AttestationReport) -> Result<Vec<u8>, AttestError> {
@@ -100,8 +123,10 @@ fn report_bytes(report: &AttestationReport) -> Result<Vec<u8>, AttestError> {
 }
 
 /// Issues a signed report for a verdict that has passed the service's policy (the caller runs
-/// `AttestationPolicy::check` first). Requires `verdict.report_data == key_binding(bound_keys)`
-/// (`KEY_BINDING_MISMATCH`), at least one key and `ttl_secs > 0` (`INVALID_ARGUMENT`).
+/// `AttestationPolicy::check` first). Requires the verdict's report data to be
+/// [`key_binding_with_context`] of `bound_keys` and some context (`KEY_BINDING_MISMATCH`), at
+/// least one key and `ttl_secs > 0` (`INVALID_ARGUMENT`). The report carries the whole report
+/// data, context included.
 pub fn issue(
     verdict: &Verdict,
     subject: &str,
@@ -125,10 +150,11 @@ pub fn issue(
         .ok_or(AttestError::InvalidArgument {
             reason: "now + ttl_secs overflows",
         })?;
-    let binding = key_binding(bound_keys);
-    if verdict.report_data.as_slice() != binding.as_slice() {
+    if !binds_keys(&verdict.report_data, bound_keys) {
         return Err(AttestError::KeyBindingMismatch);
     }
+    let mut binding = [0u8; 64];
+    binding.copy_from_slice(&verdict.report_data);
     let report = AttestationReport {
         version: REPORT_VERSION,
         subject: subject.to_string(),
@@ -195,7 +221,7 @@ pub fn verify_report<'a>(
     if now >= r.expires_at {
         return Err(AttestError::ReportExpired);
     }
-    if r.report_data != key_binding(&r.bound_keys) {
+    if !binds_keys(&r.report_data, &r.bound_keys) {
         return Err(AttestError::KeyBindingMismatch);
     }
     if let Some(expected) = expected_keys

@@ -1,8 +1,8 @@
 //! The endorsement enclave's own view of the chain (docs/design/endorsement-in-enclave.md): the
-//! consortium pinned at `Init` ([`ChainPin`]), the block headers it has verified itself
-//! ([`HeaderChain`]), and the check of every state read the host serves ([`ReadVerifier`]): a
-//! proof against a verified root, or a hit in the in-enclave state cache keyed by (contract,
-//! key, version) — seed 002's state cache, on the chain side.
+//! block headers it has verified itself under the management key of the consortium pinned at
+//! `Init` ([`HeaderChain`]), and the check of every state read the host serves
+//! ([`verify_reads`]): a proof against a verified root, or a hit in the in-enclave state cache
+//! keyed by (contract, key, version) — seed 002's state cache, on the chain side.
 //!
 //! Invariants:
 //! - A header is accepted only signed by the pinned management key, at the next height, on the
@@ -14,10 +14,11 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use arcanum_crypto::{Hash, PublicKey, Signature, domain, sha256, tagged_hash};
+use arcanum_crypto::{Hash, PublicKey, domain, sha256};
+use arcanum_enclave_protocol::{SignedHeader, Witness};
+use arcanum_ledger::ChainConfig;
 use arcanum_types::state::EMPTY_STATE_ROOT;
-use arcanum_types::{BlockHeader, IdentityId, Role, StateProof, Version, VersionedValue, encode};
-use borsh::{BorshDeserialize, BorshSerialize};
+use arcanum_types::{IdentityId, Version, VersionedValue};
 
 /// Verified heights whose roots the enclave keeps: reads can be verified at any of them.
 pub const HEADER_WINDOW: usize = 1024;
@@ -25,79 +26,9 @@ pub const HEADER_WINDOW: usize = 1024;
 /// Entries of the state cache.
 pub const STATE_CACHE_ENTRIES: usize = 1 << 16;
 
-/// Most members a pin may name.
-pub const MAX_PINNED_MEMBERS: usize = 4096;
-
-/// A consortium member as the enclave knows it.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct PinnedMember {
-    pub id: IdentityId,
-    pub name: String,
-    pub msp_id: String,
-    pub role: Role,
-    pub public_key: PublicKey,
-    /// On the client allow-list (L3).
-    pub allowed_client: bool,
-}
-
-/// The consortium the enclave endorses for, fixed at `Init`; its [`ChainPin::hash`] is bound
-/// into the enclave's evidence.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct ChainPin {
-    pub channel: String,
-    /// The management device whose signature every header must carry.
-    pub orderer: IdentityId,
-    pub orderer_key: PublicKey,
-    /// Sorted by id, each id once.
-    pub members: Vec<PinnedMember>,
-}
-
-impl ChainPin {
-    /// The pin's identity, bound into the evidence.
-    pub fn hash(&self) -> Hash {
-        tagged_hash(domain::ENCLAVE_CHAIN_PIN, &[&encode(self)])
-    }
-
-    /// Checks the pin's own shape: members sorted by id, unique, bounded.
-    pub fn check(&self) -> Result<(), ChainError> {
-        if self.members.len() > MAX_PINNED_MEMBERS
-            || self.members.windows(2).any(|w| w[0].id >= w[1].id)
-        {
-            return Err(ChainError::BadPin);
-        }
-        Ok(())
-    }
-
-    /// The member with this id (the pin is checked sorted).
-    pub fn member(&self, id: &IdentityId) -> Option<&PinnedMember> {
-        self.members
-            .binary_search_by(|m| m.id.cmp(id))
-            .ok()
-            .map(|i| &self.members[i])
-    }
-}
-
-/// A block header with the management device's signature over its hash.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
-pub struct SignedHeader {
-    pub header: BlockHeader,
-    pub signature: Signature,
-}
-
-/// A state read as the host serves it: the value (or absence) of `key` at a verified height,
-/// with its proof, or without one when the enclave has proven that version before.
-#[derive(Clone, Debug, PartialEq, BorshSerialize, BorshDeserialize)]
-pub struct Witness {
-    pub key: Vec<u8>,
-    pub value: Option<VersionedValue>,
-    pub proof: Option<StateProof>,
-}
-
 /// Why the enclave refused a header or a read. Each has a stable code.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
-    #[error("the chain pin's members are not sorted, unique and bounded")]
-    BadPin,
     #[error("the header is not signed by the pinned management device")]
     HeaderBadSignature,
     #[error("header {got} does not follow the verified height {verified}")]
@@ -118,7 +49,6 @@ impl ChainError {
     /// The stable refusal code.
     pub fn code(&self) -> &'static str {
         match self {
-            ChainError::BadPin => "BAD_CHAIN_PIN",
             ChainError::HeaderBadSignature => "HEADER_BAD_SIGNATURE",
             ChainError::HeaderOutOfOrder { .. } => "HEADER_OUT_OF_ORDER",
             ChainError::HeaderBadPrevHash { .. } => "HEADER_BAD_PREV_HASH",
@@ -130,28 +60,27 @@ impl ChainError {
     }
 }
 
-/// The headers the enclave verified itself, from genesis, and the roots of the last
+/// The headers the enclave verified itself, from genesis, and the hashes and roots of the last
 /// [`HEADER_WINDOW`] heights.
 #[derive(Debug)]
 pub struct HeaderChain {
-    pin: ChainPin,
+    orderer: IdentityId,
+    orderer_key: PublicKey,
     verified: (u64, Hash),
-    roots: VecDeque<(u64, Hash)>,
+    /// `(height, header hash, state root)`, oldest first; height 0 is the empty state.
+    window: VecDeque<(u64, Hash, Hash)>,
 }
 
 impl HeaderChain {
-    /// The chain before block 1: the empty state's root at height 0.
-    pub fn new(pin: ChainPin) -> Result<HeaderChain, ChainError> {
-        pin.check()?;
-        Ok(HeaderChain {
-            pin,
+    /// The chain before block 1 of `config`'s consortium: the empty state's root at height 0.
+    /// `None` if the configuration's orderer has no key.
+    pub fn new(config: &ChainConfig) -> Option<HeaderChain> {
+        Some(HeaderChain {
+            orderer: config.orderer,
+            orderer_key: config.orderer_key()?.clone(),
             verified: (0, Hash::ZERO),
-            roots: VecDeque::from([(0, EMPTY_STATE_ROOT)]),
+            window: VecDeque::from([(0, Hash::ZERO, EMPTY_STATE_ROOT)]),
         })
-    }
-
-    pub fn pin(&self) -> &ChainPin {
-        &self.pin
     }
 
     /// The last verified height.
@@ -163,9 +92,8 @@ impl HeaderChain {
     pub fn apply(&mut self, signed: &SignedHeader) -> Result<(), ChainError> {
         let header = &signed.header;
         let hash = header.hash();
-        if header.orderer != self.pin.orderer
+        if header.orderer != self.orderer
             || self
-                .pin
                 .orderer_key
                 .verify(domain::BLOCK_SIGNATURE, &hash.0, &signed.signature)
                 .is_err()
@@ -185,21 +113,43 @@ impl HeaderChain {
             });
         }
         self.verified = (header.height, hash);
-        if self.roots.len() == HEADER_WINDOW {
-            self.roots.pop_front();
+        if self.window.len() == HEADER_WINDOW {
+            self.window.pop_front();
         }
-        self.roots.push_back((header.height, header.state_root));
+        self.window
+            .push_back((header.height, hash, header.state_root));
         Ok(())
+    }
+
+    /// [`HeaderChain::apply`], except that a header at a verified height in the window is
+    /// accepted, changing nothing, when it is exactly the verified header there (so hosts that
+    /// feed concurrently cannot refuse each other's work).
+    pub fn extend(&mut self, signed: &SignedHeader) -> Result<(), ChainError> {
+        let height = signed.header.height;
+        if height != 0
+            && height <= self.verified.0
+            && self
+                .slot(height)
+                .is_some_and(|(_, hash, _)| hash == signed.header.hash())
+        {
+            return Ok(());
+        }
+        self.apply(signed)
+    }
+
+    fn slot(&self, height: u64) -> Option<(u64, Hash, Hash)> {
+        let (first, _, _) = self.window.front().copied()?;
+        height
+            .checked_sub(first)
+            .and_then(|i| usize::try_from(i).ok())
+            .and_then(|i| self.window.get(i))
+            .copied()
     }
 
     /// The verified root after block `height`, if it is in the window.
     pub fn root(&self, height: u64) -> Result<Hash, ChainError> {
-        let (first, _) = self.roots.front().copied().unwrap_or((0, EMPTY_STATE_ROOT));
-        height
-            .checked_sub(first)
-            .and_then(|i| usize::try_from(i).ok())
-            .and_then(|i| self.roots.get(i))
-            .map(|(_, root)| *root)
+        self.slot(height)
+            .map(|(_, _, root)| root)
             .ok_or(ChainError::StateRootUnknown { height })
     }
 }

@@ -1,8 +1,11 @@
-//! The trusted core of an endorsement enclave (SPEC L7): it holds the device key and the hosted
-//! peer keys, seals them to the platform (T4), produces evidence binding their public keys (A2),
-//! and signs endorsements only after the client's reference signature verifies. Endorsement
-//! requests are batches: all client signatures of a batch are verified together, then each task
-//! is signed or refused on its own.
+//! The trusted core of an endorsement enclave (SPEC L1.3, L7, T2): it holds the device key and
+//! the hosted peer keys, seals them to the platform (T4), produces evidence binding their public
+//! keys and the pinned consortium (A2), and decides itself what it signs: it keeps the block
+//! headers it verified under the pinned management key ([`chain`]), checks every state read the
+//! host serves against a verified state root, runs the transaction in the contract VM over
+//! those reads (`arcanum-simulation`, the same code as the host's), and signs the response it
+//! computed. Endorsement requests are batches: all client signatures of a batch are verified
+//! together, then each task is simulated and signed or refused on its own.
 //!
 //! Key type: [`EnclaveService`], a request → response state machine over the protocol of
 //! `arcanum-enclave-protocol`, testable in-process without a TEE. The `arcanum-enclave` binary
@@ -20,13 +23,24 @@ pub mod chain;
 
 use std::collections::BTreeMap;
 
-use arcanum_crypto::{Algorithm, Hash, PublicKey, Signature, SigningKey, VerifiedSet, domain};
-use arcanum_enclave_protocol::{
-    EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, HostedPeer, MAX_ENDORSE_SIGNATURES,
-    MAX_ENDORSE_TASKS, MAX_TASK_PEERS, PROTOCOL_VERSION, Secret, refusal,
+use std::cell::RefCell;
+
+use arcanum_crypto::{
+    Algorithm, Hash, PublicKey, Signature, SigningKey, VerifiedSet, domain, tagged_hash,
 };
+use arcanum_enclave_protocol::{
+    ChainPin, EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, HostedPeer,
+    MAX_ENDORSE_SIGNATURES, MAX_ENDORSE_TASKS, MAX_FRAME, MAX_HEADERS, MAX_TASK_PEERS,
+    PROTOCOL_VERSION, Secret, SignedHeader, refusal,
+};
+use arcanum_ledger::{ChainConfig, Signatures, check_client_with, check_shape};
+use arcanum_simulation::{CodeSource, ContractCache, is_lifecycle, simulate};
+use arcanum_storage::{StateReader, StorageError};
 use arcanum_tee::{Platform, Sealer, SimFuse, Simulated};
-use arcanum_types::{Endorsement, EndorsementPayload, IdentityId, encode};
+use arcanum_types::{
+    ApiError, Endorsement, EndorsementPayload, ErrorCode, IdentityId, ProposalResponse, Role,
+    VersionedValue, Vote, encode,
+};
 use borsh::{BorshDeserialize, BorshSerialize};
 use parking_lot::Mutex;
 use zeroize::Zeroizing;
@@ -35,6 +49,8 @@ use zeroize::Zeroizing;
 const KEYS_PURPOSE: &str = "endorsement-keys";
 /// Most peers one device hosts.
 const MAX_PEERS: usize = MAX_TASK_PEERS;
+/// Room left in an answer's frame for the envelope and the response's own header.
+const ANSWER_HEADROOM: usize = 4096;
 
 /// How the enclave obtains its platform: real hardware, or the simulation whose fuse secret the
 /// host supplies at `Init`.
@@ -66,6 +82,12 @@ impl Drop for KeySet {
 struct Ready {
     platform: Box<dyn Platform>,
     sealer: Sealer,
+    /// The pinned consortium, and its hash (bound into the evidence).
+    config: ChainConfig,
+    pin_hash: Hash,
+    chain: chain::HeaderChain,
+    cache: chain::StateCache,
+    contracts: ContractCache,
     device: SigningKey,
     /// Peers this device may host, with their certified public keys.
     allowed: BTreeMap<IdentityId, PublicKey>,
@@ -150,10 +172,11 @@ impl EnclaveService {
                     platform_secret,
                     sealed_keys,
                     peers,
+                    pin,
                 },
             ) => {
                 // A failed Init leaves the enclave unusable: the host restarts it.
-                match init(source, platform_secret, sealed_keys, peers) {
+                match init(source, platform_secret, sealed_keys, peers, &pin) {
                     Ok(ready) => {
                         let response = EnclaveResponse::Ready {
                             device_key: ready.device.public_key(),
@@ -187,11 +210,24 @@ fn init(
     platform_secret: Option<Secret>,
     sealed_keys: Option<Vec<u8>>,
     peers: Vec<HostedPeer>,
+    pin: &ChainPin,
 ) -> Result<Ready, EnclaveResponse> {
     if peers.len() > MAX_PEERS {
         return Err(error(
             "TOO_MANY_PEERS",
             format!("at most {MAX_PEERS} peers"),
+        ));
+    }
+    let config = ChainConfig::from_pin(pin).map_err(|e| error(e.code.as_str(), e.message))?;
+    let chain = chain::HeaderChain::new(&config)
+        .ok_or_else(|| error("BAD_CHAIN_PIN", "the pinned orderer has no key"))?;
+    if let Some(p) = peers
+        .iter()
+        .find(|p| config.member(&p.peer).is_none_or(|m| m.role != Role::Peer))
+    {
+        return Err(error(
+            "PEER_NOT_ALLOWED",
+            format!("{} is not a peer of the pinned consortium", p.peer),
         ));
     }
     let platform: Box<dyn Platform> = match source {
@@ -213,6 +249,11 @@ fn init(
     let mut ready = Ready {
         platform,
         sealer,
+        pin_hash: pin.hash(),
+        config,
+        chain,
+        cache: chain::StateCache::default(),
+        contracts: ContractCache::new(),
         device,
         allowed,
         hosted: BTreeMap::new(),
@@ -295,9 +336,27 @@ impl Ready {
         }
     }
 
-    /// A batch of endorsement tasks: every client signature verified in one batch, then each
-    /// task judged on its own (a refused task never spoils the others).
-    fn endorse(&self, tasks: &[EndorseTask]) -> EnclaveResponse {
+    /// The next signed headers: each extends the verified chain (or is exactly a verified one).
+    fn headers(&mut self, headers: &[SignedHeader]) -> EnclaveResponse {
+        if headers.len() > MAX_HEADERS {
+            return error(
+                refusal::BAD_REQUEST,
+                format!("at most {MAX_HEADERS} headers per request"),
+            );
+        }
+        for h in headers {
+            if let Err(e) = self.chain.extend(h) {
+                return error(e.code(), e.to_string());
+            }
+        }
+        EnclaveResponse::Chain {
+            height: self.chain.height(),
+        }
+    }
+
+    /// A batch of endorsement tasks: every client signature verified in one batch under the
+    /// pinned keys, then each task judged on its own (a refused task never spoils the others).
+    fn endorse(&mut self, tasks: &[EndorseTask]) -> EnclaveResponse {
         let signatures: usize = tasks.iter().map(|t| t.peers.len()).sum();
         if tasks.is_empty()
             || tasks.len() > MAX_ENDORSE_TASKS
@@ -311,71 +370,114 @@ impl Ready {
                 ),
             );
         }
-        let ids: Vec<_> = tasks.iter().map(|t| t.tx.payload.id()).collect();
+        let ids: Vec<Hash> = tasks.iter().map(|t| t.tx.payload.id()).collect();
         let items: Vec<(&PublicKey, &str, &[u8], &Signature)> = tasks
             .iter()
             .zip(&ids)
-            .map(|(t, id)| {
-                (
-                    &t.client_key,
+            .filter_map(|(t, id)| {
+                let member = self.config.member(&t.tx.payload.creator)?;
+                Some((
+                    &member.public_key,
                     domain::TX_SIGNATURE,
                     id.0.as_slice(),
                     &t.tx.signature,
-                )
+                ))
             })
             .collect();
         let verified = VerifiedSet::verify_all(&items);
+        let mut room = MAX_FRAME - ANSWER_HEADROOM;
         let outcomes = tasks
             .iter()
-            .zip(&ids)
-            .zip(&items)
-            .map(|((task, tx_id), (key, domain, msg, sig))| {
-                if verified.verify(key, domain, msg, sig).is_err() {
-                    return refused(
-                        refusal::BAD_CLIENT_SIGNATURE,
-                        "the client signature does not verify".into(),
-                    );
+            .zip(ids)
+            .map(|(task, tx_id)| {
+                let outcome = match self.endorse_task(task, tx_id, &verified) {
+                    Ok(o) => o,
+                    Err(e) => refused(e.code.as_str(), e.message),
+                };
+                let size = borsh::object_length(&outcome).unwrap_or(usize::MAX);
+                match room.checked_sub(size) {
+                    Some(left) => {
+                        room = left;
+                        outcome
+                    }
+                    None => refused(
+                        refusal::ANSWER_FULL,
+                        "the answer is full; send the task again".into(),
+                    ),
                 }
-                self.sign_task(task, *tx_id)
             })
             .collect();
         EnclaveResponse::Endorsements(outcomes)
     }
 
-    /// Signs one task whose client signature verified.
-    fn sign_task(&self, task: &EndorseTask, tx_id: Hash) -> EndorseOutcome {
-        if task.peers.is_empty() || task.peers.len() > MAX_TASK_PEERS {
-            return refused(
-                refusal::BAD_REQUEST,
-                format!("between 1 and {MAX_TASK_PEERS} peers per task"),
-            );
-        }
-        let mut keys = Vec::with_capacity(task.peers.len());
-        for (i, peer) in task.peers.iter().enumerate() {
-            if task.peers[..i].contains(peer) {
-                return refused(refusal::BAD_REQUEST, format!("peer {peer} named twice"));
-            }
-            let Some(key) = self.hosted.get(peer) else {
-                return refused(
-                    refusal::PEER_NOT_HOSTED,
-                    format!("peer {peer} is not hosted here"),
+    /// Checks, simulates and signs one task.
+    fn endorse_task(
+        &mut self,
+        task: &EndorseTask,
+        tx_id: Hash,
+        verified: &VerifiedSet,
+    ) -> Result<EndorseOutcome, Refusal> {
+        let keys = signing_keys(&self.hosted, &task.peers)?;
+        check_shape(&task.tx)?;
+        // The client's key is the pinned one, never the host's word.
+        let creator = check_client_with(&self.config, &task.tx, Signatures::Verify(verified))?;
+        let reads = chain::verify_reads(&self.chain, &mut self.cache, task.height, &task.witnesses)
+            .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
+        let response = match (&task.lifecycle_rwset, is_lifecycle(&task.tx.payload.action)) {
+            (Some(rwset), true) => ProposalResponse {
+                tx_id,
+                rwset: rwset.clone(),
+                result: Vec::new(),
+                events: Vec::new(),
+                vote: Vote::Approve,
+            },
+            (None, false) => {
+                let view = Witnessed {
+                    height: task.height,
+                    reads: &reads,
+                    unwitnessed: RefCell::new(None),
+                };
+                let code = TaskCode(task.code.as_deref());
+                let simulated = simulate(
+                    &self.config,
+                    &self.contracts,
+                    &view,
+                    &code,
+                    creator,
+                    &task.tx,
                 );
-            };
-            keys.push((*peer, key));
-        }
+                if let Some(key) = view.unwitnessed.into_inner() {
+                    return Err(Refusal::new(
+                        refusal::READ_NOT_WITNESSED,
+                        format!("the simulation read key {} without a witness", hex(&key)),
+                    ));
+                }
+                simulated?
+            }
+            _ => {
+                return Err(Refusal::new(
+                    refusal::BAD_REQUEST,
+                    "a host write set is taken for off-chain lifecycle actions only, and needed \
+                     for them",
+                ));
+            }
+        };
         let msg = encode(&EndorsementPayload {
             tx_id,
-            response_hash: task.response_hash,
-            vote: task.vote,
+            response_hash: response.hash(),
+            vote: response.vote,
         });
-        EndorseOutcome::Signed(
-            keys.into_iter()
-                .map(|(endorser, key)| Endorsement {
-                    endorser,
-                    signature: key.sign(domain::ENDORSEMENT, &msg),
-                })
-                .collect(),
-        )
+        let endorsements = keys
+            .into_iter()
+            .map(|(endorser, key)| Endorsement {
+                endorser,
+                signature: key.sign(domain::ENDORSEMENT, &msg),
+            })
+            .collect();
+        Ok(EndorseOutcome::Signed {
+            response,
+            endorsements,
+        })
     }
 
     fn handle(&mut self, request: HostRequest) -> EnclaveResponse {
@@ -435,11 +537,13 @@ impl Ready {
                 self.sealed()
             }
             HostRequest::Endorse { tasks } => self.endorse(&tasks),
+            HostRequest::Headers { headers } => self.headers(&headers),
             HostRequest::Evidence => {
                 let bound_keys: Vec<PublicKey> = std::iter::once(self.device.public_key())
                     .chain(self.hosted.values().map(SigningKey::public_key))
                     .collect();
-                let report_data = arcanum_attestation::key_binding(&bound_keys);
+                let report_data =
+                    arcanum_attestation::key_binding_with_context(&bound_keys, &self.pin_hash.0);
                 match self.platform.evidence(&report_data) {
                     Ok(evidence) => EnclaveResponse::Evidence {
                         evidence,
@@ -449,6 +553,128 @@ impl Ready {
                 }
             }
             HostRequest::Shutdown => EnclaveResponse::Ok,
+        }
+    }
+}
+
+/// The hosted keys of a task's peers: 1 to [`MAX_TASK_PEERS`], each hosted, each once.
+fn signing_keys<'a>(
+    hosted: &'a BTreeMap<IdentityId, SigningKey>,
+    peers: &[IdentityId],
+) -> Result<Vec<(IdentityId, &'a SigningKey)>, Refusal> {
+    if peers.is_empty() || peers.len() > MAX_TASK_PEERS {
+        return Err(Refusal::new(
+            refusal::BAD_REQUEST,
+            format!("between 1 and {MAX_TASK_PEERS} peers per task"),
+        ));
+    }
+    let mut keys = Vec::with_capacity(peers.len());
+    for (i, peer) in peers.iter().enumerate() {
+        if peers[..i].contains(peer) {
+            return Err(Refusal::new(
+                refusal::BAD_REQUEST,
+                format!("peer {peer} named twice"),
+            ));
+        }
+        let Some(key) = hosted.get(peer) else {
+            return Err(Refusal::new(
+                refusal::PEER_NOT_HOSTED,
+                format!("peer {peer} is not hosted here"),
+            ));
+        };
+        keys.push((*peer, key));
+    }
+    Ok(keys)
+}
+
+/// A refused task: its stable code and why.
+struct Refusal {
+    code: String,
+    message: String,
+}
+
+impl Refusal {
+    fn new(code: &str, message: impl Into<String>) -> Refusal {
+        Refusal {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(e: ApiError) -> Refusal {
+        Refusal::new(e.code.as_str(), e.message)
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The state the simulation sees inside the enclave: exactly the verified reads of one task at
+/// its height. A read of any other key fails, and is remembered so that the task is refused
+/// with `READ_NOT_WITNESSED` whatever the contract does with the failure. A range answers the
+/// witnessed keys in it (completeness of a range is not provable over hashed keys:
+/// SECURITY.md).
+struct Witnessed<'a> {
+    height: u64,
+    reads: &'a BTreeMap<Vec<u8>, Option<VersionedValue>>,
+    unwitnessed: RefCell<Option<Vec<u8>>>,
+}
+
+impl StateReader for Witnessed<'_> {
+    fn get(&self, key: &[u8]) -> Result<Option<VersionedValue>, StorageError> {
+        match self.reads.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => {
+                self.unwitnessed
+                    .borrow_mut()
+                    .get_or_insert_with(|| key.to_vec());
+                Err(StorageError::Backend("read not witnessed".into()))
+            }
+        }
+    }
+
+    fn range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<(Vec<u8>, VersionedValue)>, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .reads
+            .range(start.to_vec()..end.to_vec())
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+            .take(limit)
+            .collect())
+    }
+
+    fn height(&self) -> Result<u64, StorageError> {
+        Ok(self.height)
+    }
+}
+
+/// A task's contract code: accepted only if it hashes to the witnessed definition's code hash.
+struct TaskCode<'a>(Option<&'a [u8]>);
+
+impl CodeSource for TaskCode<'_> {
+    fn code(&self, code_hash: &Hash) -> Result<Vec<u8>, ApiError> {
+        match self.0 {
+            Some(code) if tagged_hash(domain::CODE_HASH, &[code]) == *code_hash => {
+                Ok(code.to_vec())
+            }
+            Some(_) => Err(ApiError::new(
+                ErrorCode::ContractCodeRequired,
+                "the task's code does not hash to the contract's code hash",
+            )),
+            None => Err(ApiError::new(
+                ErrorCode::ContractCodeRequired,
+                format!("contract code {code_hash} is not compiled here; send it"),
+            )),
         }
     }
 }

@@ -1,23 +1,55 @@
-//! In-process tests of the enclave's request handling.
+//! In-process tests of the enclave's request handling: key custody, sealing, rotation,
+//! evidence, and batches judged task by task. The tasks are deploys on a fresh chain (height 0,
+//! the empty state), each read witnessed by a real proof of absence; the hostile host against
+//! the simulation is in `arcanum-endorser`'s tests (`hostile`), over a real chain.
+
+use std::collections::BTreeMap;
 
 use arcanum_crypto::keyfile::{KdfParams, seal_key_with_params};
 use arcanum_crypto::{Algorithm, SigningKey, domain, sha256};
 use arcanum_enclave_protocol::{
     EnclaveResponse, EndorseOutcome, EndorseTask, HostRequest, HostedPeer, MAX_ENDORSE_SIGNATURES,
-    MAX_ENDORSE_TASKS, PROTOCOL_VERSION, Secret,
+    MAX_ENDORSE_TASKS, PROTOCOL_VERSION, Secret, Witness,
 };
+use arcanum_ledger::{ChainConfig, Member, definition_key};
+use arcanum_storage::LedgerStore;
 use arcanum_types::{
-    Endorsement, EndorsementPayload, IdentityId, SignedTx, TxAction, TxPayload, Vote, encode,
+    Endorsement, EndorsementPayload, IdentityId, ProposalResponse, Role, SignedTx, TxAction,
+    TxPayload, encode,
 };
 
 use crate::{EnclaveService, PlatformSource};
 
 const BINARY: &[u8] = b"test enclave binary";
+const CHANNEL: &str = "c";
+
+/// (module (memory (export "memory") 1) (func (export "spin") (loop (br 0))))
+const WASM: &[u8] = &[
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, 0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02,
+    0x01, 0x00, 0x05, 0x03, 0x01, 0x00, 0x01, 0x07, 0x11, 0x02, 0x06, b'm', b'e', b'm', b'o', b'r',
+    b'y', 0x02, 0x00, 0x04, b's', b'p', b'i', b'n', 0x00, 0x00, 0x0a, 0x09, 0x01, 0x07, 0x00, 0x03,
+    0x40, 0x0c, 0x00, 0x0b, 0x0b,
+];
 
 struct Fixture {
     peers: Vec<(IdentityId, SigningKey)>,
+    /// An admin on the allow-list: its deploys need no contract state.
     client: SigningKey,
+    config: ChainConfig,
+    /// The empty chain the deploys' reads are proven against.
+    store: arcanum_storage_redb::RedbStore,
     fuse: Vec<u8>,
+}
+
+fn member(id: IdentityId, role: Role, key: &SigningKey, allowed_client: bool) -> Member {
+    Member {
+        id,
+        name: format!("{role:?}-{}", id.0.0[0]),
+        msp_id: "Org1".into(),
+        role,
+        public_key: key.public_key(),
+        allowed_client,
+    }
 }
 
 fn key() -> SigningKey {
@@ -26,12 +58,31 @@ fn key() -> SigningKey {
 
 impl Fixture {
     fn new() -> Fixture {
-        let peers = (0..3u8)
+        let peers: Vec<(IdentityId, SigningKey)> = (0..3u8)
             .map(|i| (IdentityId(sha256(&[i])), key()))
             .collect();
+        let client = key();
+        let orderer = IdentityId(sha256(b"orderer"));
+        let mut members = BTreeMap::new();
+        for (id, k) in &peers {
+            members.insert(*id, member(*id, Role::Peer, k, false));
+        }
+        let client_id = IdentityId(sha256(b"client"));
+        members.insert(client_id, member(client_id, Role::Admin, &client, true));
+        members.insert(orderer, member(orderer, Role::Orderer, &key(), false));
+        let config = ChainConfig {
+            channel: CHANNEL.into(),
+            orgs: vec!["Org1".into()],
+            members,
+            orderer,
+            lifecycle_policy: arcanum_policy::Policy::parse("MAJORITY Endorsement")
+                .expect("policy"),
+        };
         Fixture {
             peers,
-            client: key(),
+            client,
+            config,
+            store: arcanum_storage_redb::RedbStore::in_memory().expect("store"),
             fuse: vec![7; 32],
         }
     }
@@ -68,6 +119,7 @@ impl Fixture {
             platform_secret: Some(Secret(fuse)),
             sealed_keys: sealed,
             peers: self.hosted(),
+            pin: self.config.pin(),
         });
         (s, ready)
     }
@@ -94,13 +146,13 @@ impl Fixture {
 
     fn tx_with_nonce(&self, nonce: u64) -> SignedTx {
         let payload = TxPayload {
-            channel: "c".into(),
+            channel: CHANNEL.into(),
             creator: IdentityId(sha256(b"client")),
             nonce,
-            action: TxAction::Invoke {
-                contract: "asset".into(),
-                function: "f".into(),
-                args: vec![],
+            action: TxAction::Deploy {
+                contract: format!("c{nonce}"),
+                wasm: WASM.to_vec(),
+                policy: "AND('Org1.peer')".into(),
             },
         };
         let signature = self.client.sign(domain::TX_SIGNATURE, &payload.id().0);
@@ -108,12 +160,25 @@ impl Fixture {
     }
 
     fn task(&self, tx: &SignedTx, peers: Vec<IdentityId>) -> EndorseTask {
+        let TxAction::Deploy { contract, .. } = &tx.payload.action else {
+            panic!("a deploy")
+        };
+        let key = definition_key(contract);
+        let (value, proof) = self
+            .store
+            .get_with_proof(&key, 0)
+            .expect("proof of absence");
         EndorseTask {
             tx: tx.clone(),
-            client_key: self.client.public_key(),
-            response_hash: sha256(b"response"),
-            vote: Vote::Approve,
             peers,
+            height: 0,
+            witnesses: vec![Witness {
+                key,
+                value,
+                proof: Some(proof),
+            }],
+            code: None,
+            lifecycle_rwset: None,
         }
     }
 
@@ -130,8 +195,8 @@ impl Fixture {
         }) {
             EnclaveResponse::Endorsements(mut outcomes) if outcomes.len() == 1 => {
                 match outcomes.remove(0) {
-                    EndorseOutcome::Signed(e) => {
-                        EnclaveResponse::Endorsements(vec![EndorseOutcome::Signed(e)])
+                    signed @ EndorseOutcome::Signed { .. } => {
+                        EnclaveResponse::Endorsements(vec![signed])
                     }
                     EndorseOutcome::Refused { code, message } => {
                         EnclaveResponse::Error { code, message }
@@ -150,22 +215,26 @@ fn code(r: &EnclaveResponse) -> &str {
     }
 }
 
-/// The endorsements of a one-task answer from [`Fixture::endorse`].
-fn signed(r: EnclaveResponse) -> Vec<Endorsement> {
+/// The response and endorsements of a one-task answer from [`Fixture::endorse`].
+fn signed(r: EnclaveResponse) -> (ProposalResponse, Vec<Endorsement>) {
     match r {
         EnclaveResponse::Endorsements(mut o) => match o.remove(0) {
-            EndorseOutcome::Signed(e) => e,
+            EndorseOutcome::Signed {
+                response,
+                endorsements,
+            } => (response, endorsements),
             other => panic!("refused: {other:?}"),
         },
         other => panic!("no endorsements: {other:?}"),
     }
 }
 
-fn endorsement_message(tx: &SignedTx) -> Vec<u8> {
+/// What an endorsement of `response` signs.
+fn endorsement_message(response: &ProposalResponse) -> Vec<u8> {
     encode(&EndorsementPayload {
-        tx_id: tx.payload.id(),
-        response_hash: sha256(b"response"),
-        vote: Vote::Approve,
+        tx_id: response.tx_id,
+        response_hash: response.hash(),
+        vote: response.vote,
     })
 }
 
@@ -209,6 +278,7 @@ fn init_needs_a_fuse_and_a_failed_init_is_final() {
         platform_secret: Some(Secret(vec![1; 5])),
         sealed_keys: None,
         peers: vec![],
+        pin: Fixture::new().config.pin(),
     });
     assert_eq!(code(&r), "BAD_INIT");
     assert_eq!(code(&s.handle(HostRequest::Evidence)), "ENCLAVE_FAILED");
@@ -223,8 +293,14 @@ fn imported_keys_sign_only_after_the_client_signature_verifies() {
         matches!(f.import(&s, 0), EnclaveResponse::Sealed { ref hosted, .. } if hosted.len() == 1)
     );
     let tx = f.tx();
-    let e = signed(f.endorse(&s, &tx, vec![f.peers[0].0]));
-    let msg = endorsement_message(&tx);
+    let (response, e) = signed(f.endorse(&s, &tx, vec![f.peers[0].0]));
+    assert_eq!(response.tx_id, tx.payload.id());
+    assert_eq!(
+        response.rwset.writes,
+        arcanum_ledger::deploy_writes("c1", WASM, "AND('Org1.peer')"),
+        "the enclave computed the deploy's writes itself"
+    );
+    let msg = endorsement_message(&response);
     assert_eq!(e.len(), 1);
     assert!(
         f.peers[0]
@@ -275,8 +351,15 @@ fn a_batch_is_judged_task_by_task_in_order() {
             (12, EndorseOutcome::Refused { code, .. }) => assert_eq!(code, "PEER_NOT_HOSTED"),
             (20, EndorseOutcome::Refused { code, .. }) => assert_eq!(code, "BAD_REQUEST"),
             (7 | 12 | 20, other) => panic!("task {i} was not refused: {other:?}"),
-            (_, EndorseOutcome::Signed(e)) => {
-                let msg = endorsement_message(tx);
+            (
+                _,
+                EndorseOutcome::Signed {
+                    response,
+                    endorsements: e,
+                },
+            ) => {
+                assert_eq!(response.tx_id, tx.payload.id());
+                let msg = endorsement_message(&response);
                 assert_eq!(
                     e.iter().map(|e| e.endorser).collect::<Vec<_>>(),
                     vec![p0, p1]
@@ -327,7 +410,7 @@ fn an_oversized_batch_is_refused_whole() {
         panic!("a full batch is served")
     };
     assert_eq!(o.len(), MAX_ENDORSE_TASKS);
-    assert!(o.iter().all(|o| matches!(o, EndorseOutcome::Signed(_))));
+    assert!(o.iter().all(|o| matches!(o, EndorseOutcome::Signed { .. })));
 }
 
 #[test]
@@ -389,7 +472,9 @@ fn the_sealed_key_set_survives_a_restart_only_on_the_same_platform() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(
-        signed(f.endorse(&restarted, &f.tx(), vec![f.peers[1].0])).len(),
+        signed(f.endorse(&restarted, &f.tx(), vec![f.peers[1].0]))
+            .1
+            .len(),
         1
     );
 
@@ -431,8 +516,8 @@ fn rotation_generates_inside_and_activates_only_the_pending_key() {
         EnclaveResponse::Sealed { .. }
     ));
     let tx = f.tx();
-    let e = signed(f.endorse(&s, &tx, vec![peer]));
-    let msg = endorsement_message(&tx);
+    let (response, e) = signed(f.endorse(&s, &tx, vec![peer]));
+    let msg = endorsement_message(&response);
     assert!(
         public_key
             .verify(domain::ENDORSEMENT, &msg, &e[0].signature)
@@ -470,7 +555,9 @@ fn evidence_binds_the_device_key_and_every_hosted_key() {
     assert_eq!(verdict.measurement, sha256(BINARY).0.to_vec());
     assert_eq!(
         verdict.report_data,
-        arcanum_attestation::key_binding(&bound_keys).to_vec()
+        arcanum_attestation::key_binding_with_context(&bound_keys, &f.config.pin().hash().0)
+            .to_vec(),
+        "the device key, every hosted key, and the pinned chain"
     );
     assert!(!verdict.is_secure);
 }

@@ -6,17 +6,31 @@
 //! request must be [`HostRequest::Hello`] with [`PROTOCOL_VERSION`]. Secret-bearing fields are
 //! zeroizing and never printed by `Debug`. Endorsement is batched: one [`HostRequest::Endorse`]
 //! carries up to [`MAX_ENDORSE_TASKS`] tasks asking for up to [`MAX_ENDORSE_SIGNATURES`]
-//! signatures in all, so that the answer always fits one frame; the answer has one
-//! [`EndorseOutcome`] per task, in task order.
+//! signatures in all; the answer has one [`EndorseOutcome`] per task, in task order, and a task
+//! whose response would not fit the answer's frame is refused with [`refusal::ANSWER_FULL`] for
+//! the host to send again.
+//!
+//! Version 3 (docs/design/endorsement-in-enclave.md): the enclave simulates. `Init` pins the
+//! consortium ([`ChainPin`]); the host feeds the signed block headers ([`HostRequest::Headers`])
+//! and sends each task with the state reads it proves ([`Witness`]); the enclave answers with
+//! the [`ProposalResponse`] it computed itself and the endorsements of exactly that.
 
 pub mod cluster;
 
-use arcanum_crypto::{Algorithm, Hash, PublicKey};
-use arcanum_types::{Endorsement, IdentityId, SignedTx, Vote};
+use arcanum_crypto::{Algorithm, PublicKey, Signature};
+use arcanum_types::{
+    BlockHeader, Endorsement, IdentityId, ProposalResponse, RwSet, SignedTx, StateProof,
+    VersionedValue,
+};
 use borsh::{BorshDeserialize, BorshSerialize};
 
+pub use arcanum_ledger::ChainPin;
+
 /// The protocol version both sides must speak.
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
+
+/// Most headers one [`HostRequest::Headers`] carries.
+pub const MAX_HEADERS: usize = 4096;
 
 /// Largest frame either side accepts.
 pub const MAX_FRAME: usize = 4 * 1024 * 1024;
@@ -32,14 +46,42 @@ pub const MAX_ENDORSE_SIGNATURES: usize = 8192;
 /// Most peers one endorsement task names (and most peers one device hosts).
 pub const MAX_TASK_PEERS: usize = 256;
 
-/// Stable refusal codes of one endorsement task.
+/// Stable refusal codes of one endorsement task. A refusal may also carry the code of the
+/// ledger check or simulation that failed (an `arcanum_types::ErrorCode` name such as
+/// `CLIENT_NOT_ALLOWED` or `CONTRACT_ERROR`), or of a read or header the enclave refused
+/// (`arcanum_enclave::chain::ChainError::code`).
 pub mod refusal {
-    /// The client's reference signature does not verify under `client_key`.
+    /// The client's reference signature does not verify under its pinned key.
     pub const BAD_CLIENT_SIGNATURE: &str = "BAD_CLIENT_SIGNATURE";
     /// A named peer's key is not hosted by this enclave.
     pub const PEER_NOT_HOSTED: &str = "PEER_NOT_HOSTED";
-    /// The task is malformed (no peers, too many, or a peer twice).
+    /// The task is malformed (no peers, too many, or a peer twice; a lifecycle write set for an
+    /// action that is simulated, or none for one that is not).
     pub const BAD_REQUEST: &str = "BAD_REQUEST";
+    /// The simulation read a key the host did not witness.
+    pub const READ_NOT_WITNESSED: &str = "READ_NOT_WITNESSED";
+    /// The contract's code is not compiled in the enclave and the task did not carry it (or
+    /// carried other code): send the task again with the code.
+    pub const CONTRACT_CODE_REQUIRED: &str = "CONTRACT_CODE_REQUIRED";
+    /// The answer's frame is full: send the task again in another request.
+    pub const ANSWER_FULL: &str = "ANSWER_FULL";
+}
+
+/// A block header with the management device's signature over its hash.
+#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct SignedHeader {
+    pub header: BlockHeader,
+    pub signature: Signature,
+}
+
+/// A state read as the host serves it: the value (or absence) of `key` at the task's height,
+/// with its proof against that height's state root, or without one when the enclave has proven
+/// that version before.
+#[derive(Clone, Debug, PartialEq, BorshSerialize, BorshDeserialize)]
+pub struct Witness {
+    pub key: Vec<u8>,
+    pub value: Option<VersionedValue>,
+    pub proof: Option<StateProof>,
 }
 
 /// Busy-poll iterations of a ring end before it sleeps on its eventfd (pauses only, no
@@ -87,37 +129,52 @@ pub struct HostedPeer {
     pub public_key: PublicKey,
 }
 
-/// One endorsement task: verify the client's reference signature over the transaction id under
-/// `client_key`, then sign `(tx id, response hash, vote)` once for each of `peers`.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+/// One endorsement task: the enclave checks the transaction and its client (signature under the
+/// pinned key, batched over the request), verifies the witnessed reads against the verified
+/// state root at `height`, simulates the transaction over them, and signs the response it
+/// computed once for each of `peers`.
+#[derive(Clone, Debug, PartialEq, BorshSerialize, BorshDeserialize)]
 pub struct EndorseTask {
     pub tx: SignedTx,
-    pub client_key: PublicKey,
-    pub response_hash: Hash,
-    pub vote: Vote,
     pub peers: Vec<IdentityId>,
+    /// The verified height whose state the reads are proven against.
+    pub height: u64,
+    /// Every key the simulation reads (for an invocation, the contract's definition too).
+    pub witnesses: Vec<Witness>,
+    /// The contract's module, when the enclave may not have compiled it yet.
+    pub code: Option<Vec<u8>>,
+    /// For an off-chain lifecycle action only: the host's read and write sets, which every peer
+    /// re-derives from its own state and blocks (SECURITY.md).
+    pub lifecycle_rwset: Option<RwSet>,
 }
 
 /// The enclave's verdict on one [`EndorseTask`].
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, BorshSerialize, BorshDeserialize)]
 pub enum EndorseOutcome {
-    /// One endorsement per requested peer, in the task's peer order.
-    Signed(Vec<Endorsement>),
-    /// Nothing signed; `code` is one of [`refusal`]'s stable codes.
+    /// The response the enclave computed, and one endorsement of it per requested peer, in the
+    /// task's peer order.
+    Signed {
+        response: ProposalResponse,
+        endorsements: Vec<Endorsement>,
+    },
+    /// Nothing signed; `code` is stable (see [`refusal`]).
     Refused { code: String, message: String },
 }
 
 /// Host → enclave.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, BorshSerialize, BorshDeserialize)]
 pub enum HostRequest {
     /// Host → enclave, first message: the protocol version the host speaks.
     Hello { version: u16 },
     /// Host → enclave: the simulation platform's fuse secret (ignored on real hardware), the sealed
     /// key set from a previous run, and the peers this device may host.
+    /// `pin` is the consortium the enclave endorses for, fixed for its life: its hash is bound
+    /// into the enclave's evidence.
     Init {
         platform_secret: Option<Secret>,
         sealed_keys: Option<Vec<u8>>,
         peers: Vec<HostedPeer>,
+        pin: ChainPin,
     },
     /// Host → enclave: decrypt a passphrase-protected key file inside the enclave and host it for
     /// `peer` (its public key must match the peer's certificate).
@@ -140,14 +197,19 @@ pub enum HostRequest {
     /// [`MAX_ENDORSE_SIGNATURES`] peers in all; otherwise the whole request is refused with
     /// `BAD_REQUEST`). Each task is judged on its own: a refused task never spoils the others.
     Endorse { tasks: Vec<EndorseTask> },
-    /// Host → enclave: evidence whose report data binds the device key and every hosted key.
+    /// Host → enclave: the next signed block headers, in height order (at most [`MAX_HEADERS`]);
+    /// headers at or below the verified height are skipped if they are the verified ones. A
+    /// refused header refuses the request and changes nothing after the last accepted one.
+    Headers { headers: Vec<SignedHeader> },
+    /// Host → enclave: evidence whose report data binds the device key and every hosted key
+    /// (first 32 bytes) and the chain pin's hash (last 32).
     Evidence,
     /// Host → enclave: stop.
     Shutdown,
 }
 
 /// Enclave → host.
-#[derive(Clone, Debug, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+#[derive(Clone, Debug, PartialEq, BorshSerialize, BorshDeserialize)]
 pub enum EnclaveResponse {
     /// Enclave → host: answer to `Hello`.
     Hello {
@@ -173,6 +235,8 @@ pub enum EnclaveResponse {
     },
     /// Enclave → host: answer to `Endorse`: one outcome per task, in task order.
     Endorsements(Vec<EndorseOutcome>),
+    /// Enclave → host: answer to `Headers`: the verified height.
+    Chain { height: u64 },
     /// Enclave → host: platform evidence and the keys its report data binds (device key first).
     Evidence {
         evidence: Vec<u8>,
@@ -221,19 +285,25 @@ mod tests {
     }
 
     #[test]
-    fn the_largest_endorse_answer_fits_one_frame() {
-        // Every signature RSA-2048 sized, spread over the most tasks, each task's peer id distinct.
+    fn the_most_signatures_with_empty_responses_fit_one_frame() {
+        // Every signature RSA-2048 sized, spread over the most tasks, each task's peer id distinct;
+        // what responses add beyond this the enclave bounds itself (`ANSWER_FULL`).
         let per_task = MAX_ENDORSE_SIGNATURES / MAX_ENDORSE_TASKS;
         let outcomes: Vec<EndorseOutcome> = (0..MAX_ENDORSE_TASKS)
-            .map(|t| {
-                EndorseOutcome::Signed(
-                    (0..per_task)
-                        .map(|p| Endorsement {
-                            endorser: IdentityId(arcanum_crypto::sha256(&[t as u8, p as u8])),
-                            signature: arcanum_crypto::Signature(vec![0xaa; 256]),
-                        })
-                        .collect(),
-                )
+            .map(|t| EndorseOutcome::Signed {
+                response: ProposalResponse {
+                    tx_id: arcanum_crypto::Hash::ZERO,
+                    rwset: RwSet::default(),
+                    result: Vec::new(),
+                    events: Vec::new(),
+                    vote: arcanum_types::Vote::Approve,
+                },
+                endorsements: (0..per_task)
+                    .map(|p| Endorsement {
+                        endorser: IdentityId(arcanum_crypto::sha256(&[t as u8, p as u8])),
+                        signature: arcanum_crypto::Signature(vec![0xaa; 256]),
+                    })
+                    .collect(),
             })
             .collect();
         let frame = encode_frame(u64::MAX, &EnclaveResponse::Endorsements(outcomes));

@@ -108,3 +108,26 @@ fn a_commit_naming_another_root_changes_nothing() {
     store.commit_block(bad).unwrap();
     assert_eq!(store.state_root().unwrap(), good_root);
 }
+
+#[test]
+fn an_empty_store_proves_absence_at_height_zero() {
+    let store = arcanum_storage_redb::RedbStore::in_memory().unwrap();
+    let (value, proof) = store.get_with_proof(b"anything", 0).unwrap();
+    assert_eq!(value, None);
+    proof
+        .verify(&arcanum_types::state::EMPTY_STATE_ROOT, b"anything", None)
+        .unwrap();
+    let present = arcanum_types::VersionedValue {
+        value: b"v".to_vec(),
+        version: arcanum_types::Version { block: 1, tx: 0 },
+    };
+    assert!(
+        proof
+            .verify(
+                &arcanum_types::state::EMPTY_STATE_ROOT,
+                b"anything",
+                Some(&present)
+            )
+            .is_err()
+    );
+}

@@ -4,10 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeMap;
+
 use arcanum_crypto::{Algorithm, Hash, SigningKey, domain};
-use arcanum_enclave::chain::{
-    ChainError, ChainPin, HeaderChain, SignedHeader, StateCache, Witness, verify_reads,
-};
+use arcanum_enclave::chain::{ChainError, HeaderChain, StateCache, verify_reads};
+use arcanum_enclave_protocol::{SignedHeader, Witness};
+use arcanum_ledger::{ChainConfig, Member};
 use arcanum_storage::{BlockCommit, LedgerStore};
 use arcanum_storage_redb::RedbStore;
 use arcanum_types::{
@@ -80,18 +82,27 @@ impl Chain {
         self.headers.push(SignedHeader { header, signature });
     }
 
-    fn pin(&self) -> ChainPin {
-        ChainPin {
+    fn config(&self) -> ChainConfig {
+        let orderer = Member {
+            id: ORDERER,
+            name: "mgmt".into(),
+            msp_id: "Org1".into(),
+            role: arcanum_types::Role::Orderer,
+            public_key: self.orderer.public_key(),
+            allowed_client: false,
+        };
+        ChainConfig {
             channel: "arcanum".into(),
+            orgs: vec!["Org1".into()],
+            members: BTreeMap::from([(ORDERER, orderer)]),
             orderer: ORDERER,
-            orderer_key: self.orderer.public_key(),
-            members: Vec::new(),
+            lifecycle_policy: arcanum_policy::Policy::parse("MAJORITY Endorsement").unwrap(),
         }
     }
 
     /// An enclave chain that verified every header.
     fn verified(&self) -> HeaderChain {
-        let mut chain = HeaderChain::new(self.pin()).unwrap();
+        let mut chain = HeaderChain::new(&self.config()).unwrap();
         for h in &self.headers {
             chain.apply(h).unwrap();
         }
@@ -111,7 +122,7 @@ impl Chain {
 #[test]
 fn headers_are_accepted_only_signed_in_order_on_the_verified_hash() {
     let c = Chain::new();
-    let mut chain = HeaderChain::new(c.pin()).unwrap();
+    let mut chain = HeaderChain::new(&c.config()).unwrap();
     // Forged: signed by another key, or naming another orderer, or tampered after signing.
     let mut rng = rand::thread_rng();
     let other = SigningKey::generate(Algorithm::Ed25519, &mut rng).unwrap();
@@ -134,7 +145,8 @@ fn headers_are_accepted_only_signed_in_order_on_the_verified_hash() {
         })
     );
     chain.apply(&c.headers[0]).unwrap();
-    // Replayed: block 1 again.
+    // Replayed: block 1 again is refused by `apply`; `extend` takes exactly the verified
+    // header as already known, and nothing else at a verified height.
     assert_eq!(
         chain.apply(&c.headers[0]),
         Err(ChainError::HeaderOutOfOrder {
@@ -142,6 +154,21 @@ fn headers_are_accepted_only_signed_in_order_on_the_verified_hash() {
             got: 1
         })
     );
+    chain.extend(&c.headers[0]).unwrap();
+    let mut other_one = c.headers[0].header.clone();
+    other_one.timestamp_ms += 1;
+    let other_one = SignedHeader {
+        signature: c.orderer.sign(domain::BLOCK_SIGNATURE, &other_one.hash().0),
+        header: other_one,
+    };
+    assert_eq!(
+        chain.extend(&other_one),
+        Err(ChainError::HeaderOutOfOrder {
+            verified: 1,
+            got: 1
+        })
+    );
+    assert_eq!(chain.height(), 1);
     // A signed header at the right height on another parent.
     let mut fork = c.headers[1].header.clone();
     fork.prev_hash = Hash([9; 32]);
@@ -257,30 +284,29 @@ fn the_cache_serves_proven_versions_and_a_refused_task_caches_nothing() {
 }
 
 #[test]
-fn the_pin_hash_binds_every_field_and_members_must_be_sorted() {
+fn the_pin_round_trips_binds_every_field_and_refuses_a_malformed_configuration() {
     let c = Chain::new();
-    let pin = c.pin();
+    let config = c.config();
+    let pin = config.pin();
+    let back = ChainConfig::from_pin(&pin).unwrap();
+    assert_eq!(back.pin(), pin);
     let mut other = pin.clone();
     other.channel = "other".into();
     assert_ne!(pin.hash(), other.hash());
-    let mut rng = rand::thread_rng();
-    let key = SigningKey::generate(Algorithm::Ed25519, &mut rng).unwrap();
-    let member = |id: u8| arcanum_enclave::chain::PinnedMember {
-        id: IdentityId(Hash([id; 32])),
-        name: format!("m{id}"),
-        msp_id: "Org1MSP".into(),
-        role: arcanum_types::Role::Client,
-        public_key: key.public_key(),
-        allowed_client: true,
-    };
-    let mut unsorted = pin.clone();
-    unsorted.members = vec![member(2), member(1)];
-    assert_eq!(HeaderChain::new(unsorted).unwrap_err(), ChainError::BadPin);
-    let mut sorted = pin;
-    sorted.members = vec![member(1), member(2)];
-    assert_eq!(
-        sorted.member(&IdentityId(Hash([2; 32]))).unwrap().name,
-        "m2"
-    );
-    assert!(sorted.member(&IdentityId(Hash([3; 32]))).is_none());
+    let mut other = pin.clone();
+    other.members[0].allowed_client = true;
+    assert_ne!(pin.hash(), other.hash());
+
+    let code = |p: &arcanum_ledger::ChainPin| ChainConfig::from_pin(p).unwrap_err().code;
+    let mut twice = pin.clone();
+    twice.members.push(twice.members[0].clone());
+    assert_eq!(code(&twice), arcanum_types::ErrorCode::BadChainPin);
+    let mut no_orderer = pin.clone();
+    no_orderer.orderer = IdentityId(Hash([7; 32]));
+    assert_eq!(code(&no_orderer), arcanum_types::ErrorCode::BadChainPin);
+    let mut policy = pin.clone();
+    policy.lifecycle_policy = "MAJORITY   Endorsement".into();
+    assert_eq!(code(&policy), arcanum_types::ErrorCode::BadChainPin);
+    policy.lifecycle_policy = "nonsense(".into();
+    assert_eq!(code(&policy), arcanum_types::ErrorCode::BadChainPin);
 }

@@ -55,6 +55,7 @@ fn the_enclave_process_is_confined_and_answers_over_the_rings() {
         platform_secret: Some(Secret(vec![3; 32])),
         sealed_keys: None,
         peers: vec![],
+        pin: arcanum_ledger::testkit::Net::new().config.pin(),
     };
     assert!(matches!(
         client.call(&init).expect("init"),

@@ -1,11 +1,25 @@
-//! Simulation of a transaction against one state snapshot, recording a versioned read set and a
-//! write set (the Fabric execute phase).
+//! The execute phase (SPEC L1.3, Fabric's simulation): a transaction run against one consistent
+//! state view into a [`ProposalResponse`] with a versioned read set, a write set, the result
+//! and the events. The endorsement device's host and its enclave run exactly this code: the
+//! host over its replica's snapshot, to learn which reads to prove; the enclave over the reads
+//! the host proved (`arcanum-enclave`), to decide what it signs. One function, so the two cannot
+//! drift apart.
+//!
+//! - [`simulate`] handles contract invocations (`arcanum-vm`, wasmi with fuel), deploys and peer
+//!   key rotations. The off-chain lifecycle actions are the ledger's own rules
+//!   (`arcanum_ledger::offchain::rwset`), which read blocks as well as state.
+//! - [`ContractCache`] compiles a module once per code hash; where the code comes from is a
+//!   [`CodeSource`]: the state view itself ([`StateCode`]) or bytes the enclave checks.
+//!
+//! Invariants: deterministic (one view, no clock, no randomness); every read is recorded with
+//! the version it saw, so a peer's MVCC check catches a later change; the transaction's own
+//! writes shadow the view.
 
 use std::collections::BTreeMap;
 
 use arcanum_crypto::Hash;
 use arcanum_ledger::{
-    Ledger, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes,
+    ChainConfig, Member, StateView, code_key, contract_prefix, definition_key, deploy_writes,
     peer_key_key, rotation_writes,
 };
 use arcanum_storage::StateReader;
@@ -18,6 +32,23 @@ use parking_lot::Mutex;
 
 /// Most compiled contracts kept in memory.
 const MAX_CACHED_CONTRACTS: usize = 64;
+
+/// Where a contract's code comes from when it is not compiled yet.
+pub trait CodeSource {
+    /// The module whose code hash is `code_hash`.
+    fn code(&self, code_hash: &Hash) -> Result<Vec<u8>, ApiError>;
+}
+
+/// Code read from the state view's code records (the host's replica).
+pub struct StateCode<'a>(pub &'a dyn StateReader);
+
+impl CodeSource for StateCode<'_> {
+    fn code(&self, code_hash: &Hash) -> Result<Vec<u8>, ApiError> {
+        StateView::get(self.0, &code_key(code_hash))?
+            .map(|v| v.value)
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "contract code missing from state"))
+    }
+}
 
 /// Compiled contracts by code hash, so a module is validated and compiled once.
 pub struct ContractCache {
@@ -46,14 +77,17 @@ impl ContractCache {
             .map_err(|e| ApiError::new(ErrorCode::InvalidContract, e.to_string()))
     }
 
-    fn get(&self, view: &dyn StateReader, code_hash: &Hash) -> Result<Contract, ApiError> {
+    /// Whether the module with this code hash is compiled already.
+    pub fn contains(&self, code_hash: &Hash) -> bool {
+        self.compiled.lock().contains_key(code_hash)
+    }
+
+    /// The compiled module with this code hash, compiling it from `source` on first use.
+    pub fn get(&self, code_hash: &Hash, source: &dyn CodeSource) -> Result<Contract, ApiError> {
         if let Some(c) = self.compiled.lock().get(code_hash) {
             return Ok(c.clone());
         }
-        let code = StateView::get(view, &code_key(code_hash))?.ok_or_else(|| {
-            ApiError::new(ErrorCode::Internal, "contract code missing from state")
-        })?;
-        let contract = self.compile(&code.value)?;
+        let contract = self.compile(&source.code(code_hash)?)?;
         let mut cache = self.compiled.lock();
         if cache.len() >= MAX_CACHED_CONTRACTS {
             cache.clear();
@@ -63,18 +97,28 @@ impl ContractCache {
     }
 }
 
-pub(crate) fn run(
-    ledger: &Ledger,
+/// Whether `action` is an off-chain lifecycle action, whose read and write sets are the
+/// ledger's own rules rather than [`simulate`]'s.
+pub fn is_lifecycle(action: &TxAction) -> bool {
+    matches!(
+        action,
+        TxAction::RegisterCluster { .. }
+            | TxAction::OffchainDeploy { .. }
+            | TxAction::OffchainCallback { .. }
+    )
+}
+
+/// Simulates `tx` (from `creator`, whose client checks passed) against `view`: an invocation,
+/// a deploy or a key rotation. Off-chain lifecycle actions ([`is_lifecycle`]) are refused with
+/// `INTERNAL`: their callers apply the ledger's rules.
+pub fn simulate(
+    config: &ChainConfig,
     contracts: &ContractCache,
+    view: &dyn StateReader,
+    code: &dyn CodeSource,
     creator: &Member,
     tx: &SignedTx,
-    tx_id: Hash,
 ) -> Result<ProposalResponse, ApiError> {
-    let snapshot = ledger.store().snapshot().map_err(|e| {
-        tracing::error!(error = %e, "snapshot failed");
-        ApiError::new(ErrorCode::Internal, "storage failure")
-    })?;
-    let view: &dyn StateReader = snapshot.as_ref();
     let (rwset, result, events) = match &tx.payload.action {
         TxAction::Deploy {
             contract,
@@ -106,8 +150,7 @@ pub(crate) fn run(
             (rwset, Vec::new(), Vec::new())
         }
         TxAction::RotateKey { peer, public_key } => {
-            let target = ledger
-                .config()
+            let target = config
                 .member(peer)
                 .filter(|m| m.role == arcanum_types::Role::Peer)
                 .ok_or_else(|| {
@@ -133,18 +176,13 @@ pub(crate) fn run(
             };
             (rwset, Vec::new(), Vec::new())
         }
-        // The off-chain cluster's rules, shared with the peers' validation.
         TxAction::RegisterCluster { .. }
         | TxAction::OffchainDeploy { .. }
         | TxAction::OffchainCallback { .. } => {
-            let rwset = arcanum_ledger::offchain::rwset(
-                view,
-                ledger.store().as_ref(),
-                creator,
-                &tx.payload.action,
-            )
-            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "not an off-chain action"))??;
-            (rwset, Vec::new(), Vec::new())
+            return Err(ApiError::new(
+                ErrorCode::Internal,
+                "an off-chain lifecycle action follows the ledger's rules, not simulation",
+            ));
         }
         TxAction::Invoke {
             contract,
@@ -157,7 +195,7 @@ pub(crate) fn run(
                     format!("contract {contract:?} is not deployed"),
                 )
             })?;
-            let code = contracts.get(snapshot.as_ref(), &def.code_hash)?;
+            let module = contracts.get(&def.code_hash, code)?;
             let caller = Caller {
                 id: creator.id.0.0,
                 msp_id: creator.msp_id.clone(),
@@ -169,7 +207,7 @@ pub(crate) fn run(
                 reads: BTreeMap::new(),
                 writes: BTreeMap::new(),
             };
-            let outcome = code
+            let outcome = module
                 .invoke(&mut host, &caller, function, args, &Limits::default())
                 .map_err(vm_error)?;
             let events = outcome
@@ -185,7 +223,7 @@ pub(crate) fn run(
         }
     };
     Ok(ProposalResponse {
-        tx_id,
+        tx_id: tx.payload.id(),
         rwset,
         result,
         events,
