@@ -100,6 +100,10 @@ backend_errors!(
 pub struct RedbStore {
     db: Database,
     path: Option<PathBuf>,
+    /// The tree update [`LedgerStore::next_state_root`] computed last, so that committing
+    /// exactly those writes next (the management device's order: root, sign, commit) does not
+    /// compute it again.
+    prepared: parking_lot::Mutex<Option<tree::Prepared>>,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -160,7 +164,11 @@ impl RedbStore {
             }
         })();
         finish(txn, checked)?;
-        Ok(RedbStore { db, path })
+        Ok(RedbStore {
+            db,
+            path,
+            prepared: parking_lot::Mutex::new(None),
+        })
     }
 
     fn read_state(&self) -> Result<ReadOnlyTable<&'static [u8], &'static [u8]>, Db> {
@@ -296,8 +304,14 @@ fn check_commit(c: &BlockCommit) -> Result<(), Db> {
     Ok(())
 }
 
-/// Writes one block into `txn`, after checking its height against the tip read in `txn`.
-fn apply(txn: &WriteTransaction, c: &BlockCommit) -> Result<(), Db> {
+/// Writes one block into `txn`, after checking its height against the tip read in `txn`;
+/// `prepared` is a tree update computed earlier, used only if it is for exactly this height and
+/// these writes.
+fn apply(
+    txn: &WriteTransaction,
+    c: &BlockCommit,
+    prepared: Option<tree::Prepared>,
+) -> Result<(), Db> {
     let mut meta = txn.open_table(META)?;
     let (tip, _) = read_tip(&meta)?;
     let expected = tip
@@ -310,7 +324,7 @@ fn apply(txn: &WriteTransaction, c: &BlockCommit) -> Result<(), Db> {
         }));
     }
 
-    let computed = tree::apply(txn, c.height, &c.writes)?;
+    let computed = tree::apply(txn, c.height, &c.writes, prepared)?;
     if computed != c.state_root {
         return Err(Db(StorageError::StateRootMismatch {
             expected: c.state_root,
@@ -425,7 +439,8 @@ impl LedgerStore for RedbStore {
             check_commit(&commit)?;
             let mut txn = self.db.begin_write()?;
             txn.set_durability(Durability::Immediate)?;
-            let applied = apply(&txn, &commit);
+            let prepared = self.prepared.lock().take();
+            let applied = apply(&txn, &commit, prepared);
             finish(txn, applied)
         })
     }
@@ -466,7 +481,14 @@ impl LedgerStore for RedbStore {
                 nodes: &nodes,
                 values: &values,
             };
-            Ok(view.update(height + 1, writes)?.0)
+            let (root, batch) = view.update(height + 1, writes)?;
+            *self.prepared.lock() = Some(tree::Prepared {
+                height: height + 1,
+                writes: writes.to_vec(),
+                root,
+                batch,
+            });
+            Ok(root)
         })
     }
 

@@ -144,20 +144,35 @@ pub(crate) fn init(txn: &WriteTransaction) -> Result<(), Db> {
     Ok(())
 }
 
+/// A tree update computed ahead of its commit: valid for exactly these writes at this height on
+/// top of the tip it was computed on (the tip cannot move meanwhile without a commit, which
+/// consumes it).
+pub(crate) struct Prepared {
+    pub(crate) height: u64,
+    pub(crate) writes: Vec<(Vec<u8>, Option<VersionedValue>)>,
+    pub(crate) root: Hash,
+    pub(crate) batch: jmt::storage::TreeUpdateBatch,
+}
+
 /// Applies one block's writes to the tree inside `txn` at version `height`, stores the root by
-/// height and returns it.
+/// height and returns it. `prepared` is used instead of computing the update if it was computed
+/// for exactly this height and these writes.
 pub(crate) fn apply(
     txn: &WriteTransaction,
     height: u64,
     writes: &[(Vec<u8>, Option<VersionedValue>)],
+    prepared: Option<Prepared>,
 ) -> Result<Hash, Db> {
     let mut nodes = txn.open_table(JMT_NODES)?;
     let mut values = txn.open_table(JMT_VALUES)?;
-    let (root, batch) = TreeView {
-        nodes: &nodes,
-        values: &values,
-    }
-    .update(height, writes)?;
+    let (root, batch) = match prepared {
+        Some(p) if p.height == height && p.writes == writes => (p.root, p.batch),
+        _ => TreeView {
+            nodes: &nodes,
+            values: &values,
+        }
+        .update(height, writes)?,
+    };
     store_batch(&mut nodes, &mut values, &batch)?;
     txn.open_table(STATE_ROOTS)?
         .insert(height, root.0.as_slice())?;

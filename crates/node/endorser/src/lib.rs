@@ -271,9 +271,9 @@ impl Endorser {
             }
             let proven: Vec<Vec<(Vec<u8>, Version)>> = tasks.iter().map(newly_proven).collect();
             let mut again = Vec::new();
-            for ((i, host_response), (proven, outcome)) in sent
-                .into_iter()
-                .zip(proven.into_iter().zip(self.signer.endorse(tasks)))
+            let outcomes = self.signer.endorse(tasks);
+            for ((i, host_response), (proven, outcome)) in
+                sent.into_iter().zip(proven.into_iter().zip(outcomes))
             {
                 match outcome {
                     Ok((response, endorsements)) => {

@@ -8,8 +8,8 @@
 //! - A header is accepted only signed by the pinned management key, at the next height, on the
 //!   previous verified header's hash; a refused header changes nothing.
 //! - A read is accepted only if its proof verifies against the root of a verified header, or if
-//!   exactly that (key, version, value) was proven before. A refused set of reads caches
-//!   nothing.
+//!   exactly that (key, version, value) was proven before by a task the enclave signed. A
+//!   refused task caches nothing.
 //! - Everything here is bounded: the root window, the cache, the members.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -188,14 +188,35 @@ impl StateCache {
     }
 }
 
+/// The reads of one task, verified, and what admitting them would add to the cache.
+#[derive(Debug)]
+pub struct VerifiedReads {
+    /// Every witnessed key with its verified value (`None`: proven absent).
+    pub reads: BTreeMap<Vec<u8>, Option<VersionedValue>>,
+    proven: Vec<(Vec<u8>, VersionedValue)>,
+    hits: u64,
+}
+
+impl StateCache {
+    /// Caches what a signed task proved (only a task the enclave signed touches the cache).
+    pub fn admit(&mut self, verified: &VerifiedReads) {
+        self.hits += verified.hits;
+        self.misses += verified.proven.len() as u64;
+        for (key, value) in &verified.proven {
+            self.insert(key.clone(), value);
+        }
+    }
+}
+
 /// The check of the reads of one task: every witness proven against the verified root at
-/// `height`, or proven before. Returns the verified reads by key.
+/// `height`, or proven before (in `cache`). Changes nothing: [`StateCache::admit`] caches the
+/// result once the task is signed.
 pub fn verify_reads(
     chain: &HeaderChain,
-    cache: &mut StateCache,
+    cache: &StateCache,
     height: u64,
     witnesses: &[Witness],
-) -> Result<BTreeMap<Vec<u8>, Option<VersionedValue>>, ChainError> {
+) -> Result<VerifiedReads, ChainError> {
     let mut reads = BTreeMap::new();
     let mut proven = Vec::new();
     let mut hits = 0;
@@ -211,16 +232,14 @@ pub fn verify_reads(
                     .verify(&chain.root(height)?, &w.key, value.as_ref())
                     .map_err(|_| ChainError::StateProofInvalid)?;
                 if let Some(value) = value {
-                    proven.push((w.key.clone(), value));
+                    proven.push((w.key.clone(), value.clone()));
                 }
             }
         }
     }
-    // Only a wholly accepted task touches the cache.
-    cache.hits += hits;
-    cache.misses += proven.len() as u64;
-    for (key, value) in proven {
-        cache.insert(key, value);
-    }
-    Ok(reads)
+    Ok(VerifiedReads {
+        reads,
+        proven,
+        hits,
+    })
 }

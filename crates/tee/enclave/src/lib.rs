@@ -421,7 +421,7 @@ impl Ready {
         check_shape(&task.tx)?;
         // The client's key is the pinned one, never the host's word.
         let creator = check_client_with(&self.config, &task.tx, Signatures::Verify(verified))?;
-        let reads = chain::verify_reads(&self.chain, &mut self.cache, task.height, &task.witnesses)
+        let verified = chain::verify_reads(&self.chain, &self.cache, task.height, &task.witnesses)
             .map_err(|e| Refusal::new(e.code(), e.to_string()))?;
         let response = match (&task.lifecycle_rwset, is_lifecycle(&task.tx.payload.action)) {
             (Some(rwset), true) => ProposalResponse {
@@ -434,7 +434,7 @@ impl Ready {
             (None, false) => {
                 let view = Witnessed {
                     height: task.height,
-                    reads: &reads,
+                    reads: &verified.reads,
                     unwitnessed: RefCell::new(None),
                 };
                 let code = TaskCode(task.code.as_deref());
@@ -474,6 +474,7 @@ impl Ready {
                 signature: key.sign(domain::ENDORSEMENT, &msg),
             })
             .collect();
+        self.cache.admit(&verified);
         Ok(EndorseOutcome::Signed {
             response,
             endorsements,

@@ -131,3 +131,50 @@ fn an_empty_store_proves_absence_at_height_zero() {
             .is_err()
     );
 }
+
+/// The tree update `next_state_root` computed is reused only for exactly its writes at its
+/// height: previewing other writes in between, or committing other writes, still stores the
+/// tree those writes produce (a second store committing the same blocks plainly agrees).
+#[test]
+fn a_prepared_tree_update_is_used_only_for_its_own_writes() {
+    let store = RedbStore::in_memory().unwrap();
+    let plain = RedbStore::in_memory().unwrap();
+    let a = commit(1, vec![(b"a", Some(b"1"))]);
+    let b = commit(1, vec![(b"b", Some(b"1"))]);
+    let root_a = store.next_state_root(&a.writes).unwrap();
+    let root_b = store.next_state_root(&b.writes).unwrap();
+    assert_ne!(root_a, root_b);
+    // Prepared for `b`; `a` is committed: its own tree, not `b`'s.
+    store
+        .commit_block(BlockCommit {
+            state_root: root_a,
+            ..a.clone()
+        })
+        .unwrap();
+    plain.commit_rooted(a).unwrap();
+    assert_eq!(store.state_root().unwrap(), plain.state_root().unwrap());
+    // Prepared for one block, a commit naming that root with other writes is refused.
+    let c = commit(2, vec![(b"c", Some(b"2"))]);
+    let root_c = store.next_state_root(&c.writes).unwrap();
+    let other = commit(2, vec![(b"d", Some(b"2"))]);
+    assert!(matches!(
+        store.commit_block(BlockCommit {
+            state_root: root_c,
+            ..other
+        }),
+        Err(StorageError::StateRootMismatch { .. })
+    ));
+    // And the prepared update itself commits.
+    store.next_state_root(&c.writes).unwrap();
+    store
+        .commit_block(BlockCommit {
+            state_root: root_c,
+            ..c.clone()
+        })
+        .unwrap();
+    plain.commit_rooted(c).unwrap();
+    assert_eq!(store.state_root().unwrap(), plain.state_root().unwrap());
+    let (value, proof) = store.get_with_proof(b"c", 2).unwrap();
+    proof.verify(&root_c, b"c", value.as_ref()).unwrap();
+    assert_eq!(store.get(b"d").unwrap(), None);
+}

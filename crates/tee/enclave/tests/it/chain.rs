@@ -203,16 +203,16 @@ fn headers_are_accepted_only_signed_in_order_on_the_verified_hash() {
 fn reads_verify_only_for_their_own_key_value_and_root() {
     let c = Chain::new();
     let chain = c.verified();
-    let mut cache = StateCache::default();
+    let cache = StateCache::default();
     // Authentic reads at the tip: a present key and an absent one.
     let good = [c.witness(b"a", 3), c.witness(b"b", 3), c.witness(b"zz", 3)];
-    let reads = verify_reads(&chain, &mut cache, 3, &good).unwrap();
+    let reads = verify_reads(&chain, &cache, 3, &good).unwrap().reads;
     assert_eq!(reads[b"a".as_slice()], Some(vv(&[3], 3)));
     assert_eq!(reads[b"zz".as_slice()], None);
 
     let refused = |w: Witness, height: u64, code: &str| {
-        let mut cache = StateCache::default();
-        let err = verify_reads(&chain, &mut cache, height, &[w]).unwrap_err();
+        let cache = StateCache::default();
+        let err = verify_reads(&chain, &cache, height, &[w]).unwrap_err();
         assert_eq!(err.code(), code, "{err}");
         assert_eq!(cache.stats(), (0, 0), "a refusal caches nothing");
     };
@@ -251,28 +251,37 @@ fn the_cache_serves_proven_versions_and_a_refused_task_caches_nothing() {
     forged.value = Some(vv(b"minted", 3));
     let task = [c.witness(b"b", 3), forged];
     assert_eq!(
-        verify_reads(&chain, &mut cache, 3, &task).unwrap_err(),
+        verify_reads(&chain, &cache, 3, &task).unwrap_err(),
         ChainError::StateProofInvalid
     );
     let mut bare_b = c.witness(b"b", 3);
     bare_b.proof = None;
     assert_eq!(
-        verify_reads(&chain, &mut cache, 3, std::slice::from_ref(&bare_b)).unwrap_err(),
+        verify_reads(&chain, &cache, 3, std::slice::from_ref(&bare_b)).unwrap_err(),
         ChainError::StateProofMissing
     );
-    // Proven once, then served from the cache without a proof — but only that exact value.
-    verify_reads(&chain, &mut cache, 3, &[c.witness(b"b", 3)]).unwrap();
-    verify_reads(&chain, &mut cache, 3, std::slice::from_ref(&bare_b)).unwrap();
+    // Proven, but not admitted (the task was not signed): still not cached.
+    verify_reads(&chain, &cache, 3, &[c.witness(b"b", 3)]).unwrap();
+    assert_eq!(
+        verify_reads(&chain, &cache, 3, std::slice::from_ref(&bare_b)).unwrap_err(),
+        ChainError::StateProofMissing
+    );
+    // Proven and admitted, then served from the cache without a proof — but only that exact
+    // value.
+    let signed = verify_reads(&chain, &cache, 3, &[c.witness(b"b", 3)]).unwrap();
+    cache.admit(&signed);
+    let hit = verify_reads(&chain, &cache, 3, std::slice::from_ref(&bare_b)).unwrap();
+    cache.admit(&hit);
     assert_eq!(cache.stats(), (1, 1));
     let mut swapped = bare_b.clone();
     swapped.value = Some(vv(b"other", 1));
     assert_eq!(
-        verify_reads(&chain, &mut cache, 3, &[swapped]).unwrap_err(),
+        verify_reads(&chain, &cache, 3, &[swapped]).unwrap_err(),
         ChainError::StateProofMissing
     );
     // The same key twice in one task.
     assert_eq!(
-        verify_reads(&chain, &mut cache, 3, &[c.witness(b"b", 3), bare_b]).unwrap_err(),
+        verify_reads(&chain, &cache, 3, &[c.witness(b"b", 3), bare_b]).unwrap_err(),
         ChainError::ReadWitnessedTwice
     );
     // A proof object does not decode into a different claim: borsh round trip is exact.
