@@ -362,13 +362,14 @@ impl Endorser {
             .iter()
             .map(|r| r.key.as_slice())
             .collect();
-        let definition = match &tx.payload.action {
-            TxAction::Invoke { contract, .. } => Some(definition_key(contract)),
+        let contract = match &tx.payload.action {
+            TxAction::Invoke { contract, .. } => Some(contract.as_str()),
             _ => None,
         };
-        if let Some(d) = &definition {
+        let definition = contract.map(definition_key);
+        if let (Some(contract), Some(d)) = (contract, &definition) {
             keys.insert(d);
-            if let Some(def) = StateView::contract(view, contract_of(tx))?
+            if let Some(def) = StateView::contract(view, contract)?
                 && (full || self.sent_code.lock().insert(def.code_hash))
             {
                 task.code = Some(StateCode(view).code(&def.code_hash)?);
@@ -496,13 +497,6 @@ fn newly_proven(task: &EndorseTask) -> Vec<(Vec<u8>, Version)> {
         .filter(|w| w.proof.is_some())
         .filter_map(|w| Some((w.key.clone(), w.value.as_ref()?.version)))
         .collect()
-}
-
-fn contract_of(tx: &SignedTx) -> &str {
-    match &tx.payload.action {
-        TxAction::Invoke { contract, .. } => contract,
-        _ => "",
-    }
 }
 
 fn storage_failure(e: &arcanum_storage::StorageError) -> ApiError {
