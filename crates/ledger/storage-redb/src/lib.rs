@@ -48,7 +48,7 @@ const META_FORMAT: &str = "format";
 const META_TIP: &str = "tip";
 
 /// The on-disk format this build writes and reads.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 
 /// Largest stored state record: the value plus its length prefix and version.
 const MAX_STATE_RECORD: usize = MAX_VALUE_BYTES + 4 + 12;

@@ -16,7 +16,7 @@ use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 use crate::{Db, corrupt};
 
-/// borsh `NodeKey` → borsh `Node`: every tree node of every version (never pruned).
+/// [`node_key`] → borsh `Node`: every tree node of every version (never pruned).
 pub(crate) const JMT_NODES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_nodes");
 /// key hash (32) ‖ version (u64 BE) → borsh `Option<leaf value>` (`None`: deleted there).
 pub(crate) const JMT_VALUES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("jmt_values");
@@ -34,6 +34,15 @@ pub(crate) struct TreeView<'a, N, V> {
     pub values: &'a V,
 }
 
+/// A node's record key: its version big-endian, then its borsh nibble path. Leading with the
+/// version in order makes a block's new nodes land together at the end of the table (a few
+/// pages copied per commit); borsh's little-endian version scattered them over the whole table.
+fn node_key(key: &NodeKey) -> Vec<u8> {
+    let mut k = key.version().to_be_bytes().to_vec();
+    k.extend_from_slice(&encode(key.nibble_path()));
+    k
+}
+
 fn value_key(key_hash: &KeyHash, version: u64) -> [u8; 40] {
     let mut k = [0u8; 40];
     k[..32].copy_from_slice(&key_hash.0);
@@ -46,13 +55,13 @@ where
     N: ReadableTable<&'static [u8], &'static [u8]>,
     V: ReadableTable<&'static [u8], &'static [u8]>,
 {
-    fn get_node_option(&self, node_key: &NodeKey) -> anyhow::Result<Option<Node>> {
-        match self.nodes.get(encode(node_key).as_slice())? {
+    fn get_node_option(&self, key: &NodeKey) -> anyhow::Result<Option<Node>> {
+        match self.nodes.get(node_key(key).as_slice())? {
             Some(v) => Ok(Some(decode::<Node>(v.value(), MAX_NODE_RECORD)?)),
             // Version 0 is the state before block 1: the empty tree, whose root is never
             // written. Answering it lets a proof of absence be served at height 0 (the
             // first endorsement of a new chain).
-            None if node_key.version() == 0 && node_key.nibble_path().num_nibbles() == 0 => {
+            None if key.version() == 0 && key.nibble_path().num_nibbles() == 0 => {
                 Ok(Some(Node::Null))
             }
             None => Ok(None),
@@ -185,7 +194,7 @@ fn store_batch(
     batch: &jmt::storage::TreeUpdateBatch,
 ) -> Result<(), Db> {
     for (key, node) in batch.node_batch.nodes() {
-        nodes.insert(encode(key).as_slice(), encode(node).as_slice())?;
+        nodes.insert(node_key(key).as_slice(), encode(node).as_slice())?;
     }
     for ((version, key_hash), value) in batch.node_batch.values() {
         values.insert(
